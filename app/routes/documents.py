@@ -1,0 +1,81 @@
+"""Documents and collections: list, upload (multipart, field `file`, repeatable), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+
+from app.deps import ServicesDep
+from app.schemas import DocumentOut, DocumentsResponse
+from app.services import Services
+from ingest.errors import FileTooLarge
+from ingest.pipeline import Summary, upload_source_name
+
+router = APIRouter(prefix="/api", tags=["documents"])
+CollectionQuery = Annotated[str | None, Query(description="Collection (default: default).")]
+
+
+@router.get("/collections")
+def collections(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
+    out = []
+    for name in services.library.names():
+        manifest = services.library.collection(name).manifest()
+        if manifest is not None:
+            out.append({"name": name, "documents": manifest.documents, "chunks": manifest.rows})
+    return {"collections": out}
+
+
+@router.get("/documents")
+def list_documents(services: ServicesDep, collection: CollectionQuery = None) -> DocumentsResponse:
+    name = collection or services.settings.collection
+    coll = services.library.collection(name)
+    docs = coll.snapshot().documents() if coll.exists() else []
+    return DocumentsResponse(collection=name, documents=[DocumentOut(**d.__dict__) for d in docs])
+
+
+@router.post("/documents")
+async def upload(
+    services: ServicesDep,
+    request: Request,
+    file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
+    collection: Annotated[str | None, Form()] = None,
+) -> dict[str, object]:
+    limit = int(services.settings.max_upload_mb * 1024 * 1024)
+    if int(request.headers.get("content-length") or 0) > limit * max(1, len(file)) + 65536:
+        raise FileTooLarge(f"upload exceeds the {services.settings.max_upload_mb:g} MB limit")
+    received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
+    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+    return summary.as_dict()
+
+
+@router.delete("/documents/{doc_id}")
+async def delete(
+    doc_id: str, services: ServicesDep, collection: CollectionQuery = None
+) -> dict[str, object]:
+    return await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+
+
+async def _read(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(f"{upload.filename!r} is larger than the {limit // 1048576} MB limit")
+    return data
+
+
+def _ingest(services: Services, collection: str | None, files: list[tuple[str, bytes]]) -> Summary:
+    ingestor = services.ingestor(collection)
+    summary = Summary()
+    with ingestor.writer() as writer:
+        summary.outcomes = [ingestor.ingest_bytes(writer, name, data) for name, data in files]
+        writer.commit()
+    return summary
+
+
+def _delete(services: Services, collection: str | None, doc_id: str) -> dict[str, object]:
+    ingestor = services.ingestor(collection)
+    with ingestor.writer() as writer:
+        doc = writer.delete(doc_id)
+        manifest = writer.commit()
+    return {"deleted": doc.id, "source": doc.source, "chunks": doc.chunks, "generation": manifest.generation}

@@ -1,0 +1,18 @@
+"""POST /api/search: the best chunks for a query, without generation."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter
+
+from app.answer import search_result
+from app.deps import AnswererDep
+from app.schemas import SearchRequest, SearchResponse
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.post("/search")
+async def search(body: SearchRequest, answerer: AnswererDep) -> SearchResponse:
+    passages = await anyio.to_thread.run_sync(answerer.search, body.query, body.collection, body.k)
+    return SearchResponse(results=[search_result(p) for p in passages])

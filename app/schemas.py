@@ -1,0 +1,113 @@
+"""Request and response models: they are the API documentation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Turn(Strict):
+    role: Literal["user", "assistant"] = Field(description="Who said it.")
+    content: str = Field(max_length=20_000, description="What was said.")
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace: ask a question")
+    return value.strip()
+
+
+class SearchRequest(Strict):
+    query: str = Field(min_length=1, max_length=4000, description="What to look for.")
+    k: int = Field(5, ge=1, le=100, description="How many chunks to return.")
+    collection: str | None = Field(None, description="Collection to search (default: default).")
+
+    _check = field_validator("query")(_not_blank)
+
+
+class SearchResult(BaseModel):
+    chunk_id: int = Field(description="Stable id of the chunk.")
+    doc_id: str = Field(description="Id of the document the chunk belongs to.")
+    text: str
+    source: str = Field(description="File path relative to the folder it was ingested from.")
+    page: int | None = Field(description="1-based page for paged formats (PDF), else null.")
+    heading: str | None = Field(None, description="Nearest heading above the chunk.")
+    score: float = Field(description="Similarity; higher is better.")
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
+
+
+class AskRequest(Strict):
+    question: str = Field(min_length=1, max_length=4000, description="The question.")
+    collection: str | None = Field(None, description="Collection to answer from.")
+    history: list[Turn] = Field(
+        default_factory=list, max_length=50, description="Earlier turns, oldest first."
+    )
+    stream: bool = Field(False, description="Stream Server-Sent Events instead of one JSON.")
+
+    _check = field_validator("question")(_not_blank)
+
+
+class Source(BaseModel):
+    n: int = Field(description="The number the answer cites as [n].")
+    chunk_id: int
+    doc_id: str
+    source: str
+    page: int | None
+    heading: str | None = None
+    quote: str = Field(description="The sentence(s) of the chunk that best support the answer.")
+    text: str = Field(description="The whole chunk given to the model.")
+    score: float
+    cited: bool = Field(description="Whether the answer cites this source.")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Timings(BaseModel):
+    retrieval_ms: float
+    time_to_first_token_ms: float | None
+    generation_ms: float
+    tokens_per_second: float | None
+
+
+class Context(BaseModel):
+    used: list[int] = Field(description="Chunk ids put in the prompt, as sources 1..n.")
+    dropped: list[int] = Field(description="Retrieved chunk ids that did not fit the window.")
+
+
+class AskResponse(BaseModel):
+    answer: str
+    sources: list[Source]
+    answerable: bool = Field(description="False when ragd could not answer from the documents.")
+    invalid_citations_removed: int = Field(0, description="[n] markers naming no source.")
+    attributed_citations: int = Field(
+        0, description="[n] markers ragd added to sentences the model left uncited, where one "
+        "passage holds at least half of the sentence's content words.",
+    )
+    context: Context
+    usage: Usage
+    timings: Timings
+
+
+class DocumentOut(BaseModel):
+    id: str
+    source: str
+    pages: int | None
+    chunks: int
+    hash: str
+    ingested_at: str
+
+
+class DocumentsResponse(BaseModel):
+    collection: str
+    documents: list[DocumentOut]

@@ -1,0 +1,1 @@
+"""Storage and search: vector segments, the chunk store, manifests, generations and the writer lock."""

@@ -1,0 +1,105 @@
+"""One collection on disk: read snapshots of its current generation, and its single writer."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunkstore import ChunkRow, ChunkStore, DocumentRow
+from index.errors import EmptyCollection, IndexCorrupt
+from index.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
+from index.vectors import VectorIndex, load_segments
+
+STORE = "chunks.sqlite"
+LOCK = "write.lock"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk and its score (higher is better)."""
+
+    chunk: ChunkRow
+    score: float
+
+
+class Snapshot:
+    """One whole committed generation: its vectors in memory and its rows in the store."""
+
+    def __init__(self, manifest: Manifest, vectors: VectorIndex, store: ChunkStore) -> None:
+        self.manifest = manifest
+        self.vectors = vectors
+        self.store = store
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation
+
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        ids, scores = self.vectors.search(query, k)
+        rows = self.store.chunks(self.generation, [int(i) for i in ids])
+        return [Hit(rows[int(i)], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+    def documents(self) -> list[DocumentRow]:
+        return self.store.documents(self.generation)
+
+
+class Collection:
+    """A named folder holding manifests, FAISS segments, the chunk store and the writer lock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self._snapshot: Snapshot | None = None
+        self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
+        self._store: ChunkStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> ChunkStore:
+        if self._store is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._store = ChunkStore(self.folder / STORE)
+        return self._store
+
+    def manifest(self) -> Manifest | None:
+        return read_manifest(self.folder)
+
+    def snapshot(self) -> Snapshot:
+        """The newest committed generation, reloaded here when a writer has committed another."""
+        with self._lock:
+            manifest = self.manifest()
+            if manifest is None:
+                raise EmptyCollection(
+                    f"collection {self.name!r} is empty: add documents with "
+                    f"`ingest PATH --collection {self.name}` or POST /api/documents"
+                )
+            if self._snapshot is None or self._seen != manifest:
+                self._snapshot = self._load(manifest)
+                self._seen = manifest
+            return self._snapshot
+
+    def _load(self, manifest: Manifest) -> Snapshot:
+        try:
+            return self._load_exact(manifest)
+        except IndexCorrupt:
+            previous = read_manifest(self.folder, PREVIOUS)
+            if previous is None or previous.generation >= manifest.generation:
+                raise
+            return self._load_exact(previous)  # serve the last good generation meanwhile
+
+    def _load_exact(self, manifest: Manifest) -> Snapshot:
+        live = self.store.live_ids(manifest.generation)
+        vectors = load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        if len(vectors) != manifest.vectors or len(live) != manifest.rows:
+            raise IndexCorrupt(
+                f"collection {self.name!r} generation {manifest.generation}: manifest says "
+                f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
+                f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
+            )
+        return Snapshot(manifest, vectors, self.store)
+
+    def exists(self) -> bool:
+        return (self.folder / MANIFEST).exists()

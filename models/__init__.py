@@ -1,0 +1,1 @@
+"""Model adapters: the embedder, the generator, model resolution and device detection."""

@@ -1,0 +1,139 @@
+"""The Generator: chat messages to streamed text, with exact prompt token counts."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypedDict
+
+from models.errors import ModelLoadError, PromptTooLong
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+class Generator(Protocol):
+    """What answering needs from a generation model."""
+
+    name: str
+    context_window: int
+    device: str  # "cpu", "cuda", "metal", ... or "remote"
+    gpu_layers: int
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of the whole rendered prompt, chat template included."""
+        ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        cancel: threading.Event,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        """Answer text piece by piece; stops within one token step once `cancel` is set."""
+        ...
+
+
+class LlamaCppGenerator:
+    """A Generator running a GGUF model in process through llama-cpp-python."""
+
+    def __init__(
+        self,
+        path: Path,
+        context_window: int = 4096,
+        threads: int | None = None,
+        gpu: bool = True,
+        temperature: float = 0.1,
+    ) -> None:
+        from llama_cpp import Llama
+
+        from models.device import llama_backend, llama_gpu_offload
+
+        offload = gpu and llama_gpu_offload()
+        threads = threads or os.cpu_count() or 1
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=context_window,
+                n_gpu_layers=-1 if offload else 0,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"could not load GGUF model {path}: {exc}") from exc
+        self.name = path.stem
+        self.context_window = self._llm.n_ctx()
+        self.device = llama_backend() if offload else "cpu"
+        self.gpu_layers = self._block_count() if offload else 0
+        self.temperature = temperature
+        self._format = _chat_formatter(self._llm)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        return len(self._prompt_tokens(messages)[0])
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        cancel: threading.Event,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
+        tokens, template_stop = self._prompt_tokens(messages)
+        if len(tokens) + max_tokens > self.context_window:
+            raise PromptTooLong(
+                f"prompt of {len(tokens)} tokens plus {max_tokens} for the answer exceeds "
+                f"the {self.context_window}-token context window"
+            )
+        pieces = self._llm.create_completion(
+            tokens,
+            max_tokens=max_tokens,
+            stop=[*template_stop, *stop],
+            stream=True,
+            temperature=self.temperature,
+            repeat_penalty=1.1,
+        )
+        for piece in pieces:
+            if cancel.is_set():
+                break
+            yield piece["choices"][0]["text"]  # type: ignore[index]
+
+    def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
+        rendered = self._format(messages=list(messages))
+        tokens = self._llm.tokenize(
+            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+        )
+        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop or ""]
+        return tokens, [s for s in stop if s]
+
+    def _block_count(self) -> int:
+        meta = self._llm.metadata
+        arch = meta.get("general.architecture", "llama")
+        return int(meta.get(f"{arch}.block_count", 0))
+
+
+def _chat_formatter(llm: Any) -> Any:
+    """The GGUF's own chat template, rendered in llama-cpp-python's sandboxed Jinja env."""
+    from llama_cpp import llama_chat_format
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return llama_chat_format.format_chatml
+    eos, bos = llm.token_eos(), llm.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=_token_text(llm, eos),
+        bos_token=_token_text(llm, bos),
+        stop_token_ids=[eos],
+    )
+
+
+def _token_text(llm: Any, token: int) -> str:
+    if token < 0:
+        return ""
+    return str(llm.detokenize([token], special=True).decode("utf-8", errors="ignore"))
