@@ -51,8 +51,12 @@ class Answerer:
         generator, settings = self.services.generator, self.services.settings
         budget = await anyio.to_thread.run_sync(
             lambda: fit_context(
-                generator.count_tokens, question, passages, history,
-                generator.context_window, settings.max_answer_tokens,
+                generator.count_tokens,
+                question,
+                passages,
+                history,
+                generator.context_window,
+                settings.max_answer_tokens,
             )
         )
         return Prepared(question, budget, retrieval_ms, started)
@@ -93,7 +97,8 @@ class Answerer:
             invalid_citations_removed=checked.removed,
             attributed_citations=attributed,
             context=Context(
-                used=[p.chunk.id for p in used], dropped=[p.chunk.id for p in prepared.budget.dropped]
+                used=[p.chunk.id for p in used],
+                dropped=[p.chunk.id for p in prepared.budget.dropped],
             ),
             usage=Usage(prompt_tokens=prepared.budget.prompt_tokens, completion_tokens=completion),
             timings=clock.timings(prepared.retrieval_ms, completion),
@@ -129,7 +134,9 @@ class Clock:
             if self.first
             else None,
             generation_ms=round((self.last - self.started) * 1000, 1),
-            tokens_per_second=round((tokens - 1) / decode, 1) if decode > 0 and tokens > 1 else None,
+            tokens_per_second=round((tokens - 1) / decode, 1)
+            if decode > 0 and tokens > 1
+            else None,
         )
 
 

@@ -10,8 +10,8 @@ from ingest.chunker import split_sentences
 _MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
-    "a an and are as at be by can do does for from has have how i in is it its of on or that "
-    "the this to was were what when where which who will with you your".split()
+    """a an and are as at be by can do does for from has have how i in is it its of on or that
+    the this to was were what when where which who will with you your""".split()
 )
 
 
@@ -49,9 +49,7 @@ def best_quote(chunk_text: str, answer: str, max_sentences: int = 2) -> str:
     if not sentences:
         return ""
     target = content_words(answer)
-    ranked = sorted(
-        range(len(sentences)), key=lambda i: -len(content_words(sentences[i]) & target)
-    )
+    ranked = sorted(range(len(sentences)), key=lambda i: -len(content_words(sentences[i]) & target))
     best = sorted(i for i in ranked[:max_sentences] if content_words(sentences[i]) & target)
     return " ".join(sentences[i] for i in (best or ranked[:1]))
 

@@ -23,7 +23,9 @@ out = Console()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ragd", description="Local question answering over your documents.")
+    parser = argparse.ArgumentParser(
+        prog="ragd", description="Local question answering over your documents."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")

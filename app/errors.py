@@ -72,7 +72,12 @@ STATUS: dict[type[Exception], int] = {
     QuestionTooLong: 413,
     QueueFull: 429,
 }
-ROOTS = (model_errors.ModelError, index_errors.IndexStoreError, ingest_errors.IngestError, RequestError)
+ROOTS = (
+    model_errors.ModelError,
+    index_errors.IndexStoreError,
+    ingest_errors.IngestError,
+    RequestError,
+)
 
 
 def status_for(exc: Exception) -> int:

@@ -91,7 +91,8 @@ class AskResponse(BaseModel):
     answerable: bool = Field(description="False when ragd could not answer from the documents.")
     invalid_citations_removed: int = Field(0, description="[n] markers naming no source.")
     attributed_citations: int = Field(
-        0, description="[n] markers ragd added to sentences the model left uncited, where one "
+        0,
+        description="[n] markers ragd added to sentences the model left uncited, where one "
         "passage holds at least half of the sentence's content words.",
     )
     context: Context

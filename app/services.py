@@ -39,7 +39,9 @@ class Services:
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(
             "generation model %s on %s (%d layers offloaded)",
-            generator.name, generator.device, generator.gpu_layers,
+            generator.name,
+            generator.device,
+            generator.gpu_layers,
         )
         return cls(settings, embedder, generator, Library(settings.index_dir))
 

@@ -1,1 +1,1 @@
-"""Storage and search: vector segments, the chunk store, manifests, generations and the writer lock."""
+"""Storage and search: FAISS segments, the chunk store, manifests, generations, the writer lock."""

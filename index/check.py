@@ -28,7 +28,9 @@ def check_collection(collection: Collection) -> list[str]:
         found.append(ids[np.isin(ids, live)])
     vectors = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
     docs, rows = collection.store.counts(manifest.generation)
-    problems += _count_problems(manifest.vectors, manifest.rows, manifest.documents, len(vectors), rows, docs)
+    problems += _count_problems(
+        manifest.vectors, manifest.rows, manifest.documents, len(vectors), rows, docs
+    )
     if not problems and len(np.setdiff1d(live, vectors)) > 0:
         problems.append("chunk rows without a vector")
     return problems

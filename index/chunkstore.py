@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -183,6 +184,6 @@ class ChunkStore:
                 self._db.execute(sql, {"g": gen})
             self._db.execute("COMMIT")
 
-    def _query(self, sql: str, params: object) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, params: object) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()  # type: ignore[arg-type]

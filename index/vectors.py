@@ -46,7 +46,9 @@ class VectorIndex:
         return np.asarray(self._index.index.reconstruct_n(0, len(self)), dtype=np.float32)
 
 
-def write_segment(folder: Path, name: str, ids: Sequence[int], vectors: np.ndarray) -> Segment:
+def write_segment(
+    folder: Path, name: str, ids: Sequence[int] | np.ndarray, vectors: np.ndarray
+) -> Segment:
     """Write one segment file durably and return its manifest entry."""
     import faiss
 

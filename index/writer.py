@@ -174,9 +174,6 @@ class Writer:
                 path.unlink(missing_ok=True)
 
 
-
-
-
 def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
     return (
         f"collection {name!r} was built with embedding model {built.embed_model!r} "
@@ -185,4 +182,3 @@ def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
         f"Set RAGD_EMBED_MODEL={built.embed_model} to use the index as it is, or re-embed it "
         f"with `ingest --rebuild PATH --collection {name}`."
     )
-

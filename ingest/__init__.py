@@ -1,1 +1,1 @@
-"""Documents to chunks to index: loaders, token-aware chunking, the pipeline and the `ingest` CLI."""
+"""Documents to chunks to index: loaders, token-aware chunking, the pipeline, the `ingest` CLI."""

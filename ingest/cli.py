@@ -31,7 +31,9 @@ def run_cli(command: Callable[[], int]) -> int:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except KeyboardInterrupt:
-        console.print("interrupted: the index keeps its last committed generation; run again to resume")
+        console.print(
+            "interrupted: the index keeps its last committed generation; run again to resume"
+        )
         return 130
 
 
@@ -41,7 +43,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("paths", nargs="+", type=Path, help="files and folders to ingest")
     parser.add_argument("--collection", default=None, help="collection name (default: default)")
-    parser.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    parser.add_argument(
+        "--prune", action="store_true", help="remove documents whose files are gone"
+    )
     parser.add_argument("--rebuild", action="store_true", help="drop and re-embed the collection")
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for another ingest")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -6,7 +6,6 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-
 from ingest.errors import EmptyDocument, UnreadableFile, UnsupportedFile
 from ingest.normalize import clean, decode, paragraphs
 
@@ -137,7 +136,9 @@ def load(name: str, data: bytes) -> list[Block]:
     loader = LOADERS.get(_suffix(name))
     if loader is None:
         kinds = ", ".join(sorted(LOADERS))
-        raise UnsupportedFile(f"unsupported file type {_suffix(name) or '(none)'!r}; ragd reads {kinds}")
+        raise UnsupportedFile(
+            f"unsupported file type {_suffix(name) or '(none)'!r}; ragd reads {kinds}"
+        )
     if not data.strip():
         raise EmptyDocument("empty file")
     blocks = [b for b in loader(data) if b.text]
@@ -149,5 +150,3 @@ def load(name: str, data: bytes) -> list[Block]:
 def _suffix(name: str) -> str:
     dot = name.rfind(".")
     return name[dot:].lower() if dot > 0 else ""
-
-

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-
 from index.chunkstore import DocumentRow, NewChunk
 from index.collection import Collection
 from index.library import Library
@@ -59,7 +58,7 @@ class Summary:
 
     def as_dict(self) -> dict[str, object]:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
-        counts = {s: self.count(s) for s in (*statuses, "failed")}
+        counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.__dict__ for o in self.outcomes]
         return {**counts, "chunks": self.chunks, "files": files}
 
@@ -211,7 +210,9 @@ class Ingestor:
         for doc in writer.documents():
             if doc.source not in seen:
                 writer.delete(doc.id)
-                yield Outcome(doc.source, "removed", doc.chunks, reason="file is gone", doc_id=doc.id)
+                yield Outcome(
+                    doc.source, "removed", doc.chunks, reason="file is gone", doc_id=doc.id
+                )
 
 
 def _document(parsed: _Parsed) -> DocumentRow:
@@ -228,8 +229,6 @@ def _document(parsed: _Parsed) -> DocumentRow:
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
     return [NewChunk(c.text, c.page, c.heading) for c in chunks]
-
-
 
 
 def build_ingestor(

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Where indexes and downloaded models live.")
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
-        description="sentence-transformers model: the packaged default, a local folder or a hub id.",
+        description="sentence-transformers model: the packaged default, a folder or a hub id.",
     )
     llm_model: str = Field(
         DEFAULT_LLM_MODEL,

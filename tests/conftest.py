@@ -55,8 +55,12 @@ class FakeEmbedder:
 class FakeGenerator:
     """Streams a canned answer word by word; counts one token per word of the prompt."""
 
-    def __init__(self, answer: str = "It is in the documents [1].", context_window: int = 2048,
-                 delay: float = 0.0):
+    def __init__(
+        self,
+        answer: str = "It is in the documents [1].",
+        context_window: int = 2048,
+        delay: float = 0.0,
+    ):
         self.name = "fake-llm"
         self.device = "cpu"
         self.gpu_layers = 0
@@ -69,8 +73,13 @@ class FakeGenerator:
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return sum(len(WORD.findall(m["content"])) + 4 for m in messages)
 
-    def stream(self, messages: Sequence[Message], max_tokens: int,
-               cancel: threading.Event, stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        cancel: threading.Event,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
         self.prompts.append(list(messages))
         for piece in re.findall(r"\S+\s*", self.answer)[:max_tokens]:
             if cancel.is_set():

@@ -26,10 +26,13 @@ def client(services) -> TestClient:
 
 @pytest.fixture
 def ingested(services, tmp_path: Path) -> Services:
-    root = write_files(tmp_path / "docs", {
-        "paris.md": "# Paris\n\nParis is the capital of France. It has the Eiffel tower.",
-        "tokyo.txt": "Tokyo is the capital of Japan. It is a very large city.",
-    })
+    root = write_files(
+        tmp_path / "docs",
+        {
+            "paris.md": "# Paris\n\nParis is the capital of France. It has the Eiffel tower.",
+            "tokyo.txt": "Tokyo is the capital of Japan. It is a very large city.",
+        },
+    )
     build_ingestor(services.settings, services.embedder, services.library).ingest(discover([root]))
     return services
 
@@ -70,16 +73,22 @@ def test_ask_returns_numbered_sources_and_filters_bad_citations(ingested, servic
 
 
 def test_sse_sends_sources_then_tokens_then_done(ingested, client):
-    with client.stream("POST", "/api/ask", json={"question": "capital of Japan?", "stream": True}) as r:
+    with client.stream(
+        "POST", "/api/ask", json={"question": "capital of Japan?", "stream": True}
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
-        events = [line.split(":", 1)[1].strip() for line in r.iter_lines() if line.startswith("event:")]
+        events = [
+            line.split(":", 1)[1].strip() for line in r.iter_lines() if line.startswith("event:")
+        ]
     assert events[0] == "sources" and events[-1] == "done"
     assert set(events[1:-1]) == {"token"} and len(events) > 3
 
 
 def test_documents_upload_list_delete(services, client):
-    files = [("file", ("../../evil/notes.md", b"# Notes\n\nUploaded text.")),
-             ("file", ("photo.png", b"\x89PNG"))]
+    files = [
+        ("file", ("../../evil/notes.md", b"# Notes\n\nUploaded text.")),
+        ("file", ("photo.png", b"\x89PNG")),
+    ]
     summary = client.post("/api/documents", files=files).json()
     assert (summary["added"], summary["skipped"]) == (1, 1)
     docs = client.get("/api/documents").json()["documents"]
@@ -110,7 +119,10 @@ def test_invalid_collection_name_is_422(client):
 
 def test_server_refuses_an_index_built_by_another_model(ingested, settings, library):
     other = Services(settings, FakeEmbedder(name="another-model"), FakeGenerator(), library)
-    with pytest.raises(ModelMismatch, match="ingest --rebuild"), TestClient(create_app(services=other)):
+    with (
+        pytest.raises(ModelMismatch, match="ingest --rebuild"),
+        TestClient(create_app(services=other)),
+    ):
         pass
 
 

@@ -1,5 +1,7 @@
 """Chunking: token limits, overlap, pages and headings."""
 
+import itertools
+
 from ingest.chunker import Chunker, split_sentences
 from ingest.loaders import Block
 from tests.conftest import FakeEmbedder
@@ -24,7 +26,7 @@ def test_neighbouring_chunks_overlap_by_whole_sentences():
     chunker = Chunker(FakeEmbedder(max_tokens=200), size=30, overlap=10)
     chunks = chunker.chunk([Block(sentences(12))])
     assert len(chunks) > 2
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         last_sentence = split_sentences(a.text)[-1]
         assert b.text.startswith(last_sentence)
 

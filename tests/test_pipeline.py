@@ -60,7 +60,10 @@ def test_symlink_out_of_the_folder_is_not_read(ingestor, tmp_path):
     root = write_files(tmp_path / "docs", {"a.md": "Alpha."})
     (root / "link.txt").symlink_to(secret)
     summary = run(ingestor, root)
-    assert {o.source: o.status for o in summary.outcomes} == {"a.md": "added", "link.txt": "skipped"}
+    assert {o.source: o.status for o in summary.outcomes} == {
+        "a.md": "added",
+        "link.txt": "skipped",
+    }
 
 
 def test_upload_names_are_never_paths():

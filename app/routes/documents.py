@@ -78,4 +78,9 @@ def _delete(services: Services, collection: str | None, doc_id: str) -> dict[str
     with ingestor.writer() as writer:
         doc = writer.delete(doc_id)
         manifest = writer.commit()
-    return {"deleted": doc.id, "source": doc.source, "chunks": doc.chunks, "generation": manifest.generation}
+    return {
+        "deleted": doc.id,
+        "source": doc.source,
+        "chunks": doc.chunks,
+        "generation": manifest.generation,
+    }
