@@ -106,3 +106,7 @@ def print_summary(summary: Summary, collection: str) -> None:
         for o in problems:
             table.add_row(o.source, o.status, o.reason)
         out.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

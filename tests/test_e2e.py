@@ -17,7 +17,9 @@ import pytest
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-BIN = Path(sys.executable).parent
+# `python -m` runs this checkout's code, whichever checkout the virtualenv was installed from.
+INGEST = [sys.executable, "-m", "ingest.cli"]
+RAGD = [sys.executable, "-m", "app.cli"]
 
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -45,7 +47,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("e2e") / "data"
-    result = run([str(BIN / "ingest"), str(SAMPLES), "--json"], env_for(data))
+    result = run([*INGEST, str(SAMPLES), "--json"], env_for(data))
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["added"], summary["skipped"], summary["failed"]) == (5, 0, 0)
@@ -56,7 +58,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(data_dir: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN / "ragd"), "serve", "--port", str(port)],
+        [*RAGD, "serve", "--port", str(port)],
         env=env_for(data_dir),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -86,10 +88,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 120) ->
 
 
 def test_reingesting_the_samples_changes_nothing(data_dir: Path):
-    result = run([str(BIN / "ingest"), str(SAMPLES), "--json"], env_for(data_dir))
+    result = run([*INGEST, str(SAMPLES), "--json"], env_for(data_dir))
     summary = json.loads(result.stdout)
     assert (summary["unchanged"], summary["chunks"]) == (5, 0)
-    assert run([str(BIN / "ragd"), "index", "check"], env_for(data_dir)).returncode == 0
+    assert run([*RAGD, "index", "check"], env_for(data_dir)).returncode == 0
 
 
 def test_search_finds_the_pdf_page(server: str):
@@ -146,7 +148,7 @@ def test_health_and_page(server: str):
 
 def test_ragd_ask_prints_answer_and_sources(data_dir: Path):
     result = run(
-        [str(BIN / "ragd"), "ask", "What is the name of the lock file?", "--json"],
+        [*RAGD, "ask", "What is the name of the lock file?", "--json"],
         env_for(data_dir),
     )
     assert result.returncode == 0, result.stderr
@@ -157,7 +159,7 @@ def test_ragd_ask_prints_answer_and_sources(data_dir: Path):
 
 def test_missing_model_path_refuses_to_start(data_dir: Path):
     env = env_for(data_dir, RAGD_LLM_MODEL="/no/such/model.gguf")
-    result = run([str(BIN / "ragd"), "serve", "--port", str(free_port())], env, timeout=60)
+    result = run([*RAGD, "serve", "--port", str(free_port())], env, timeout=60)
     assert result.returncode == 2
     assert "/no/such/model.gguf" in result.stderr
 
