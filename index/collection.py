@@ -84,15 +84,18 @@ class Collection:
     def _load(self, manifest: Manifest) -> Snapshot:
         try:
             return self._load_exact(manifest)
-        except IndexCorrupt:
+        except IndexCorrupt as exc:
             previous = read_manifest(self.folder, PREVIOUS)
             if previous is None or previous.generation >= manifest.generation:
-                raise
+                raise IndexCorrupt(
+                    f"{exc}; no earlier good generation to serve. Rebuild the collection with "
+                    f"`ingest --rebuild PATH --collection {self.name}`"
+                ) from exc
             return self._load_exact(previous)  # serve the last good generation meanwhile
 
     def _load_exact(self, manifest: Manifest) -> Snapshot:
         live = self.store.live_ids(manifest.generation)
-        vectors = load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        vectors = self._vectors(manifest, live)
         if len(vectors) != manifest.vectors or len(live) != manifest.rows:
             raise IndexCorrupt(
                 f"collection {self.name!r} generation {manifest.generation}: manifest says "
@@ -100,6 +103,21 @@ class Collection:
                 f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
             )
         return Snapshot(manifest, vectors, self.store)
+
+    def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex:
+        """Reuse the loaded generation when the new one only adds segments and drops chunks."""
+        base = self._snapshot
+        files = {s.file for s in manifest.segments}
+        if base is None or base.manifest.spec != manifest.spec:
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        known = {s.file for s in base.manifest.segments}
+        if not known <= files:  # compacted: segments were rewritten
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        vectors = base.vectors.clone()  # in-flight searches keep using the old snapshot
+        vectors.remove(np.setdiff1d(vectors.ids(), live, assume_unique=True))
+        added = [s for s in manifest.segments if s.file not in known]
+        vectors.merge(load_segments(self.folder, added, manifest.spec.dimension, live))
+        return vectors
 
     def exists(self) -> bool:
         return (self.folder / MANIFEST).exists()
