@@ -5,6 +5,7 @@ One server (sample documents ingested into a temp data dir) and one browser serv
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -61,7 +62,9 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def watched(browser: Browser, server: str) -> Iterator[Watched]:
     with watched_page(browser, server) as w:
-        expect(w.page.locator("#status")).to_contain_text("SmolLM2")
+        expect(w.page.locator("#status")).to_contain_text(
+            re.compile(r"SmolLM2\S* on (CPU|CUDA|Metal) · 5 documents in default")
+        )
         yield w
         assert w.csp_violations == [], w.csp_violations
         w.assert_no_script_ran()
@@ -148,6 +151,7 @@ def test_upload_lists_then_delete_removes_a_document(watched: Watched, server: s
     expect(row).to_have_count(1)
     expect(row.locator("td").nth(2)).to_have_text("1")
     assert documents(server, "uploads") == ["lunch-note.md"]
+    expect(page.locator("#collection option[value=uploads]")).to_have_count(1)
     row.get_by_role("button", name="Delete lunch-note.md").click()
     row.get_by_role("button", name="Keep").click()
     expect(row).to_have_count(1)

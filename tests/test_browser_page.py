@@ -7,6 +7,8 @@ The fake is here because these tests are about the page (markup from the model s
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +63,8 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
     docs = write_files(
         root / "docs",
         {
-            "lunch.md": "# Lunch\n\nLunch is served at noon in the "
-            "Orchard room. The kitchen closes at three."
+            "lunch.md": "# Lunch\n\nLunch is served at noon in the Orchard room.",
+            "hours.md": "# Hours\n\nThe kitchen opens at eight and closes at three.",
         },
     )
     build_ingestor(settings, services.embedder, services.library).ingest(discover([docs]))
@@ -113,6 +115,9 @@ def test_model_markup_is_shown_as_text_and_markdown_as_formatting(watched: Watch
     answer.locator(".cite").click()
     expect(page.locator("#source-1")).to_contain_text("lunch.md")
     expect(page.locator("#source-1 mark")).to_contain_text("Lunch is served at noon")
+    expect(page.locator("#sources-cited li")).to_have_count(1)
+    expect(page.locator("#uncited-title")).to_have_text("Retrieved but not cited (1)")
+    expect(page.locator("#sources-uncited li")).to_contain_text("hours.md")
 
 
 def test_copy_puts_the_answer_on_the_clipboard(watched: Watched):
@@ -289,3 +294,48 @@ def test_stop_aborts_the_request_and_the_server_cancels_generation(watched: Watc
         fake.generator.delay = 0.02
     assert "Orchard" not in answer.locator(".answer").inner_text()
     expect(answer.get_by_role("button", name="Retry")).to_be_visible()
+
+
+def test_page_is_served_with_a_strict_content_security_policy(fake: Fake):
+    policy = httpx.get(fake.url).headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    for name in ("default-src", "script-src", "style-src", "img-src", "connect-src"):
+        assert directives[name] == "'self'", policy
+    assert "unsafe" not in policy
+
+
+def test_a_queued_question_says_it_is_waiting_for_the_model(watched: Watched, fake: Fake):
+    fake.generator.delay = 0.2  # the first answer holds the model for about 6 s
+    first = threading.Thread(
+        target=httpx.post,
+        args=(f"{fake.url}/api/ask",),
+        kwargs={"json": {"question": "When is lunch?"}, "timeout": 60},
+    )
+    first.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not httpx.get(f"{fake.url}/health").json()["queue"]["busy"]:
+            assert time.monotonic() < deadline, "the first question never reached the model"
+            time.sleep(0.05)
+        ask(watched.page, "And where?")
+        expect(last_answer(watched.page).locator(".state")).to_contain_text("Queued")
+    finally:
+        first.join()
+        fake.generator.delay = 0.02
+    wait_answered(watched.page)
+
+
+def test_files_dropped_on_the_page_are_uploaded(watched: Watched):
+    page = watched.page
+    drop = page.evaluate_handle(
+        """() => {
+        const data = new DataTransfer();
+        data.items.add(new File(['Tea is served at four.'], 'tea.txt', {type: 'text/plain'}));
+        return data;
+      }"""
+    )
+    page.dispatch_event("#thread", "dragover", {"dataTransfer": drop})
+    page.dispatch_event("#thread", "drop", {"dataTransfer": drop})
+    expect(page.locator("#documents")).to_be_visible()
+    expect(page.locator("#uploads li", has_text="tea.txt")).to_contain_text("added")
+    expect(page.locator("#documents-list tr", has_text="tea.txt")).to_have_count(1)

@@ -30,6 +30,7 @@ export function showSources(turn) {
     : split ? "Cited in the answer" : "Retrieved passages";
   fillGroup("cited-block", "sources-cited", first);
   fillGroup("uncited-block", "sources-uncited", rest);
+  $("uncited-title").textContent = `Retrieved but not cited (${rest.length})`;
 }
 
 function panelMode(turn, sources) {
@@ -130,6 +131,8 @@ export function focusSource(n) {
   }
   const target = document.getElementById(`source-${n}`);
   if (!target) return;
+  const group = target.closest("details");
+  if (group) group.open = true;
   target.focus({ preventScroll: true });
   const calm = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   (target.querySelector("mark") || target).scrollIntoView({ block: "center", behavior: calm ? "auto" : "smooth" });
