@@ -45,6 +45,10 @@ function purifier() {
 
 // Render Markdown into `target`; [n] markers naming one of `count` sources become buttons.
 export function renderMarkdown(target, text, count) {
+  if (!window.DOMPurify) {
+    target.textContent = text; // no sanitizer loaded: plain text is still safe
+    return;
+  }
   const html = markdown.parse(text);
   const fragment = purifier().sanitize(html, PURIFY);
   linkCitations(fragment, count);
