@@ -18,7 +18,10 @@ endif
 # pip caches one built wheel per version: a GPU build must not reuse a cached CPU wheel.
 LLAMA_PIP_FLAGS := $(if $(LLAMA_CMAKE_ARGS),--no-cache-dir --force-reinstall --no-deps,)
 
-.PHONY: install demo serve test lint bench clean
+# The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: install demo serve test lint bench clean browser
 
 install: $(STAMP)
 
@@ -39,8 +42,11 @@ demo: install
 serve: install
 	$(VENV)/bin/ragd serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: install
 	$(VENV)/bin/ruff check app ingest models index tests bench

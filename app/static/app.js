@@ -1,132 +1,144 @@
-// ragd chat page: streams answers from /api/ask over SSE and shows numbered, clickable sources.
-"use strict";
+// ragd chat page: wires the status line, collection picker, API key, composer, chat and documents.
+import { apiKey, getJSON, setApiKey } from "./api.js";
+import { ask, isAnswering, newChat, setupChat, stop } from "./chat.js";
+import { openDocuments, refreshList, setupDocuments } from "./documents.js";
+import { closePanel } from "./sources.js";
 
 const $ = (id) => document.getElementById(id);
-const history = [];
-let controller = null;
+const COLLECTION_STORE = "ragd.collection";
+const DEVICES = { cpu: "CPU", cuda: "CUDA", mps: "Metal", metal: "Metal" };
+let sizes = {}; // collection name -> {documents, chunks}, from /health
+
+function collection() {
+  return localStorage.getItem(COLLECTION_STORE) || "default";
+}
+
+function chooseCollection(name) {
+  localStorage.setItem(COLLECTION_STORE, name);
+  fillCollections(Object.keys(sizes));
+  showStatus();
+  refreshList();
+}
 
 async function showStatus() {
   try {
-    const health = await (await fetch("/health")).json();
-    const gen = health.models.generation;
-    $("status").textContent = `${gen.name} on ${gen.device.toUpperCase()}`;
+    const health = await getJSON("/health");
+    sizes = health.collections || {};
+    $("status").textContent = statusText(health);
+    $("status").classList.remove("error");
   } catch (err) {
-    $("status").textContent = "server unreachable";
+    $("status").textContent = err.message;
+    $("status").classList.add("error");
   }
+  const size = sizes[collection()];
+  $("welcome-empty").hidden = Boolean(size && size.documents);
 }
 
-function addMessage(role, text) {
-  const li = document.createElement("li");
-  li.className = role;
-  li.textContent = text;
-  $("messages").appendChild(li);
-  li.scrollIntoView({ block: "end" });
-  return li;
+function statusText(health) {
+  const model = health.models?.generation || {};
+  const device = DEVICES[String(model.device || health.device).toLowerCase()] || model.device;
+  const size = sizes[collection()];
+  const documents = size ? `${size.documents} documents` : "no documents";
+  return `${model.name} on ${device} · ${documents} in ${collection()}`;
 }
 
-// Render answer text with [n] as buttons; text only, never HTML.
-function renderAnswer(li, text, count) {
-  li.replaceChildren();
-  for (const part of text.split(/(\[\d+\])/)) {
-    const match = part.match(/^\[(\d+)\]$/);
-    const n = match ? Number(match[1]) : 0;
-    if (n >= 1 && n <= count) {
-      const button = document.createElement("button");
-      button.className = "cite";
-      button.type = "button";
-      button.textContent = part;
-      button.addEventListener("click", () => focusSource(n));
-      li.appendChild(button);
-    } else {
-      li.appendChild(document.createTextNode(part));
-    }
-  }
-}
-
-function focusSource(n) {
-  for (const item of $("sources").children) item.classList.toggle("active", item.dataset.n === String(n));
-  const target = $("sources").querySelector(`[data-n="${n}"]`);
-  if (target) target.scrollIntoView({ block: "nearest" });
-}
-
-function showSources(sources) {
-  $("sources").replaceChildren(...sources.map((s) => {
-    const li = document.createElement("li");
-    li.dataset.n = String(s.n);
-    li.value = s.n;
-    const where = document.createElement("span");
-    where.className = "where";
-    where.textContent = s.source + (s.page ? `, page ${s.page}` : "") + (s.cited === false && s.quote ? " (not cited)" : "");
-    const quote = document.createElement("span");
-    quote.className = "quote";
-    quote.textContent = s.quote || s.text.slice(0, 300);
-    li.append(where, quote);
-    return li;
-  }));
-}
-
-async function* sseEvents(response) {
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    const blocks = buffer.split(/\r?\n\r?\n/);
-    buffer = blocks.pop();
-    for (const block of blocks) {
-      let event = "message", data = "";
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      if (data) yield { event, data: JSON.parse(data) };
-    }
-  }
-}
-
-async function ask(question) {
-  addMessage("user", question);
-  const li = addMessage("assistant", "…");
-  let text = "", count = 0;
-  controller = new AbortController();
-  $("stop").hidden = false;
+async function loadCollections() {
   try {
-    const response = await fetch("/api/ask", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify({ question, history: history.slice(-6), stream: true }),
-      signal: controller.signal,
-    });
-    if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      throw new Error(typeof body.detail === "string" ? body.detail : `error ${response.status}`);
-    }
-    for await (const { event, data } of sseEvents(response)) {
-      if (event === "sources") { count = data.sources.length; showSources(data.sources); }
-      else if (event === "token") { text += data.text; renderAnswer(li, text, count); }
-      else if (event === "done") { text = data.answer; renderAnswer(li, text, count); showSources(data.sources); }
-      else if (event === "error") throw new Error(data.detail);
-    }
-    history.push({ role: "user", content: question }, { role: "assistant", content: text });
+    const body = await getJSON("/api/collections");
+    fillCollections((body.collections || []).map((c) => c.name));
   } catch (err) {
-    if (err.name !== "AbortError") { li.className = "assistant error"; li.textContent = err.message; }
-  } finally {
-    controller = null;
-    $("stop").hidden = true;
+    fillCollections(Object.keys(sizes));
+    if (err.status === 401) showKeyForm(err.message);
   }
 }
 
-$("ask-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const question = $("question").value.trim();
-  if (!question || controller) return;
-  $("question").value = "";
-  ask(question);
-});
-$("question").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
-});
-$("stop").addEventListener("click", () => controller && controller.abort());
-showStatus();
+function fillCollections(names) {
+  const all = [...new Set([...names, "default", collection()])].sort();
+  const select = $("collection");
+  select.replaceChildren(...all.map((name) => new Option(name, name, false, name === collection())));
+}
+
+function showKeyForm(message) {
+  $("key-form").hidden = false;
+  $("key-message").textContent = message || "This server needs an API key.";
+  $("api-key").value = apiKey();
+  $("api-key").focus();
+}
+
+function setupKey() {
+  $("open-key").hidden = !apiKey();
+  $("open-key").addEventListener("click", () => showKeyForm("The API key this page sends."));
+  $("close-key").addEventListener("click", () => { $("key-form").hidden = true; });
+  $("forget-key").addEventListener("click", () => saveKey(""));
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveKey($("api-key").value.trim());
+  });
+}
+
+function saveKey(key) {
+  setApiKey(key);
+  $("key-form").hidden = true;
+  $("open-key").hidden = !key;
+  loadCollections();
+  if ($("documents").open) refreshList();
+  $("question").focus();
+}
+
+function setupComposer() {
+  const box = $("question");
+  $("ask-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = box.value.trim();
+    if (!question || isAnswering()) return;
+    box.value = "";
+    fit(box);
+    ask(question).then(showStatus);
+  });
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("ask-form").requestSubmit();
+    } else if (event.key === "Escape" && isAnswering()) {
+      stop();
+    }
+  });
+  box.addEventListener("input", () => fit(box));
+  $("stop").addEventListener("click", () => { stop(); box.focus(); });
+}
+
+// The question box grows with its text, up to the limit the stylesheet sets.
+function fit(box) {
+  box.style.height = "auto";
+  box.style.height = `${box.scrollHeight + 2}px`;
+}
+
+function setupPage() {
+  $("collection").addEventListener("change", (event) => chooseCollection(event.target.value));
+  $("new-chat").addEventListener("click", () => { newChat(); $("question").focus(); });
+  $("open-documents").addEventListener("click", openDocuments);
+  $("welcome-upload").addEventListener("click", openDocuments);
+  $("close-sources").addEventListener("click", closePanel);
+  $("new-collection").addEventListener("submit", (event) => {
+    event.preventDefault();
+    chooseCollection($("new-collection-name").value.trim());
+    $("new-collection-name").value = "";
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("sources-open")) closePanel();
+  });
+}
+
+function main() {
+  const onUnauthorized = (message) => showKeyForm(message);
+  setupKey();
+  setupComposer();
+  setupPage();
+  setupChat({ collection, onUnauthorized });
+  setupDocuments({ collection, onChange: () => { showStatus(); loadCollections(); }, onUnauthorized });
+  fillCollections([]);
+  showStatus().then(loadCollections);
+  setInterval(() => { if (!document.hidden) showStatus(); }, 20000);
+}
+
+main();
