@@ -45,7 +45,8 @@ def content_words(text: str) -> set[str]:
 
 def best_quote(chunk_text: str, answer: str, max_sentences: int = 2) -> str:
     """The chunk's sentence(s) sharing the most content words with the answer."""
-    sentences = split_sentences(chunk_text.replace("\n", " "))
+    # Lines first: a heading on its own line is not part of the sentence after it.
+    sentences = [s for line in chunk_text.split("\n") for s in split_sentences(line)]
     if not sentences:
         return ""
     target = content_words(answer)

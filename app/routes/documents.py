@@ -60,7 +60,7 @@ async def delete(
 async def _read(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise FileTooLarge(f"{upload.filename!r} is larger than the {limit // 1048576} MB limit")
+        raise FileTooLarge(f"{upload.filename!r} is larger than the {limit / 1048576:g} MB limit")
     return data
 
 
