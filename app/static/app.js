@@ -86,6 +86,22 @@ async function* sseEvents(response) {
   }
 }
 
+// With API keys configured the server answers 401: ask for a key once, keep it for this tab.
+function authHeaders() {
+  const key = sessionStorage.getItem("ragd-key");
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+async function fetchWithKey(url, options) {
+  const send = () => fetch(url, { ...options, headers: { ...options.headers, ...authHeaders() } });
+  const response = await send();
+  if (response.status !== 401) return response;
+  const key = window.prompt("This ragd server needs an API key:");
+  if (!key) return response;
+  sessionStorage.setItem("ragd-key", key.trim());
+  return send();
+}
+
 async function ask(question) {
   addMessage("user", question);
   const li = addMessage("assistant", "…");
@@ -93,7 +109,7 @@ async function ask(question) {
   controller = new AbortController();
   $("stop").hidden = false;
   try {
-    const response = await fetch("/api/ask", {
+    const response = await fetchWithKey("/api/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify({ question, history: history.slice(-6), stream: true }),
