@@ -35,8 +35,9 @@ FRAME_POLICY = "frame-ancestors 'none'"  # for responses that set no Content-Sec
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Guard (host, origin, key, role, rate, body size), then CORS if allowed, then headers."""
-    origins = cors_origins(settings)
-    app.add_middleware(Guard, settings=settings, keys=KeyRing.from_settings(settings))
+    origins = cors_origins(settings)  # settings errors surface here, at startup
+    keys, limiter = KeyRing.from_settings(settings), RateLimiter(settings.rate_limit)
+    app.add_middleware(Guard, settings=settings, keys=keys, limiter=limiter)
     if origins:
         app.add_middleware(
             CORSMiddleware,
@@ -92,13 +93,15 @@ class Guard:
     many requests, or a body over the limit (by Content-Length, or counted as it streams in).
     Every path not explicitly public needs a key, so forgotten routes fail closed."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, keys: KeyRing) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, keys: KeyRing, limiter: RateLimiter
+    ) -> None:
         self.app = app
         self.settings = settings
         self.keys = keys
+        self.limiter = limiter
         self.hosts = split_list(settings.allowed_hosts)
         self.origins = frozenset(cors_origins(settings))
-        self.limiter = RateLimiter(settings.rate_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
