@@ -35,10 +35,13 @@ The exception tree (each root lives in the package that raises it):
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -176,6 +179,27 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 body, made safe to echo: NaN or infinite inputs (which JSON cannot
+    carry, and which made the default handler fail with a 500) become strings, and long
+    inputs are cut short."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": [_echo(e) for e in jsonable_encoder(errors)]}, 422)
+
+
+def _echo(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    if isinstance(value, dict):
+        return {k: _echo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo(v) for v in value]
+    return value
+
+
 def install(app: FastAPI) -> None:
     for root in ROOTS:
         app.add_exception_handler(root, handle)
+    app.add_exception_handler(RequestValidationError, invalid_request)

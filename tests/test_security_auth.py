@@ -280,9 +280,7 @@ def test_untrusted_host_is_refused(tmp_path: Path, embedder):
 def test_rate_limit_is_per_key_with_retry_after(tmp_path: Path, embedder):
     settings = settings_with(tmp_path, api_keys=f"{ADMIN},{READER}:read", rate_limit="3/minute")
     with client_for(settings, embedder) as client:
-        statuses = [
-            client.get("/api/documents", headers=auth(ADMIN)).status_code for _ in range(4)
-        ]
+        statuses = [client.get("/api/documents", headers=auth(ADMIN)).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = client.get("/api/documents", headers=auth(ADMIN))
         assert limited.json()["error"] == "rate_limited"
