@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -187,7 +188,7 @@ def test_a_route_added_later_fails_closed(keyed: TestClient):
 
 def test_the_app_dependency_refuses_a_request_the_guard_never_saw():
     class Bare:
-        scope: dict[str, object] = {}
+        scope: ClassVar[dict[str, object]] = {}
 
     with pytest.raises(Unauthorized):
         get_principal(Bare())  # type: ignore[arg-type]
