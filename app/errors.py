@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import re
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -44,6 +45,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import errors as index_errors
 from ingest import errors as ingest_errors
@@ -138,6 +140,14 @@ class ErrorBody(BaseModel):
     error: str = Field(description="The error kind, e.g. unauthorized, empty_collection.")
 
 
+class InvalidBody(BaseModel):
+    """422: a request that fails validation (detail lists each problem), or a document that
+    cannot be read (detail says why)."""
+
+    detail: str | list[dict[str, Any]] = Field(description="What is wrong, where.")
+    error: str = Field(description="invalid_request, or e.g. unreadable_file, empty_document.")
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -152,7 +162,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _error("Request body, upload or question over the limit."),
     415: _error("Unsupported file type."),
     421: _error("Host header not allowed."),
-    422: _error("Invalid request or unreadable document."),
+    422: {"model": InvalidBody, "description": "Invalid request or unreadable document."},
     429: _error("Rate limit or model queue full; see Retry-After."),
 }
 
@@ -180,11 +190,21 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 body, made safe to echo: NaN or infinite inputs (which JSON cannot
-    carry, and which made the default handler fail with a 500) become strings, and long
-    inputs are cut short."""
+    """FastAPI's list of problems, with the app's error kind, made safe to echo: NaN or
+    infinite inputs (which JSON cannot carry, and which made the default handler answer
+    500) become strings, and long inputs are cut short."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse({"detail": [_echo(e) for e in jsonable_encoder(errors)]}, 422)
+    detail = [_echo(e) for e in jsonable_encoder(errors)]
+    return JSONResponse({"detail": detail, "error": "invalid_request"}, 422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unparseable body, unknown route, wrong method) in the app's shape."""
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "server error"
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    kind = re.sub(r"\W+", "_", HTTPStatus(status).phrase.lower())
+    return JSONResponse({"detail": str(detail), "error": kind}, status, headers=headers)
 
 
 def _echo(value: Any) -> Any:
@@ -203,3 +223,4 @@ def install(app: FastAPI) -> None:
     for root in ROOTS:
         app.add_exception_handler(root, handle)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
