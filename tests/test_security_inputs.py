@@ -151,6 +151,10 @@ ATTACKS = [
     upload("random bytes .txt", "noise.txt", h.random_bytes(), 422, "unreadable_file", "binary"),
     upload("unsupported type", "photo.png", h.png(), 415, "unsupported_file", "'.png'"),
     upload("no extension", "README", b"text", 415, "unsupported_file", "(none)"),
+    upload("a model file", "evil.gguf", b"GGUF\x03\x00" * 100, 415, "unsupported_file", "gguf"),
+    upload(
+        "an index manifest", "manifest.json", b'{"generation": 99}', 415, "unsupported_file", ""
+    ),
     upload(
         "path traversal name",
         "../../../etc/cron.d/evil.png",
