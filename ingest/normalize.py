@@ -9,7 +9,7 @@ from ingest.errors import UnreadableFile
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
-_SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACES = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")  # single spaces stay: no work on them
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 SNIFF_BYTES = 8192
