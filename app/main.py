@@ -11,7 +11,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import deps, errors, middleware
 from app.answer import Answerer
 from app.generation import GenerationQueue
 from app.routes import ask, documents, health, page, search
@@ -40,10 +40,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         summary="Question answering over your own documents, with citations.",
         lifespan=lifespan,
+        dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, search, ask, documents, page):
+    middleware.install(app, settings)  # auth for every route, old or new: see app/middleware.py
+    for module in (search, ask, documents):
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+    for module in (health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,7 +17,11 @@ class Turn(Strict):
     content: str = Field(max_length=20_000, description="What was said.")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines stay
+
+
 def _not_blank(value: str) -> str:
+    value = _CONTROL.sub("", value)
     if not value.strip():
         raise ValueError("must not be empty or whitespace: ask a question")
     return value.strip()

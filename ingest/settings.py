@@ -41,7 +41,48 @@ class Settings(BaseSettings):
     collection: str = Field("default", description="Collection used when a request names none.")
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
-        "", description="Comma-separated API keys; empty means no auth (loopback only)."
+        "",
+        description="Comma-separated API keys, each optionally suffixed `:read` (search and ask "
+        "only) or `:admin` (the default: also upload and delete); at least 16 characters each. "
+        "Empty, with no keys file, means no auth: `ragd serve` then binds loopback only.",
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="File of hashed API keys, one per line: the key's SHA-256 hex, then "
+        "optionally a role (`read` or `admin`) and a name; `#` starts a comment. "
+        "`ragd key new` prints a key and its line.",
+    )
+    rate_limit: str = Field(
+        "300/minute",
+        description="Requests allowed per API key (per client address without keys), in the "
+        "`limits` notation, e.g. `300/minute` or `10/second;300/minute`; empty turns it off.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may call the API; "
+        "empty (the default) allows none. `*` is refused.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated Host header names the server answers to (DNS-rebinding "
+        "defence); empty means any, except that `ragd serve` without keys allows only "
+        "localhost names.",
+    )
+    max_request_kb: int = Field(
+        1024, ge=1, description="Largest request body other than an upload, in KB."
+    )
+    parse_workers: int = Field(
+        2, ge=1, description="Worker processes that parse documents (each sandboxed)."
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=64, description="Memory a parser worker may use on top of its baseline, in MB."
+    )
+    parse_cpu_seconds: int = Field(60, ge=1, description="CPU seconds allowed to parse one file.")
+    parse_timeout_seconds: float = Field(
+        120, gt=0, description="Wall-clock seconds allowed to parse one file."
+    )
+    max_document_chars: int = Field(
+        20_000_000, ge=1000, description="Most characters of text one document may yield."
     )
 
     @property

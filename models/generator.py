@@ -73,6 +73,7 @@ class LlamaCppGenerator:
         self.gpu_layers = self._block_count() if offload else 0
         self.temperature = temperature
         self._format = _chat_formatter(self._llm)
+        self._controls = _control_texts(self._llm)
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._prompt_tokens(messages)[0])
@@ -104,7 +105,7 @@ class LlamaCppGenerator:
             yield piece["choices"][0]["text"]  # type: ignore[index]
 
     def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
-        rendered = self._format(messages=list(messages))
+        rendered = self._format(messages=[defuse(m, self._controls) for m in messages])
         tokens = self._llm.tokenize(
             rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
         )
@@ -131,6 +132,26 @@ def _chat_formatter(llm: Any) -> Any:
         bos_token=_token_text(llm, bos),
         stop_token_ids=[eos],
     )
+
+
+def _control_texts(llm: Any) -> tuple[str, ...]:
+    """The text of the model's control tokens, e.g. <|im_start|>."""
+    import llama_cpp
+
+    attr, flag = llm._model.token_get_attr, llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+    texts = (_token_text(llm, t) for t in range(llm.n_vocab()) if attr(t) & flag)
+    return tuple(sorted({t for t in texts if t}, key=len, reverse=True))
+
+
+def defuse(message: Message, controls: Sequence[str]) -> Message:
+    """Break control-token text inside a message (a zero-width space after its first
+    character), so a document or question saying <|im_start|>system stays text: the prompt
+    is tokenized with special tokens on, which would otherwise forge a turn."""
+    content = message["content"]
+    for text in controls:
+        if text in content:
+            content = content.replace(text, text[0] + "\u200b" + text[1:])
+    return {**message, "content": content}
 
 
 def _token_text(llm: Any, token: int) -> str:
