@@ -22,6 +22,7 @@ The exception tree (each root lives in the package that raises it):
     └── FileTooLarge             413
     app.errors.RequestError
     ├── QuestionTooLong          413
+    ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
     └── QueueFull                429  (with Retry-After)
 """
 
@@ -43,6 +44,10 @@ class RequestError(Exception):
 
 class QuestionTooLong(RequestError):
     """The question (with history) alone does not fit the model's context window."""
+
+
+class UnknownModel(RequestError):
+    """An OpenAI-style request named a model ragd does not serve."""
 
 
 class QueueFull(RequestError):
@@ -70,6 +75,7 @@ STATUS: dict[type[Exception], int] = {
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,
     QuestionTooLong: 413,
+    UnknownModel: 404,
     QueueFull: 429,
 }
 ROOTS = (

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from app import errors
 from app.answer import Answerer
 from app.generation import GenerationQueue
-from app.routes import ask, documents, health, page, search
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import ask, documents, health, metrics, openai, page, search
 from app.services import Services
 from ingest.settings import Settings
 
@@ -32,7 +33,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
         ready: Services = app.state.services
         ready.check_all_collections()
-        app.state.answerer = Answerer(ready, GenerationQueue(ready.generator))
+        queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
+        app.state.answerer = Answerer(ready, queue)
+        app.state.metrics.queue = queue
         yield
 
     app = FastAPI(
@@ -42,8 +45,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     errors.install(app)
-    for module in (health, search, ask, documents, page):
+    for module in (health, search, ask, documents, page, openai, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
