@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.generation import GenerationQueue
 from app.schemas import AskResponse
 
-disable_created_metrics()  # the *_created series only add noise to every scrape
+# The *_created series only add noise to every scrape.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 RATES = (5, 10, 20, 40, 80, 160, 320, 640, 1280)
 
