@@ -8,11 +8,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_e2e import INGEST, RAGD, ROOT, SAMPLES, env_for, free_port, run, wait_healthy
+from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [
@@ -88,10 +89,8 @@ def test_remote_stream_answers_and_cancels_within_a_token(llm_url):
 
 
 @pytest.fixture(scope="module")
-def ragd_on_remote(llm_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("remote") / "data"
-    result = run([*INGEST, str(SAMPLES / "architecture.pdf")], env_for(data))
-    assert result.returncode == 0, result.stderr
+def ragd_on_remote(llm_url: str, samples_data_dir: Path) -> Iterator[str]:
+    data = samples_data_dir
     port = free_port()
     env = env_for(
         data,

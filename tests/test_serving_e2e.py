@@ -14,12 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import INGEST, RAGD, ROOT, SAMPLES, env_for, free_port, run, wait_healthy
+from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
 
 pytestmark = pytest.mark.e2e
 # Asked at temperature 0 this runs to about a hundred tokens: long enough to cut short.
 LONG = "Describe everything about ragd in great detail, as a long list."
-MAX_TOKENS = 96
+SHORT = "What is the name of the lock file?"
+MAX_TOKENS = 80
 SERVER_ENV = {
     "RAGD_QUEUE_DEPTH": "1",  # one generating plus one waiting; a third is refused
     "RAGD_TOP_K": "2",  # short prompts keep this module quick on a busy 2-core machine
@@ -29,11 +30,8 @@ SERVER_ENV = {
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("serving") / "data"
-    result = run([*INGEST, str(SAMPLES)], env_for(data))
-    assert result.returncode == 0, result.stderr
-    return data
+def data_dir(samples_data_dir: Path) -> Path:
+    return samples_data_dir
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +90,9 @@ def wait_idle(url: str, timeout: float = 120) -> dict:
     return queue
 
 
-def test_done_event_reports_usage_timings_and_reuses_the_cached_prefix(server, long_answer):
-    again = ask_stream(server, LONG)
+def test_done_event_reports_usage_timings_and_reuses_the_cached_prefix(server):
+    ask_stream(server, SHORT)
+    again = ask_stream(server, SHORT)
     names = [n for n, _ in again]
     assert names[0] == "sources" and names[-1] == "done" and "token" in names
     done = again[-1][1]
@@ -102,7 +101,7 @@ def test_done_event_reports_usage_timings_and_reuses_the_cached_prefix(server, l
     assert timings["retrieval_ms"] > 0 and usage["completion_tokens"] > 0
     # The same prompt again: every prompt token but the last comes from llama.cpp's KV cache.
     assert usage["cached_prompt_tokens"] == usage["prompt_tokens"] - 1
-    other = ask_stream(server, "What is the name of the lock file?")[-1][1]["usage"]
+    other = ask_stream(server, "When do the ragd maintainers meet?")[-1][1]["usage"]
     # A new question still shares the system prompt, which opens every prompt.
     assert 40 <= other["cached_prompt_tokens"] < other["prompt_tokens"] - 20
 
@@ -118,7 +117,7 @@ def test_disconnect_stops_generation_and_frees_the_model(server, long_answer):
     full = long_answer["usage"]["completion_tokens"]
     assert last["cancelled"] and last["produced"] < full / 2, (last, full)
     # The next request finds the model free: it does not queue behind the cut answer.
-    nxt = ask_stream(server, "What is the name of the lock file?")[-1][1]
+    nxt = ask_stream(server, SHORT)[-1][1]
     assert nxt["timings"]["queue_ms"] < long_answer["timings"]["generation_ms"] / 2
 
 
