@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import anyio
@@ -76,13 +77,14 @@ class Answerer:
         window = generator.context_window
         return fit_context(generator.count_tokens, question, passages, history, window, limit)
 
-    async def stream(self, prepared: Prepared) -> AsyncIterator[str]:
+    async def stream(self, prepared: Prepared) -> AsyncGenerator[str, None]:
         if not prepared.budget.used:
             yield NO_CONTEXT_ANSWER
             return
         messages = prepared.budget.messages
-        async for piece in prepared.slot.stream(messages, prepared.max_tokens, STOP):
-            yield piece
+        async with aclosing(prepared.slot.stream(messages, prepared.max_tokens, STOP)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def answer(
         self, question: str, collection: str | None, history: Sequence[Message] = ()
@@ -93,9 +95,10 @@ class Answerer:
     async def complete(self, prepared: Prepared) -> AskResponse:
         clock = Clock(prepared.started)
         text = ""
-        async for piece in self.stream(prepared):
-            clock.tick()
-            text += piece
+        async with aclosing(self.stream(prepared)) as pieces:
+            async for piece in pieces:
+                clock.tick()
+                text += piece
         return self.finish(prepared, text, clock)
 
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:

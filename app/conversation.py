@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextlib import aclosing
 from typing import Literal
 
 from app.citations import content_words
@@ -67,8 +68,9 @@ async def standalone_query(
     if mode == "keywords":
         return fallback, "keywords"
     text = ""
-    async for piece in slot.stream(rewrite_messages(question, history), 48, ("\n",)):
-        text += piece
+    async with aclosing(slot.stream(rewrite_messages(question, history), 48, ("\n",))) as pieces:
+        async for piece in pieces:
+            text += piece
     rewritten = clean_rewrite(text, question)
     # The model's words first; the fallback's keywords keep retrieval anchored if it drifted.
     return (f"{rewritten} {fallback}", "model") if rewritten else (fallback, "keywords")

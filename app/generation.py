@@ -6,7 +6,8 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -40,7 +41,7 @@ class Slot:
 
     def stream(
         self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str] = ()
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Generate for this request; closing the iterator cancels within one token."""
         return self._queue._stream(self, messages, max_tokens, stop)
 
@@ -109,7 +110,7 @@ class GenerationQueue:
 
     async def _stream(
         self, slot: Slot, messages: Sequence[Message], max_tokens: int, stop: Sequence[str]
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         lock, queued = self._get_lock(), time.perf_counter()
         self.waiting += 1
         try:
@@ -119,8 +120,9 @@ class GenerationQueue:
         slot.queue_seconds += time.perf_counter() - queued
         self.busy, started = True, time.perf_counter()
         try:
-            async for piece in self._run(messages, max_tokens, stop, started):
-                yield piece
+            async with aclosing(self._run(messages, max_tokens, stop, started)) as pieces:
+                async for piece in pieces:
+                    yield piece
         finally:
             self.busy = False
             slot.last = self.last
@@ -128,7 +130,7 @@ class GenerationQueue:
 
     async def _run(
         self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str], started: float
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[object] = asyncio.Queue()
         cancel = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import anyio
@@ -78,10 +79,11 @@ async def answer_events(
         yield {"event": "sources", "data": json.dumps({"sources": sources})}
         clock, text = Clock(prepared.started), ""
         try:
-            async for piece in answerer.stream(prepared):
-                clock.tick()
-                text += piece
-                yield {"event": "token", "data": json.dumps({"text": piece})}
+            async with aclosing(answerer.stream(prepared)) as pieces:
+                async for piece in pieces:
+                    clock.tick()
+                    text += piece
+                    yield {"event": "token", "data": json.dumps({"text": piece})}
         except ROOTS as exc:
             yield {"event": "error", "data": json.dumps(error_body(exc))}
             return

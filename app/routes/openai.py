@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -137,10 +138,11 @@ async def chunk_events(
         yield {"data": reply.chunk({"role": "assistant", "content": ""}, sources=sources)}
         clock, text = Clock(prepared.started), ""
         try:
-            async for piece in answerer.stream(prepared):
-                clock.tick()
-                text += piece
-                yield {"data": reply.chunk({"content": piece})}
+            async with aclosing(answerer.stream(prepared)) as pieces:
+                async for piece in pieces:
+                    clock.tick()
+                    text += piece
+                    yield {"data": reply.chunk({"content": piece})}
         except ROOTS as exc:
             yield {"data": json.dumps({"error": {"message": str(exc), **error_body(exc)}})}
             return
