@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -119,10 +120,11 @@ def run(quick: bool = False) -> dict[str, object]:
         if not quick and SCIFACT.is_dir():
             folder = Path(tmp) / "scifact"
             folder.mkdir()
-            sets.append(("scifact-split", folder, scifact_cases(folder, 40, 300)))
+            sets.append(("scifact-split", folder, scifact_cases(folder, 30, 150)))
         for name, docs, cases in sets:
             search = _index(Path(tmp) / name, docs, embedder)
             results[name] = {"cases": len(cases), **evaluate(cases, search, generator)}
+            print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
     return results
 
 

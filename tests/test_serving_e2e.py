@@ -212,3 +212,23 @@ def test_budget_on_the_real_tokenizer_drops_what_does_not_fit(data_dir):
     assert answer.usage.prompt_tokens + 48 <= 768 and answer.answer.strip()
     with pytest.raises(QuestionTooLong, match="shorten"):
         asyncio.run(answerer.answer("why " * 800, None))
+
+
+def test_follow_up_keywords_beat_the_raw_follow_up_on_the_sample_set(samples_data_dir):
+    """The cheap fallback alone, measured on bench/data/followups.jsonl (the model rewrite is
+    measured by `python -m bench followups`)."""
+    from app.conversation import keyword_query
+    from bench.followups import sample_cases
+    from index.library import Library
+    from models.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
+    snapshot = Library(samples_data_dir / "index").collection("default").snapshot()
+
+    def top_source(query: str) -> str:
+        return snapshot.search(embedder.embed([query])[0], 1)[0].chunk.source
+
+    cases = sample_cases()
+    raw = sum(top_source(q) in gold for _, q, gold in cases)
+    rewritten = sum(top_source(keyword_query(q, h)) in gold for h, q, gold in cases)
+    assert rewritten >= raw + len(cases) // 4, (raw, rewritten)
