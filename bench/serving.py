@@ -42,6 +42,7 @@ class Config:
     top_k: int
     clients: tuple[int, ...]
     per_client: dict[int, int]
+    threads: int = 1
 
 
 QUICK = Config(3, 1, 16, 2, (1, 4, 16), {1: 2, 4: 1, 16: 1})
@@ -59,8 +60,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench serving")
     parser.add_argument("--quick", action="store_true", help="a tiny run (about a minute)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp threads, both sides"
+    )
     args = parser.parse_args(argv)
-    results = run(QUICK if args.quick else FULL)
+    config = QUICK if args.quick else FULL
+    config.threads = args.threads
+    results = run(config)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
@@ -107,6 +113,7 @@ def _env(data: Path, config: Config) -> dict[str, str]:
         "RAGD_LLM_CONTEXT": "2048",
         "RAGD_TOP_K": str(config.top_k),
         "RAGD_MAX_ANSWER_TOKENS": str(config.max_tokens),
+        "RAGD_LLM_THREADS": str(config.threads),
         "RAGD_QUEUE_DEPTH": "32",  # the 16-client run measures queueing, not refusals
     }
 
@@ -183,7 +190,7 @@ class Direct:
 
         from models.resolve import packaged_llm_model
 
-        self.threads = os.cpu_count() or 1
+        self.threads = config.threads
         self.config = config
         self.llm = Llama(
             model_path=str(packaged_llm_model()),
