@@ -24,6 +24,7 @@ The exception tree (each root lives in the package that raises it):
     ingest.errors.SettingsError  500  (startup: the CLI prints it and exits)
     app.errors.RequestError
     ├── QuestionTooLong          413
+    ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
     ├── QueueFull                429  (with Retry-After)
     ├── Unauthorized             401  (with WWW-Authenticate: Bearer)
     ├── Forbidden                403  a read-only key on an admin route
@@ -58,6 +59,10 @@ class RequestError(Exception):
 
 class QuestionTooLong(RequestError):
     """The question (with history) alone does not fit the model's context window."""
+
+
+class UnknownModel(RequestError):
+    """An OpenAI-style request named a model ragd does not serve."""
 
 
 class QueueFull(RequestError):
@@ -117,6 +122,7 @@ STATUS: dict[type[Exception], int] = {
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,
     QuestionTooLong: 413,
+    UnknownModel: 404,
     QueueFull: 429,
     Unauthorized: 401,
     Forbidden: 403,

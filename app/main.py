@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from app import deps, errors, middleware
 from app.answer import Answerer
 from app.generation import GenerationQueue
-from app.routes import ask, documents, health, page, search
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import ask, documents, health, metrics, openai, page, search
 from app.services import Services
 from ingest.settings import Settings
 
@@ -32,7 +33,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
         ready: Services = app.state.services
         ready.check_all_collections()
-        app.state.answerer = Answerer(ready, GenerationQueue(ready.generator))
+        queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
+        app.state.answerer = Answerer(ready, queue)
+        app.state.metrics.queue = queue
         yield
 
     app = FastAPI(
@@ -43,11 +46,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     errors.install(app)
     middleware.install(app, settings)  # auth for every route, old or new: see app/middleware.py
-    for module in (search, ask, documents):
+    # Added last, so outermost: requests the guard refuses are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for module in (search, ask, documents, openai):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
-    for module in (health, page):
+    for module in (health, page, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

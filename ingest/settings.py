@@ -84,6 +84,28 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(
         20_000_000, ge=1000, description="Most characters of text one document may yield."
     )
+    queue_depth: int = Field(
+        8,
+        ge=0,
+        description="Requests that may wait for the model besides the one generating; "
+        "more are refused at once with 429 and Retry-After.",
+    )
+    query_rewrite: Literal["model", "keywords", "off"] = Field(
+        "model",
+        description="How a follow-up question (with history) becomes a standalone retrieval "
+        "query: rewritten by the model (keywords as fallback), keywords of the last user "
+        "turn added, or off.",
+    )
+    llm_url: str = Field(
+        "",
+        description="Base URL of an OpenAI-compatible server (llama-server, vLLM, Ollama), "
+        "e.g. http://gpu-box:8080/v1; when set, generation runs there and RAGD_LLM_MODEL "
+        "names the model on that server (the default name picks the server's first model).",
+    )
+    llm_api_key: str = Field("", description="Bearer key for RAGD_LLM_URL, if it needs one.")
+    llm_timeout: float = Field(
+        120, gt=0, description="Seconds to wait for the remote model server before giving up."
+    )
 
     @property
     def index_dir(self) -> Path:

@@ -40,7 +40,14 @@ class Generator(Protocol):
 
 
 class LlamaCppGenerator:
-    """A Generator running a GGUF model in process through llama-cpp-python."""
+    """A Generator running a GGUF model in process through llama-cpp-python.
+
+    llama-cpp-python keeps the KV cache of the previous prompt and evaluates only the tokens
+    after the longest common prefix; prompts open with the same system message, so that part
+    is computed once and reused (`last_cached_tokens` says how many tokens were).
+    """
+
+    backend = "llama.cpp"
 
     def __init__(
         self,
@@ -72,6 +79,7 @@ class LlamaCppGenerator:
         self.device = llama_backend() if offload else "cpu"
         self.gpu_layers = self._block_count() if offload else 0
         self.temperature = temperature
+        self.last_cached_tokens = 0
         self._format = _chat_formatter(self._llm)
         self._controls = _control_texts(self._llm)
 
@@ -91,6 +99,7 @@ class LlamaCppGenerator:
                 f"prompt of {len(tokens)} tokens plus {max_tokens} for the answer exceeds "
                 f"the {self.context_window}-token context window"
             )
+        self.last_cached_tokens = self._cached_prefix(tokens)
         pieces = self._llm.create_completion(
             tokens,
             max_tokens=max_tokens,
@@ -103,6 +112,20 @@ class LlamaCppGenerator:
             if cancel.is_set():
                 break
             yield piece["choices"][0]["text"]  # type: ignore[index]
+
+    def forget_cache(self) -> None:
+        """Drop the KV cache, so the next prompt is evaluated cold (for benchmarks)."""
+        self._llm.reset()  # type: ignore[no-untyped-call]
+
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """Leading prompt tokens already in the KV cache from the previous call."""
+        cached = self._llm.input_ids[: self._llm.n_tokens].tolist()
+        shared = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return min(shared, len(tokens) - 1)  # llama.cpp re-evaluates at least one token
 
     def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
         rendered = self._format(messages=[defuse(m, self._controls) for m in messages])
