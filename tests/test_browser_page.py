@@ -132,14 +132,14 @@ def test_copy_puts_the_answer_on_the_clipboard(watched: Watched):
 
 def test_busy_server_is_retried_after_retry_after(watched: Watched, fake: Fake):
     queue = fake.app.state.answerer.queue
-    queue.max_waiting, queue._last_seconds = 0, 1.0  # every request is refused: 429, Retry-After 1
+    queue.depth = -1  # every request is refused: 429, Retry-After 1 (nothing admitted yet)
     try:
         ask(watched.page, "When is lunch?")
         expect(last_answer(watched.page).locator(".state")).to_contain_text(
             "The model is busy, retrying in 1 s"
         )
     finally:
-        queue.max_waiting = 8
+        queue.depth = 8
     wait_answered(watched.page)
     expect(last_answer(watched.page).locator(".answer")).to_contain_text("Lunch is")
 
@@ -256,7 +256,9 @@ def test_uploads_show_progress_outcome_and_errors(watched: Watched, tmp_path: Pa
     page.set_input_files("#file-input", [str(good), str(big)])
     uploads = page.locator("#uploads li")
     expect(uploads.filter(has_text="menu.txt")).to_contain_text("added, 1 passage")
-    expect(uploads.filter(has_text="big.txt")).to_contain_text("failed: The request body is larger than the 0.1 MB limit")
+    expect(uploads.filter(has_text="big.txt")).to_contain_text(
+        "failed: The request body is larger than the 0.1 MB limit"
+    )
     expect(page.locator("#documents-list tr", has_text="menu.txt")).to_have_count(1)
 
 
