@@ -6,7 +6,6 @@ One server (sample documents ingested into a temp data dir) and one browser serv
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser_support import Watched, launch, watched_page
-from tests.test_e2e import INGEST, RAGD, ROOT, SAMPLES, env_for, free_port, run, wait_healthy
+from tests.test_e2e import INGEST, SAMPLES, env_for, run, running_ragd
 
 pytestmark = pytest.mark.e2e
 ANSWER_TIMEOUT = 240_000  # ms: the 2-core machine is shared with other test runs
@@ -35,22 +34,8 @@ HOSTILE_NAME = "<img src=x onerror=alert('name')>.txt"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("browser") / "data"
     assert run([*INGEST, str(SAMPLES)], env_for(data)).returncode == 0
-    port = free_port()
-    proc = subprocess.Popen(
-        [*RAGD, "serve", "--port", str(port)],
-        env=env_for(data, RAGD_MAX_ANSWER_TOKENS="512"),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with running_ragd(env_for(data, RAGD_MAX_ANSWER_TOKENS="512")) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -54,37 +57,49 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-@pytest.fixture(scope="module")
-def server(data_dir: Path) -> Iterator[str]:
+@contextmanager
+def running_ragd(env: dict[str, str]) -> Iterator[str]:
+    """`ragd serve` on a free port: yields its URL once /health answers, stops it afterwards.
+
+    Output goes to a file, not a pipe nobody reads, so a chatty server can never block.
+    """
     port = free_port()
-    proc = subprocess.Popen(
-        [*RAGD, "serve", "--port", str(port)],
-        env=env_for(data_dir),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(
+            [*RAGD, "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[str], log: IO[str], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            log.seek(0)
+            raise AssertionError(f"server exited: {log.read()}")
         try:
             if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.3)
     raise AssertionError("server did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
+    with running_ragd(env_for(data_dir)) as url:
+        yield url
 
 
 def test_reingesting_the_samples_changes_nothing(data_dir: Path):

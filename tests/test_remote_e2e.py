@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
+from tests.test_e2e import env_for, free_port, running_ragd
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [
@@ -90,30 +90,15 @@ def test_remote_stream_answers_and_cancels_within_a_token(llm_url):
 
 @pytest.fixture(scope="module")
 def ragd_on_remote(llm_url: str, samples_data_dir: Path) -> Iterator[str]:
-    data = samples_data_dir
-    port = free_port()
     env = env_for(
-        data,
+        samples_data_dir,
         RAGD_LLM_URL=llm_url,
         RAGD_LLM_CONTEXT="2048",
         RAGD_MAX_ANSWER_TOKENS="48",
         RAGD_TOP_K="2",
     )
-    proc = subprocess.Popen(
-        [*RAGD, "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with running_ragd(env) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_ragd_answers_through_the_remote_server(ragd_on_remote: str, llm_url: str):

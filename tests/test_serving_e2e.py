@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
+from tests.test_e2e import env_for, running_ragd
 
 pytestmark = pytest.mark.e2e
 # Asked at temperature 0 this runs to about a hundred tokens: long enough to cut short.
@@ -36,22 +35,8 @@ def data_dir(samples_data_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*RAGD, "serve", "--port", str(port)],
-        env=env_for(data_dir, **SERVER_ENV),
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with running_ragd(env_for(data_dir, **SERVER_ENV)) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
