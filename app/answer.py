@@ -11,11 +11,16 @@ import anyio
 from app.citations import attribute, best_quote, citing_sentences, filter_citations
 from app.generation import GenerationQueue
 from app.prompt import STOP, Budgeted, Passage, fit_context
+from app.retrieval import Mode, Retriever
 from app.schemas import AskResponse, Context, SearchResult, Source, Timings, Usage
 from app.services import Services
 from models.generator import Message
 
 NO_CONTEXT_ANSWER = "I could not find anything about this in the documents."
+# Said instead of generating when the nearest chunk is below RAGD_ABSTAIN_BELOW.
+ABSTAIN_ANSWER = (
+    "I cannot answer this from the documents: none of them is close enough to the question."
+)
 
 
 @dataclass
@@ -26,29 +31,32 @@ class Prepared:
     budget: Budgeted
     retrieval_ms: float
     started: float = field(default_factory=time.perf_counter)
+    evidence: float | None = None  # the nearest chunk's cosine similarity to the question
+    abstain: bool = False  # evidence too weak: say so instead of generating
 
 
 class Answerer:
     def __init__(self, services: Services, queue: GenerationQueue) -> None:
         self.services = services
         self.queue = queue
+        self.retriever = Retriever(services)
 
-    def search(self, query: str, collection: str | None, k: int) -> list[Passage]:
-        """Dense retrieval over the collection's current generation (blocking)."""
-        name = collection or self.services.settings.collection
-        self.services.check_collection(name)
-        snapshot = self.services.library.collection(name).snapshot()
-        vector = self.services.embedder.embed([query])[0]
-        return [Passage(hit.chunk, hit.score) for hit in snapshot.search(vector, k)]
+    def search(
+        self, query: str, collection: str | None, k: int, mode: Mode | None = None
+    ) -> list[Passage]:
+        """The `k` best chunks of the collection's current generation (blocking)."""
+        return self.retriever.retrieve(query, collection, k, mode).passages
 
     async def prepare(
         self, question: str, collection: str | None, history: Sequence[Message] = ()
     ) -> Prepared:
         started = time.perf_counter()
-        k = self.services.settings.top_k
-        passages = await anyio.to_thread.run_sync(self.search, question, collection, k)
-        retrieval_ms = (time.perf_counter() - started) * 1000
         generator, settings = self.services.generator, self.services.settings
+        retrieval = await anyio.to_thread.run_sync(
+            lambda: self.retriever.retrieve(question, collection, settings.top_k, evidence=True)
+        )
+        passages = retrieval.passages
+        retrieval_ms = (time.perf_counter() - started) * 1000
         budget = await anyio.to_thread.run_sync(
             lambda: fit_context(
                 generator.count_tokens,
@@ -59,11 +67,16 @@ class Answerer:
                 settings.max_answer_tokens,
             )
         )
-        return Prepared(question, budget, retrieval_ms, started)
+        evidence = retrieval.evidence
+        abstain = evidence is not None and evidence < settings.abstain_below
+        return Prepared(question, budget, retrieval_ms, started, evidence, abstain)
 
     async def stream(self, prepared: Prepared) -> AsyncIterator[str]:
         if not prepared.budget.used:
             yield NO_CONTEXT_ANSWER
+            return
+        if prepared.abstain:
+            yield ABSTAIN_ANSWER  # the model is never asked: it would invent an answer
             return
         limit = self.services.settings.max_answer_tokens
         async for piece in self.queue.stream(prepared.budget.messages, limit, STOP):
@@ -84,16 +97,19 @@ class Answerer:
 
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
         used = prepared.budget.used
-        completion = self._count_answer(text)
-        checked = filter_citations(text, len(used))
-        text, attributed = attribute(checked.answer, [p.chunk.text for p in used])
-        cited = filter_citations(text, len(used))
+        answerable = bool(used) and not prepared.abstain
+        citable = len(used) if answerable else 0  # a fixed refusal cites nothing
+        completion = self._count_answer(text) if answerable else 0
+        checked = filter_citations(text, citable)
+        text, attributed = attribute(checked.answer, [p.chunk.text for p in used[:citable]])
+        cited = filter_citations(text, citable)
         return AskResponse(
             answer=cited.answer,
             sources=[
                 source_of(n, p, cited.answer, n in cited.cited) for n, p in enumerate(used, 1)
             ],
-            answerable=bool(used),
+            answerable=answerable,
+            evidence=None if prepared.evidence is None else round(prepared.evidence, 4),
             invalid_citations_removed=checked.removed,
             attributed_citations=attributed,
             context=Context(

@@ -6,6 +6,8 @@ import numpy as np
 
 from index.collection import Collection
 from index.errors import IndexCorrupt
+from index.keyword import read_keyword
+from index.manifest import Manifest
 from index.vectors import read_segment
 
 
@@ -33,7 +35,19 @@ def check_collection(collection: Collection) -> list[str]:
     )
     if not problems and len(np.setdiff1d(live, vectors)) > 0:
         problems.append("chunk rows without a vector")
-    return problems
+    return problems + _keyword_problems(collection, manifest, live)
+
+
+def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarray) -> list[str]:
+    """The BM25 file must pass its checksum and cover every live chunk."""
+    if manifest.keyword is None:
+        return ["no keyword index: run `ingest` once more to build it"] if len(live) else []
+    try:
+        keyword = read_keyword(collection.folder, manifest.keyword)
+    except IndexCorrupt as exc:
+        return [str(exc)]
+    missing = len(np.setdiff1d(live, keyword.chunk_ids))
+    return [f"{missing} live chunks missing from the keyword index"] if missing else []
 
 
 def _count_problems(

@@ -43,6 +43,7 @@ class Manifest:
     documents: int = 0
     created_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    keyword: Segment | None = None  # the BM25 file over this generation's chunks (index/keyword)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -52,6 +53,7 @@ class Manifest:
         raw = json.loads(text)
         raw["spec"] = IndexSpec(**raw["spec"])
         raw["segments"] = tuple(Segment(**s) for s in raw["segments"])
+        raw["keyword"] = Segment(**raw["keyword"]) if raw.get("keyword") else None
         return cls(**raw)
 
 

@@ -13,6 +13,7 @@ from filelock import FileLock, Timeout
 from index.chunkstore import DocumentRow, NewChunk
 from index.collection import LOCK, Collection
 from index.errors import DocumentNotFound, ModelMismatch, WriterBusy
+from index.keyword import KEYWORD_SUFFIX, build_keyword
 from index.manifest import (
     PREVIOUS,
     IndexSpec,
@@ -132,7 +133,10 @@ class Writer:
             vectors = np.concatenate(pending.vectors).reshape(len(ids), self.spec.dimension)
             name = f"seg-{gen:08d}.faiss"
             segments.append(write_segment(self.collection.folder, name, ids, vectors))
-        manifest = self._manifest(gen, segments)
+        keyword = self.manifest.keyword
+        if ids or keyword is None or self.rebuild:  # a pure delete keeps it: dead ids are masked
+            keyword = build_keyword(self.collection.folder, self.collection.store, gen)
+        manifest = replace(self._manifest(gen, segments), keyword=keyword)
         write_manifest(self.collection.folder, manifest)
         return manifest
 
@@ -164,14 +168,21 @@ class Writer:
     def _remove_unreferenced(self) -> None:
         """Delete segment files and temporaries no kept generation refers to."""
         folder = self.collection.folder
-        kept = {s.file for s in self.manifest.segments}
+        kept = _files(self.manifest)
         previous = read_manifest(folder, PREVIOUS)
         if previous is not None:
-            kept |= {s.file for s in previous.segments}
+            kept |= _files(previous)
         for path in folder.iterdir():
-            stale_segment = path.suffix == ".faiss" and path.name not in kept
+            ours = path.suffix in (".faiss", KEYWORD_SUFFIX)
+            stale_segment = ours and path.name not in kept
             if stale_segment or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
+
+
+def _files(manifest: Manifest) -> set[str]:
+    """Every data file a manifest refers to."""
+    keyword = {manifest.keyword.file} if manifest.keyword else set()
+    return {s.file for s in manifest.segments} | keyword
 
 
 def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:

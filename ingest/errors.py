@@ -19,3 +19,7 @@ class EmptyDocument(IngestError):
 
 class FileTooLarge(IngestError):
     """An upload exceeds the configured size limit."""
+
+
+class InvalidDataset(IngestError):
+    """An evaluation dataset (BEIR folder, QA JSONL) that cannot be read as one."""
