@@ -19,8 +19,9 @@ def check_collection(collection: Collection) -> list[str]:
         return [str(exc)]
     if manifest is None:
         return [f"collection {collection.name!r} has no manifest (nothing committed yet)"]
+    problems = collection.store.integrity_problems()
     live = collection.store.live_ids(manifest.generation)
-    problems, found = [], []
+    found = []
     for segment in manifest.segments:
         try:
             ids, _ = read_segment(collection.folder, segment, manifest.spec.dimension)

@@ -107,6 +107,11 @@ class ChunkStore:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         return ids, [r[1] for r in rows]
 
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own page-level check; an empty list means the file is sound."""
+        rows = self._query("PRAGMA quick_check", ())
+        return [] if rows == [("ok",)] else [f"chunk store: {r[0]}" for r in rows]
+
     def counts(self, gen: int) -> tuple[int, int]:
         """(documents, chunks) visible at `gen`."""
         docs = self._query(f"SELECT COUNT(*) FROM documents WHERE {VISIBLE}", {"g": gen})

@@ -100,32 +100,57 @@ class Collection:
     def _load(self, manifest: Manifest) -> Snapshot:
         try:
             return self._load_exact(manifest)
-        except IndexCorrupt:
+        except IndexCorrupt as exc:
             previous = read_manifest(self.folder, PREVIOUS)
             if previous is None or previous.generation >= manifest.generation:
-                raise
+                raise IndexCorrupt(
+                    f"{exc}; no earlier good generation to serve. Rebuild the collection with "
+                    f"`ingest --rebuild PATH --collection {self.name}`"
+                ) from exc
             return self._load_exact(previous)  # serve the last good generation meanwhile
 
     def _load_exact(self, manifest: Manifest) -> Snapshot:
         live = self.store.live_ids(manifest.generation)
-        vectors = load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        vectors = self._vectors(manifest, live)
         if len(vectors) != manifest.vectors or len(live) != manifest.rows:
             raise IndexCorrupt(
                 f"collection {self.name!r} generation {manifest.generation}: manifest says "
                 f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
                 f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
             )
-        keyword = None
-        if manifest.keyword is not None:  # None only before the first commit that wrote one
-            keyword = read_keyword(self.folder, manifest.keyword)
-            keyword.restrict_to(live)
-            if keyword.live_count != len(live):
-                raise IndexCorrupt(
-                    f"collection {self.name!r} generation {manifest.generation}: the keyword "
-                    f"index covers {keyword.live_count} of {len(live)} live chunks. "
-                    "Rebuild it with `ingest --rebuild PATH`."
-                )
-        return Snapshot(manifest, vectors, self.store, keyword)
+        return Snapshot(manifest, vectors, self.store, self._keyword(manifest, live))
+
+    def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex | None:
+        """The generation's BM25 index; after a pure delete, the loaded one with a new mask."""
+        if manifest.keyword is None:  # only before the first commit that wrote one
+            return None
+        loaded = self._snapshot
+        if loaded and loaded.keyword and loaded.manifest.keyword == manifest.keyword:
+            keyword = loaded.keyword.restricted_to(live)  # same file: only the mask changes
+        else:
+            keyword = read_keyword(self.folder, manifest.keyword).restricted_to(live)
+        if keyword.live_count != len(live):
+            raise IndexCorrupt(
+                f"collection {self.name!r} generation {manifest.generation}: the keyword "
+                f"index covers {keyword.live_count} of {len(live)} live chunks. "
+                "Rebuild it with `ingest --rebuild PATH`."
+            )
+        return keyword
+
+    def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex:
+        """Reuse the loaded generation when the new one only adds segments and drops chunks."""
+        base = self._snapshot
+        files = {s.file for s in manifest.segments}
+        if base is None or base.manifest.spec != manifest.spec:
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        known = {s.file for s in base.manifest.segments}
+        if not known <= files:  # compacted: segments were rewritten
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        vectors = base.vectors.clone()  # in-flight searches keep using the old snapshot
+        vectors.remove(np.setdiff1d(vectors.ids(), live, assume_unique=True))
+        added = [s for s in manifest.segments if s.file not in known]
+        vectors.merge(load_segments(self.folder, added, manifest.spec.dimension, live))
+        return vectors
 
     def exists(self) -> bool:
         return (self.folder / MANIFEST).exists()

@@ -22,10 +22,12 @@ K1, B = 1.2, 0.75  # Lucene's defaults, the BM25 the published BEIR numbers use
 class KeywordIndex:
     """BM25 over chunk texts, keyed by chunk id; dead chunks are masked out at query time."""
 
-    def __init__(self, retriever: Any, chunk_ids: np.ndarray) -> None:
+    def __init__(
+        self, retriever: Any, chunk_ids: np.ndarray, mask: np.ndarray | None = None
+    ) -> None:
         self._retriever = retriever
         self.chunk_ids = chunk_ids
-        self._mask: np.ndarray | None = None  # 1.0 for live chunks, 0.0 for deleted ones
+        self._mask = mask  # 1.0 for live chunks, 0.0 for deleted ones; None when all live
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -40,10 +42,11 @@ class KeywordIndex:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, np.asarray(chunk_ids, dtype=np.int64))
 
-    def restrict_to(self, live: np.ndarray) -> None:
-        """Serve only chunks in `live` (a pure delete never rewrites the index)."""
+    def restricted_to(self, live: np.ndarray) -> KeywordIndex:
+        """The same index serving only chunks in `live`: a pure delete never rewrites the file."""
         alive = np.isin(self.chunk_ids, live)
-        self._mask = None if alive.all() else alive.astype(np.float32)
+        mask = None if alive.all() else alive.astype(np.float32)
+        return KeywordIndex(self._retriever, self.chunk_ids, mask)
 
     @property
     def live_count(self) -> int:

@@ -37,6 +37,23 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def clone(self) -> VectorIndex:
+        import faiss
+
+        copy = VectorIndex(self.dimension)
+        copy._index = faiss.clone_index(self._index)
+        return copy
+
+    def remove(self, ids: np.ndarray) -> None:
+        import faiss
+
+        if len(ids):
+            self._index.remove_ids(faiss.IDSelectorBatch(ids.astype(np.int64)))
+
+    def merge(self, other: VectorIndex) -> None:
+        if len(other):
+            self.add(other.ids(), other.vectors())
+
     def ids(self) -> np.ndarray:
         import faiss
 

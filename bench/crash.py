@@ -1,0 +1,191 @@
+"""Crash trial: SIGKILL `ingest` at random moments, then check the index and search it.
+
+The killed process runs the real pipeline (Ingestor, Writer, FAISS segments, SQLite, manifest
+swaps). Its embedder hashes words into vectors so that hundreds of kills fit in minutes; the
+embedding model plays no part in crash safety. `--real` runs the `ingest` CLI with the packaged
+model instead (about ten seconds a start).
+
+    python -m bench.crash --kills 500          # the long trial (README figure)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
+
+
+class HashEmbedder:
+    """Words hashed into 64 dimensions: deterministic, instant, enough to search by."""
+
+    name, dimension, max_tokens, special_tokens, device = "hash-64", 64, 128, 2, "cpu"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+    def split_tokens(self, text: str, max_tokens: int) -> list[str]:
+        words = text.split()
+        return [" ".join(words[i : i + max_tokens]) for i in range(0, len(words), max_tokens)]
+
+
+def make_corpus(folder: Path, files: int, seed: int = 7) -> Path:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(files):
+        sentences = [" ".join(rng.choices(WORDS, k=12)) + "." for _ in range(rng.randint(5, 40))]
+        (folder / f"doc{i:04d}.txt").write_text(f"Document {i}. " + " ".join(sentences))
+    return folder
+
+
+def worker(corpus: Path, data: Path) -> None:
+    """The process that gets killed: a real incremental ingest committing often."""
+    from index.library import Library
+    from ingest.chunker import Chunker
+    from ingest.pipeline import Ingestor, discover
+
+    embedder = HashEmbedder()
+    collection = Library(data / "index").collection("default")
+    chunker = Chunker(embedder, size=64, overlap=8)
+    ingestor = Ingestor(embedder, chunker, collection, commit_every=48, batch_chunks=16)
+    ingestor.ingest(discover([corpus]), wait=60)
+
+
+def real_ingest_cmd(corpus: Path) -> list[str]:
+    return [sys.executable, "-m", "ingest.cli", str(corpus), "--json", "--wait", "60"]
+
+
+@dataclass
+class Trial:
+    kills: int = 0
+    inconsistent: list[str] = field(default_factory=list)
+    durations: list[float] = field(default_factory=list)
+
+
+def verify(data: Path, corpus_files: list[str]) -> list[str]:
+    """Problems with the committed index: consistency, a prefix of the files, searchable."""
+    from index.check import check_collection
+    from index.library import Library
+
+    collection = Library(data / "index").collection("default")
+    if collection.manifest() is None:
+        return []  # killed before the first commit: the old (empty) generation
+    problems = check_collection(collection)
+    snapshot = collection.snapshot()
+    sources = sorted(d.source for d in snapshot.documents())
+    if sources != corpus_files[: len(sources)]:
+        problems.append(f"documents are not a committed prefix: {sources[:3]}...")
+    query = np.ones(snapshot.manifest.spec.dimension, dtype=np.float32)
+    if snapshot.manifest.rows and not snapshot.search(query, 3):
+        problems.append("search returned nothing")
+    return problems
+
+
+def run_trial(kills: int, files: int, workdir: Path, real: bool, seed: int) -> Trial:
+    rng = random.Random(seed)
+    corpus = make_corpus(workdir / "corpus", files)
+    names = sorted(p.name for p in corpus.iterdir())
+    data = workdir / "data"
+    env = {**os.environ, "RAGD_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    cmd = (
+        real_ingest_cmd(corpus)
+        if real
+        else [sys.executable, "-m", "bench.crash", "--worker", str(corpus), str(data)]
+    )
+    full = _timed_run(cmd, env)  # how long an uninterrupted ingest of everything takes
+    trial = Trial()
+    while trial.kills < kills:
+        _reset(data)
+        for _ in range(min(rng.randint(1, 3), kills - trial.kills)):  # 1-3 kills, then resume
+            _kill_after(cmd, env, rng.uniform(0.05, full))
+            trial.kills += 1
+            trial.inconsistent += [f"kill {trial.kills}: {p}" for p in verify(data, names)]
+        trial.durations.append(_resume_and_verify(cmd, env, data, names, trial))
+    return trial
+
+
+def _timed_run(cmd: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=_root())
+    return time.perf_counter() - started
+
+
+def _kill_after(cmd: list[str], env: dict[str, str], seconds: float) -> None:
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=_root(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def _resume_and_verify(cmd, env, data, names, trial) -> float:  # type: ignore[no-untyped-def]
+    """Re-running the same ingest finishes the job: every file exactly once."""
+    from index.library import Library
+
+    seconds = _timed_run(cmd, env)
+    snapshot = Library(data / "index").collection("default").snapshot()
+    sources = sorted(d.source for d in snapshot.documents())
+    if sources != names:
+        trial.inconsistent.append(f"resume left {len(sources)} of {len(names)} documents")
+    trial.inconsistent += [f"after resume: {p}" for p in verify(data, names)]
+    return seconds
+
+
+def _reset(data: Path) -> None:
+    import shutil
+
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def _root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.crash")
+    parser.add_argument("--kills", type=int, default=500)
+    parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--real", action="store_true", help="kill the real `ingest` CLI")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/ragd-crash"))
+    parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker)
+        return 0
+    started = time.perf_counter()
+    trial = run_trial(args.kills, args.files, args.workdir, args.real, args.seed)
+    result = {
+        "kills": trial.kills,
+        "inconsistent_indexes": len(trial.inconsistent),
+        "problems": trial.inconsistent[:10],
+        "files": args.files,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps(result, indent=2))
+    return 0 if not trial.inconsistent else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
