@@ -39,7 +39,7 @@ class Answerer:
     def __init__(self, services: Services, queue: GenerationQueue) -> None:
         self.services = services
         self.queue = queue
-        self.retriever = Retriever(services)
+        self.retriever = Retriever(services.settings, services.embedder, services.library)
 
     def search(
         self, query: str, collection: str | None, k: int, mode: Mode | None = None

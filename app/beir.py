@@ -1,4 +1,4 @@
-"""BEIR-format datasets: corpus, queries and qrels read from a folder, the corpus written as files."""
+"""BEIR-format datasets: corpus, queries and qrels from a folder; the corpus written as files."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ def load_beir(folder: Path) -> BeirDataset:
                                "queries.jsonl and qrels/*.tsv (or qrels.tsv)")
     qrel_files = sorted((folder / "qrels").glob("*.tsv")) or sorted(folder.glob("qrels.tsv"))
     if not qrel_files:
-        raise InvalidDataset(f"no relevance judgements in {folder}: add qrels/test.tsv or qrels.tsv")
+        raise InvalidDataset(
+            f"no relevance judgements in {folder}: add qrels/test.tsv or qrels.tsv"
+        )
     texts = {str(row["_id"]): str(row.get("text", "")) for row in read_jsonl(queries)}
     qrels: dict[str, dict[str, int]] = {}
     for path in qrel_files:

@@ -143,7 +143,7 @@ def read_keyword(folder: Path, segment: Segment) -> KeywordIndex:
     except OSError as exc:
         raise IndexCorrupt(f"keyword index {segment.file} cannot be read: {exc}") from exc
     if sha256(data) != segment.sha256:
-        raise IndexCorrupt(f"keyword index {segment.file} fails its checksum (truncated or altered)")
+        raise IndexCorrupt(f"keyword index {segment.file} fails its checksum (truncated?)")
     try:
         index = KeywordIndex.from_bytes(data)
     except (ValueError, KeyError, OSError) as exc:

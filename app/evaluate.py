@@ -1,0 +1,275 @@
+"""`ragd eval` on a BEIR folder: ingest the corpus for real, run every query through search."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from app.beir import BeirDataset, load_beir, read_jsonl, write_corpus
+from app.metrics import mrr_at, ndcg_at, percentile, recall_at
+from app.retrieval import MODES, Mode, Retriever
+from index.library import Library
+from ingest.chunker import CHUNKER_VERSION
+from ingest.errors import InvalidDataset
+from ingest.pipeline import build_ingestor, discover
+from ingest.settings import Settings
+from models.embedder import Embedder
+
+DEPTH = 100  # results per query: enough for recall@100
+Tick = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass(frozen=True)
+class ModeScores:
+    mode: str
+    ndcg_at_10: float
+    recall_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """How the evidence score separates questions the corpus answers from those it cannot."""
+
+    threshold: float  # RAGD_ABSTAIN_BELOW in force
+    answerable: int
+    answered: float  # share of answerable queries at or above the threshold
+    evidence_p5: float  # 5th percentile of the answerable queries' evidence
+    evidence_p50: float
+    unanswerable: int = 0
+    abstained: float | None = None  # share of unanswerable queries below the threshold
+    unanswerable_p50: float | None = None
+    unanswerable_p95: float | None = None
+    suggested: float | None = None  # the threshold with the best balanced accuracy
+    suggested_answered: float | None = None
+    suggested_abstained: float | None = None
+
+
+@dataclass
+class BeirReport:
+    dataset: str
+    documents: int
+    chunks: int
+    queries: int
+    settings: dict[str, object]
+    modes: list[ModeScores] = field(default_factory=list)
+    abstention: Abstention | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def evaluate_beir(
+    folder: Path,
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    modes: Sequence[Mode] = MODES,
+    work_dir: Path | None = None,
+    unanswerable: Path | None = None,
+    limit: int | None = None,
+    tick: Tick = lambda *_: None,
+) -> BeirReport:
+    """Ingest the corpus into a collection under `work_dir` (reused) or a temporary folder."""
+    dataset = load_beir(folder)
+    queries = dict(list(dataset.judged_queries().items())[:limit])
+    if not queries:
+        raise InvalidDataset(f"{folder}: no query has a relevant document in the qrels")
+    with _work_folder(work_dir) as work:
+        settings = settings.model_copy(update={"data_dir": work})
+        library = Library(settings.index_dir)
+        name, sources = ingest_corpus(dataset, settings, embedder, library, tick)
+        retriever = Retriever(settings, embedder, library)
+        report = _report(dataset, settings, library, name, len(queries))
+        evidence = _run_modes(report, retriever, name, queries, dataset, sources, modes, tick)
+        if evidence:
+            others = _unanswerable(unanswerable, retriever, name, tick) if unanswerable else []
+            report.abstention = calibrate(evidence, others, settings.abstain_below)
+    return report
+
+
+@contextmanager
+def _work_folder(work_dir: Path | None) -> Iterator[Path]:
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        yield work_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="ragd-eval-") as tmp:
+        yield Path(tmp)
+
+
+def ingest_corpus(
+    dataset: BeirDataset, settings: Settings, embedder: Embedder, library: Library, tick: Tick
+) -> tuple[str, dict[str, str]]:
+    """The corpus through the real ingest pipeline; unchanged documents are not re-embedded.
+
+    Returns the collection name and each document's ingest source mapped to its corpus `_id`.
+    """
+    digest = dataset.corpus_hash()
+    key = f"{digest}|{embedder.name}|{settings.chunk_tokens}|{settings.chunk_overlap}"
+    name = "eval-" + hashlib.sha256(f"{key}|{CHUNKER_VERSION}".encode()).hexdigest()[:16]
+    corpus_dir = settings.data_dir / f"corpus-{digest[:16]}"
+    sources = write_corpus(dataset, corpus_dir)
+    ingestor = build_ingestor(settings, embedder, library, name)
+    done = 0
+
+    def advance(_: object) -> None:
+        nonlocal done
+        done += 1
+        tick("ingest", done, len(sources))
+
+    summary = ingestor.ingest(discover([corpus_dir]), prune=True, on_file=advance)
+    if not summary.ok:
+        failed = [o for o in summary.outcomes if o.status == "failed"]
+        raise InvalidDataset(f"{len(failed)} corpus documents failed: {failed[0].reason}")
+    return name, sources
+
+
+def _report(
+    dataset: BeirDataset, settings: Settings, library: Library, name: str, queries: int
+) -> BeirReport:
+    manifest = library.collection(name).manifest()
+    keys = ("chunk_tokens", "chunk_overlap", "fusion", "fusion_dense_weight", "rrf_k",
+            "retrieval_candidates", "chunks_per_document", "abstain_below", "embed_model")
+    return BeirReport(
+        dataset=dataset.folder.name,
+        documents=manifest.documents if manifest else 0,
+        chunks=manifest.rows if manifest else 0,
+        queries=queries,
+        settings={key: getattr(settings, key) for key in keys},
+    )
+
+
+def _run_modes(
+    report: BeirReport,
+    retriever: Retriever,
+    name: str,
+    queries: dict[str, str],
+    dataset: BeirDataset,
+    sources: dict[str, str],
+    modes: Sequence[Mode],
+    tick: Tick,
+) -> list[float]:
+    """Score each mode; returns each query's evidence strength (empty for keyword only)."""
+    evidence: list[float] = []
+    for mode in modes:
+        runs, latencies, best = _run(retriever, name, queries, sources, mode, tick)
+        report.modes.append(score_mode(mode, runs, dataset.qrels, latencies))
+        evidence = evidence or best
+    return evidence
+
+
+def _run(
+    retriever: Retriever,
+    name: str,
+    queries: dict[str, str],
+    sources: dict[str, str],
+    mode: Mode,
+    tick: Tick,
+) -> tuple[dict[str, list[str]], list[float], list[float]]:
+    """Every query through the real search path: ranked corpus ids, latencies, evidence."""
+    runs: dict[str, list[str]] = {}
+    latencies, evidence = [], []
+    for n, (query_id, text) in enumerate(queries.items(), 1):
+        started = time.perf_counter()
+        found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranked = ranked_documents([p.chunk.source for p in found.passages])
+        runs[query_id] = [sources[s] for s in ranked if s in sources]
+        if found.evidence is not None:
+            evidence.append(found.evidence)
+        tick(mode, n, len(queries))
+    return runs, latencies, evidence
+
+
+def ranked_documents(sources: Sequence[str]) -> list[str]:
+    """Documents in order of their best chunk (a document's later chunks add nothing)."""
+    return list(dict.fromkeys(sources))
+
+
+def score_mode(
+    mode: str,
+    runs: dict[str, list[str]],
+    qrels: dict[str, dict[str, int]],
+    latencies: Sequence[float],
+) -> ModeScores:
+    """Mean metrics over the queries of `runs`, and latency percentiles."""
+
+    def mean(metric: Callable[[list[str], dict[str, int]], float]) -> float:
+        return round(statistics.fmean(metric(run, qrels[q]) for q, run in runs.items()), 4)
+
+    return ModeScores(
+        mode=mode,
+        ndcg_at_10=mean(lambda r, rel: ndcg_at(r, rel, 10)),
+        recall_at_10=mean(lambda r, rel: recall_at(r, rel, 10)),
+        recall_at_100=mean(lambda r, rel: recall_at(r, rel, 100)),
+        mrr_at_10=mean(lambda r, rel: mrr_at(r, rel, 10)),
+        latency_p50_ms=round(percentile(latencies, 50), 1),
+        latency_p95_ms=round(percentile(latencies, 95), 1),
+    )
+
+
+def _unanswerable(path: Path, retriever: Retriever, name: str, tick: Tick) -> list[float]:
+    """The evidence strength of each question in a JSONL the corpus cannot answer."""
+    texts = [str(row.get("question") or row.get("text") or "") for row in read_jsonl(path)]
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise InvalidDataset(f"{path}: no questions (one JSON object per line with 'question')")
+    evidence = []
+    for n, text in enumerate(texts, 1):
+        found = retriever.retrieve(text, name, 1, "dense", evidence=True)
+        evidence.append(found.evidence or 0.0)
+        tick("unanswerable", n, len(texts))
+    return evidence
+
+
+def calibrate(answerable: Sequence[float], unanswerable: Sequence[float], threshold: float
+              ) -> Abstention:
+    """Answer rates at `threshold`, and the threshold that best separates the two sets."""
+    report = Abstention(
+        threshold=threshold,
+        answerable=len(answerable),
+        answered=_share(answerable, lambda e: e >= threshold),
+        evidence_p5=round(percentile(answerable, 5), 4),
+        evidence_p50=round(percentile(answerable, 50), 4),
+    )
+    if not unanswerable:
+        return report
+    best = suggest_threshold(answerable, unanswerable)
+    return replace(
+        report,
+        unanswerable=len(unanswerable),
+        abstained=_share(unanswerable, lambda e: e < threshold),
+        unanswerable_p50=round(percentile(unanswerable, 50), 4),
+        unanswerable_p95=round(percentile(unanswerable, 95), 4),
+        suggested=best,
+        suggested_answered=_share(answerable, lambda e: e >= best),
+        suggested_abstained=_share(unanswerable, lambda e: e < best),
+    )
+
+
+def suggest_threshold(answerable: Sequence[float], unanswerable: Sequence[float]) -> float:
+    """The cut (rounded to 0.01) maximizing the mean of answered and abstained shares."""
+
+    def balanced(cut: float) -> float:
+        answered = sum(e >= cut for e in answerable) / len(answerable)
+        abstained = sum(e < cut for e in unanswerable) / len(unanswerable)
+        return answered + abstained
+
+    cuts = [c / 100 for c in range(-100, 101)]
+    best = max(balanced(c) for c in cuts)
+    tied = [c for c in cuts if balanced(c) == best]
+    return tied[(len(tied) - 1) // 2]  # the middle of a tied range: the widest margin both ways
+
+
+def _share(values: Sequence[float], keep: Callable[[float], bool]) -> float:
+    return round(sum(1 for v in values if keep(v)) / len(values), 4) if values else 0.0
