@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from app.beir import load_beir
 from app.evaluate import Abstention, BeirReport, Tick, evaluate_beir
 from app.retrieval import MODES
 from ingest.errors import InvalidDataset
@@ -57,11 +58,12 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
 def _beir(args: argparse.Namespace, settings: Settings) -> int:
     from models.embedder import SentenceTransformerEmbedder
 
+    dataset = load_beir(args.dataset)  # a malformed folder fails before the model loads
     with err.status("loading the embedding model"):
         embedder = SentenceTransformerEmbedder(settings.embed_model, settings.device)
     with progress_ticks() as tick:
         report = evaluate_beir(
-            args.dataset, settings, embedder, modes=tuple(args.mode or MODES),
+            dataset, settings, embedder, modes=tuple(args.mode or MODES),
             work_dir=args.work_dir, unanswerable=args.unanswerable, limit=args.limit, tick=tick,
         )
     if args.json:

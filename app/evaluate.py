@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from app.beir import BeirDataset, load_beir, read_jsonl, write_corpus
+from app.beir import BeirDataset, read_jsonl, write_corpus
 from app.metrics import mrr_at, ndcg_at, percentile, recall_at
 from app.retrieval import MODES, Mode, Retriever
 from index.library import Library
@@ -69,7 +69,7 @@ class BeirReport:
 
 
 def evaluate_beir(
-    folder: Path,
+    dataset: BeirDataset,
     settings: Settings,
     embedder: Embedder,
     *,
@@ -80,10 +80,9 @@ def evaluate_beir(
     tick: Tick = lambda *_: None,
 ) -> BeirReport:
     """Ingest the corpus into a collection under `work_dir` (reused) or a temporary folder."""
-    dataset = load_beir(folder)
     queries = dict(list(dataset.judged_queries().items())[:limit])
     if not queries:
-        raise InvalidDataset(f"{folder}: no query has a relevant document in the qrels")
+        raise InvalidDataset(f"{dataset.folder}: no query has a relevant document in the qrels")
     with _work_folder(work_dir) as work:
         settings = settings.model_copy(update={"data_dir": work})
         library = Library(settings.index_dir)

@@ -6,7 +6,7 @@ import numpy as np
 
 from index.collection import Collection
 from index.errors import IndexCorrupt
-from index.keyword import read_keyword
+from index.keyword import load_keyword
 from index.manifest import Manifest
 from index.vectors import read_segment
 
@@ -40,15 +40,16 @@ def check_collection(collection: Collection) -> list[str]:
 
 
 def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarray) -> list[str]:
-    """The BM25 file must pass its checksum and cover every live chunk."""
-    if manifest.keyword is None:
+    """Each BM25 segment must pass its checksum; together they cover every live chunk once."""
+    if not manifest.keyword:
         return ["no keyword index: run `ingest` once more to build it"] if len(live) else []
     try:
-        keyword = read_keyword(collection.folder, manifest.keyword)
+        keyword = load_keyword(collection.folder, manifest.keyword, live, None)
     except IndexCorrupt as exc:
         return [str(exc)]
-    missing = len(np.setdiff1d(live, keyword.chunk_ids))
-    return [f"{missing} live chunks missing from the keyword index"] if missing else []
+    if not keyword.covers(live):
+        return [f"the keyword index covers {keyword.live_count} of {len(live)} live chunks"]
+    return []
 
 
 def _count_problems(

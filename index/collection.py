@@ -10,7 +10,7 @@ import numpy as np
 
 from index.chunkstore import ChunkRow, ChunkStore, DocumentRow
 from index.errors import EmptyCollection, IndexCorrupt
-from index.keyword import KeywordIndex, read_keyword
+from index.keyword import KeywordIndex, load_keyword
 from index.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.vectors import VectorIndex, load_segments
 
@@ -120,16 +120,14 @@ class Collection:
             )
         return Snapshot(manifest, vectors, self.store, self._keyword(manifest, live))
 
-    def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex | None:
-        """The generation's BM25 index; after a pure delete, the loaded one with a new mask."""
-        if manifest.keyword is None:  # only before the first commit that wrote one
-            return None
-        loaded = self._snapshot
-        if loaded and loaded.keyword and loaded.manifest.keyword == manifest.keyword:
-            keyword = loaded.keyword.restricted_to(live)  # same file: only the mask changes
-        else:
-            keyword = read_keyword(self.folder, manifest.keyword).restricted_to(live)
-        if keyword.live_count != len(live):
+    def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
+        """The generation's BM25 index, reusing the segments already loaded.
+
+        A collection committed before keyword search has none until its next commit.
+        """
+        loaded = self._snapshot.keyword if self._snapshot else None
+        keyword = load_keyword(self.folder, manifest.keyword, live, loaded)
+        if manifest.keyword and not keyword.covers(live):
             raise IndexCorrupt(
                 f"collection {self.name!r} generation {manifest.generation}: the keyword "
                 f"index covers {keyword.live_count} of {len(live)} live chunks. "

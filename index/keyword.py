@@ -1,10 +1,18 @@
-"""The BM25 keyword index (bm25s): one immutable file per generation that added chunks."""
+"""The BM25 keyword index: immutable term-count segments beside the FAISS segments.
+
+Each commit that adds chunks writes one segment holding only the new chunks' term counts,
+tokenized by bm25s (lower case, English stop words, Snowball stems). Document frequencies, the
+chunk count and the mean chunk length are taken over the live chunks when a generation loads,
+so a delete rewrites nothing and scores stay exact. Scores are Lucene's BM25, the variant behind
+the published BEIR baselines.
+"""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,111 +22,44 @@ import numpy as np
 from index.errors import IndexCorrupt
 from index.manifest import Segment, atomic_write, sha256
 
-# Recorded in each file: a file built by another tokenizer is rebuilt, never misread.
-KEYWORD_FORMAT = "bm25s-lucene-k1.2-b0.75-en-snowball-v1"
-K1, B = 1.2, 0.75  # Lucene's defaults, the BM25 the published BEIR numbers use
+KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
+KEYWORD_SUFFIX = ".bm25"
+K1, B = 1.2, 0.75  # Lucene's defaults
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # chunk ids, term counts, chunk lengths
 
 
-class KeywordIndex:
-    """BM25 over chunk texts, keyed by chunk id; dead chunks are masked out at query time."""
+@dataclass(frozen=True)
+class TermCounts:
+    """One segment: how often each term occurs in each of its chunks (chunks x terms, CSC)."""
 
-    def __init__(
-        self, retriever: Any, chunk_ids: np.ndarray, mask: np.ndarray | None = None
-    ) -> None:
-        self._retriever = retriever
-        self.chunk_ids = chunk_ids
-        self._mask = mask  # 1.0 for live chunks, 0.0 for deleted ones; None when all live
+    chunk_ids: np.ndarray  # int64, one per row
+    lengths: np.ndarray  # float32, terms per chunk after stop words
+    terms: dict[str, int]  # term -> column
+    indptr: np.ndarray  # int64, where each column starts
+    rows: np.ndarray  # int32, the row of each count
+    counts: np.ndarray  # float32
 
-    def __len__(self) -> int:
-        return len(self.chunk_ids)
-
-    @classmethod
-    def build(cls, chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> KeywordIndex:
-        import bm25s
-
-        retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
-        if len(texts):
-            tokens = bm25s.tokenize(list(texts), stemmer=_stemmer(), show_progress=False)
-            retriever.index(tokens, show_progress=False)
-        return cls(retriever, np.asarray(chunk_ids, dtype=np.int64))
-
-    def restricted_to(self, live: np.ndarray) -> KeywordIndex:
-        """The same index serving only chunks in `live`: a pure delete never rewrites the file."""
-        alive = np.isin(self.chunk_ids, live)
-        mask = None if alive.all() else alive.astype(np.float32)
-        return KeywordIndex(self._retriever, self.chunk_ids, mask)
-
-    @property
-    def live_count(self) -> int:
-        return len(self) if self._mask is None else int(self._mask.sum())
-
-    def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`."""
-        scores = self._scores(text)
-        if scores is None:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        k = min(k, int(np.count_nonzero(scores)))
-        top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.empty(0, dtype=np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.chunk_ids[top], scores[top]
-
-    def _scores(self, text: str) -> np.ndarray | None:
-        import bm25s
-
-        if not len(self):
-            return None
-        query = bm25s.tokenize([text], stemmer=_stemmer(), return_ids=False, show_progress=False)
-        ids = self._retriever.get_tokens_ids(query[0])
-        if not ids:
-            return None
-        scores: np.ndarray = self._retriever.get_scores_from_ids(ids)
-        return scores * self._mask if self._mask is not None else scores
-
-    def to_bytes(self) -> bytes:
-        scores = self._retriever.scores if len(self) else _EMPTY
-        meta = {"format": KEYWORD_FORMAT, "num_docs": len(self)}
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            chunk_ids=self.chunk_ids,
-            data=scores["data"],
-            indices=scores["indices"],
-            indptr=scores["indptr"],
-            vocab=np.frombuffer(json.dumps(self._vocab()).encode(), dtype=np.uint8),
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-        )
-        return buffer.getvalue()
-
-    def _vocab(self) -> dict[str, int]:
-        vocab: dict[str, int] = getattr(self._retriever, "vocab_dict", None) or {}
-        return vocab
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> KeywordIndex:
-        import bm25s
-
-        arrays = np.load(io.BytesIO(data), allow_pickle=False)
-        meta = json.loads(arrays["meta"].tobytes())
-        if meta.get("format") != KEYWORD_FORMAT:
-            raise ValueError(f"keyword format {meta.get('format')!r}, expected {KEYWORD_FORMAT!r}")
-        retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
-        retriever.scores = {
-            "data": arrays["data"],
-            "indices": arrays["indices"],
-            "indptr": arrays["indptr"],
-            "num_docs": int(meta["num_docs"]),
-        }
-        retriever.vocab_dict = json.loads(arrays["vocab"].tobytes())
-        retriever.unique_token_ids_set = set(retriever.vocab_dict.values())
-        retriever.nonoccurrence_array = None
-        return cls(retriever, np.asarray(arrays["chunk_ids"], dtype=np.int64))
+    def postings(self, term: str, alive: np.ndarray) -> Postings:
+        """The live chunks holding `term`, with their counts and lengths."""
+        column = self.terms.get(term)
+        if column is None:
+            return _EMPTY
+        start, end = self.indptr[column], self.indptr[column + 1]
+        rows, counts = self.rows[start:end], self.counts[start:end]
+        keep = alive[rows]
+        rows = rows[keep]
+        return self.chunk_ids[rows], counts[keep], self.lengths[rows]
 
 
-_EMPTY = {
-    "data": np.empty(0, dtype=np.float32),
-    "indices": np.empty(0, dtype=np.int32),
-    "indptr": np.zeros(1, dtype=np.int32),
-}
+_EMPTY: Postings = (np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0, np.float32))
+
+
+def tokenize(texts: Sequence[str]) -> tuple[list[list[int]], dict[str, int]]:
+    """Token ids per text and their vocabulary, the bm25s way."""
+    import bm25s
+
+    tokens = bm25s.tokenize(list(texts), stemmer=_stemmer(), show_progress=False)
+    return tokens.ids, tokens.vocab
 
 
 @cache
@@ -128,40 +69,199 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def write_keyword(folder: Path, name: str, index: KeywordIndex) -> Segment:
-    """Write the keyword index durably and return its manifest entry."""
-    data = index.to_bytes()
+def query_terms(text: str) -> list[str]:
+    """The terms of a query, repeats kept (a repeated word weighs more, as in bm25s)."""
+    ids, vocab = tokenize([text])
+    names = {i: term for term, i in vocab.items()}
+    return [names[i] for i in ids[0]]
+
+
+def count_terms(chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> TermCounts:
+    """Tokenize `texts` and count each term per chunk."""
+    from scipy.sparse import csc_matrix
+
+    ids, vocab = tokenize(texts) if len(texts) else ([], {})
+    lengths = np.array([len(row) for row in ids], dtype=np.float32)
+    cols = np.fromiter((t for row in ids for t in row), dtype=np.int32, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(ids), dtype=np.int32), lengths.astype(np.int64))
+    ones = np.ones(len(cols), dtype=np.float32)
+    matrix = csc_matrix((ones, (rows, cols)), shape=(len(ids), len(vocab)), dtype=np.float32)
+    matrix.sum_duplicates()
+    return TermCounts(
+        chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
+        lengths=lengths,
+        terms=dict(vocab),
+        indptr=matrix.indptr.astype(np.int64),
+        rows=matrix.indices.astype(np.int32),
+        counts=matrix.data.astype(np.float32),
+    )
+
+
+class KeywordIndex:
+    """BM25 over the live chunks of one generation, across its term-count segments."""
+
+    def __init__(self, segments: Mapping[Segment, TermCounts], live: np.ndarray) -> None:
+        self.segments = dict(segments)  # the next generation reuses the unchanged ones
+        self._parts = [(s, np.isin(s.chunk_ids, live)) for s in self.segments.values()]
+        self.live_count = sum(int(alive.sum()) for _, alive in self._parts)
+        length = sum(float(s.lengths[alive].sum()) for s, alive in self._parts)
+        self._mean_length = length / self.live_count if self.live_count else 1.0
+
+    def covers(self, live: np.ndarray) -> bool:
+        """Whether every live chunk is in exactly one segment."""
+        ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._parts] or [_EMPTY[0]])
+        return len(ids) == len(live) == len(np.unique(ids))
+
+    def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`."""
+        ids, scores = self.scores(query_terms(text))
+        if len(ids) == 0 or k <= 0:
+            return ids[:0], scores[:0]
+        top = np.argpartition(-scores, min(k, len(ids)) - 1)[:k]
+        top = top[np.lexsort((ids[top], -scores[top]))]  # ties: the older chunk first
+        return ids[top], scores[top]
+
+    def scores(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every live chunk holding at least one of `terms`."""
+        ids, parts = [], []
+        for term in terms if self.live_count else ():
+            found = [segment.postings(term, alive) for segment, alive in self._parts]
+            chunk_ids = np.concatenate([f[0] for f in found])
+            if len(chunk_ids):
+                ids.append(chunk_ids)
+                parts.append(self._term_score(found))
+        if not ids:
+            return _EMPTY[0], _EMPTY[1]
+        unique, where = np.unique(np.concatenate(ids), return_inverse=True)
+        totals = np.zeros(len(unique), dtype=np.float64)
+        np.add.at(totals, where, np.concatenate(parts))
+        return unique, totals.astype(np.float32)
+
+    def _term_score(self, found: list[Postings]) -> np.ndarray:
+        counts = np.concatenate([f[1] for f in found]).astype(np.float64)
+        lengths = np.concatenate([f[2] for f in found])
+        df = len(counts)
+        idf = np.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+        return idf * counts / (counts + K1 * (1 - B + B * lengths / self._mean_length))
+
+
+def to_bytes(segment: TermCounts) -> bytes:
+    buffer = io.BytesIO()
+    header = {"format": KEYWORD_FORMAT, "terms": segment.terms}
+    np.savez(
+        buffer,
+        header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+        chunk_ids=segment.chunk_ids,
+        lengths=segment.lengths,
+        indptr=segment.indptr,
+        rows=segment.rows,
+        counts=segment.counts,
+    )
+    return buffer.getvalue()
+
+
+def from_bytes(data: bytes) -> TermCounts:
+    arrays = np.load(io.BytesIO(data), allow_pickle=False)
+    header = json.loads(arrays["header"].tobytes())
+    if header.get("format") != KEYWORD_FORMAT:
+        raise ValueError(f"format {header.get('format')!r}, this ragd reads {KEYWORD_FORMAT!r}")
+    names = ("chunk_ids", "lengths", "indptr", "rows", "counts")
+    return TermCounts(terms=header["terms"], **{name: arrays[name] for name in names})
+
+
+def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
+    """Write one term-count segment durably and return its manifest entry."""
+    data = to_bytes(segment)
     atomic_write(folder / name, data)
-    return Segment(file=name, sha256=sha256(data), count=len(index))
+    return Segment(file=name, sha256=sha256(data), count=len(segment.chunk_ids))
 
 
-def read_keyword(folder: Path, segment: Segment) -> KeywordIndex:
-    """The keyword index of a manifest entry, after checking its checksum and size."""
+def read_keyword(folder: Path, segment: Segment) -> TermCounts:
+    """A term-count segment, after checking its checksum and size."""
     path = folder / segment.file
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise IndexCorrupt(f"keyword index {segment.file} cannot be read: {exc}") from exc
+        raise IndexCorrupt(f"keyword segment {segment.file} cannot be read: {exc}") from exc
     if sha256(data) != segment.sha256:
-        raise IndexCorrupt(f"keyword index {segment.file} fails its checksum (truncated?)")
+        raise IndexCorrupt(f"keyword segment {segment.file} fails its checksum (truncated?)")
     try:
-        index = KeywordIndex.from_bytes(data)
+        counts = from_bytes(data)
     except (ValueError, KeyError, OSError) as exc:
-        raise IndexCorrupt(f"keyword index {segment.file} is unreadable: {exc}") from exc
-    if len(index) != segment.count:
-        raise IndexCorrupt(f"keyword index {segment.file} holds {len(index)} chunks, not "
-                           f"{segment.count}")
-    return index
+        raise IndexCorrupt(f"keyword segment {segment.file} is unreadable: {exc}") from exc
+    if len(counts.chunk_ids) != segment.count:
+        raise IndexCorrupt(f"keyword segment {segment.file} holds {len(counts.chunk_ids)} chunks")
+    return counts
 
 
-KEYWORD_SUFFIX = ".bm25"
+def load_keyword(
+    folder: Path, segments: Sequence[Segment], live: np.ndarray, loaded: KeywordIndex | None
+) -> KeywordIndex:
+    """The generation's keyword index, reusing segments `loaded` already holds."""
+    known = loaded.segments if loaded else {}
+    return KeywordIndex({s: known.get(s) or read_keyword(folder, s) for s in segments}, live)
+
+
+def merge_counts(parts: Sequence[tuple[TermCounts, np.ndarray]]) -> TermCounts:
+    """One segment of the rows each `alive` mask keeps, without tokenizing anything again."""
+    from scipy.sparse import csc_matrix
+
+    terms: dict[str, int] = {}
+    for segment, _ in parts:
+        for term in segment.terms:
+            terms.setdefault(term, len(terms))
+    rows, cols, counts, base = [], [], [], 0
+    for segment, alive in parts:
+        renumber = np.cumsum(alive) - 1 + base  # old row -> new row, for kept rows
+        remap = np.array([terms[t] for t in segment.terms], dtype=np.int64)
+        column = np.repeat(np.arange(len(segment.terms)), np.diff(segment.indptr))
+        keep = alive[segment.rows]
+        rows.append(renumber[segment.rows[keep]])
+        cols.append(remap[column[keep]] if len(remap) else column[keep])
+        counts.append(segment.counts[keep])
+        base += int(alive.sum())
+    matrix = csc_matrix(
+        (np.concatenate(counts), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(base, len(terms)), dtype=np.float32,
+    )
+    return TermCounts(
+        chunk_ids=np.concatenate([s.chunk_ids[alive] for s, alive in parts]),
+        lengths=np.concatenate([s.lengths[alive] for s, alive in parts]),
+        terms=terms,
+        indptr=matrix.indptr.astype(np.int64),
+        rows=matrix.indices.astype(np.int32),
+        counts=matrix.data.astype(np.float32),
+    )
 
 
 class _TextSource(Protocol):
     def live_texts(self, gen: int) -> tuple[np.ndarray, list[str]]: ...
 
 
-def build_keyword(folder: Path, store: _TextSource, gen: int) -> Segment:
-    """Index every chunk live at `gen` and write it as generation `gen`'s keyword file."""
-    ids, texts = store.live_texts(gen)
-    return write_keyword(folder, f"bm25-{gen:08d}{KEYWORD_SUFFIX}", KeywordIndex.build(ids, texts))
+def keyword_segments(
+    folder: Path,
+    gen: int,
+    current: Sequence[Segment],
+    added: tuple[Sequence[int], Sequence[str]],
+    compact_to: np.ndarray | None = None,
+) -> tuple[Segment, ...]:
+    """Generation `gen`'s segments: `current` plus one for the `added` (ids, texts) chunks.
+
+    With `compact_to` (the live chunk ids), everything is merged into one segment instead.
+    A pure delete adds nothing: dead chunks are masked out when the generation loads.
+    """
+    name = f"kw-{gen:08d}{KEYWORD_SUFFIX}"
+    new = count_terms(*added) if len(added[0]) else None
+    if compact_to is None:
+        return (*current, write_keyword(folder, name, new)) if new else tuple(current)
+    parts = [(read_keyword(folder, s), np.empty(0, dtype=bool)) for s in current]
+    parts = [(c, np.isin(c.chunk_ids, compact_to)) for c, _ in parts]
+    if new is not None:
+        parts.append((new, np.ones(len(new.chunk_ids), dtype=bool)))
+    return (write_keyword(folder, name, merge_counts(parts)),)
+
+
+def keyword_from_store(folder: Path, gen: int, store: _TextSource) -> tuple[Segment, ...]:
+    """One segment for every chunk live at `gen` (a collection built before keyword search)."""
+    name = f"kw-{gen:08d}{KEYWORD_SUFFIX}"
+    return (write_keyword(folder, name, count_terms(*store.live_texts(gen))),)

@@ -43,7 +43,7 @@ class Manifest:
     documents: int = 0
     created_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
-    keyword: Segment | None = None  # the BM25 file over this generation's chunks (index/keyword)
+    keyword: tuple[Segment, ...] = ()  # BM25 term-count segments (index/keyword.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -53,7 +53,7 @@ class Manifest:
         raw = json.loads(text)
         raw["spec"] = IndexSpec(**raw["spec"])
         raw["segments"] = tuple(Segment(**s) for s in raw["segments"])
-        raw["keyword"] = Segment(**raw["keyword"]) if raw.get("keyword") else None
+        raw["keyword"] = tuple(Segment(**s) for s in raw.get("keyword", ()))
         return cls(**raw)
 
 

@@ -1,7 +1,10 @@
 """Hybrid retrieval: BM25 generations beside the vectors, fusion, modes, and abstention."""
 
+import math
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +17,8 @@ from index.chunkstore import ChunkRow
 from index.collection import Hit
 from index.errors import IndexCorrupt
 from index.fusion import per_document, reciprocal_rank, weighted
+from index.keyword import KeywordIndex, count_terms, merge_counts
+from index.manifest import Segment, write_manifest
 from ingest.pipeline import build_ingestor, discover
 from tests.conftest import FakeGenerator, write_files
 
@@ -92,32 +97,41 @@ def test_hybrid_is_the_weighted_fusion_of_both_sides(ingested):
     assert got == expected[:4] and got[0] == keyword[0].chunk.id
 
 
-def test_a_pure_delete_keeps_the_keyword_file_and_masks_the_dead_chunks(ingested, tmp_path):
+def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(ingested, tmp_path):
     collection = ingested.library.collection("default")
-    before = collection.manifest()
-    assert before.keyword is not None and before.keyword.count == 4
+    before = collection.manifest().keyword
+    assert [s.count for s in before] == [4]
     ingestor = build_ingestor(ingested.settings, ingested.embedder, ingested.library)
     with ingestor.writer() as writer:
         writer.delete(writer.document(source="codes.txt").id)
         writer.commit()
-    after = collection.manifest()
-    assert after.keyword == before.keyword  # not rebuilt: the file is the same
+    assert collection.manifest().keyword == before  # nothing rewritten
     assert collection.snapshot().keyword_search("QZV-4471 inverter", 5) == []
     assert check_collection(collection) == []
     more = write_files(tmp_path / "more", {"more.txt": "The QZV-4471 code is in a new document."})
     ingestor.ingest(discover([more]))
-    rebuilt = collection.manifest().keyword
-    assert rebuilt.file != before.keyword.file and rebuilt.count == 4  # dead chunk gone
-    assert [h.chunk.source for h in collection.snapshot().keyword_search("QZV-4471", 5)] == [
-        "more.txt"
-    ]
+    after = collection.manifest().keyword
+    assert after[0] == before[0] and [s.count for s in after] == [4, 1]  # one segment per add
+    found = collection.snapshot().keyword_search("QZV-4471", 5)
+    assert [h.chunk.source for h in found] == ["more.txt"]
+    assert check_collection(collection) == []
 
 
-def test_a_corrupt_keyword_file_is_reported_and_never_served(ingested):
+def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested):
     collection = ingested.library.collection("default")
-    path = collection.folder / collection.manifest().keyword.file
+    keyword = collection.snapshot().keyword
+    ids, scores = keyword.search("electricity", 5)
+    # 2 of 4 chunks hold "electr" once: idf = ln(1 + (4 - 2 + 0.5) / (2 + 0.5)) = ln 2
+    lengths = {h.chunk.source: h for h in collection.snapshot().keyword_search("electricity", 5)}
+    assert set(lengths) == {"solar.txt", "wind.txt"} and len(ids) == 2
+    assert all(0 < s < math.log(2) for s in scores)  # tf/(tf + norm) < 1
+
+
+def test_a_corrupt_keyword_segment_is_reported_and_never_served(ingested):
+    collection = ingested.library.collection("default")
+    path = collection.folder / collection.manifest().keyword[0].file
     path.write_bytes(path.read_bytes()[:-10])
-    assert any("keyword index" in p and "checksum" in p for p in check_collection(collection))
+    assert any("keyword segment" in p and "checksum" in p for p in check_collection(collection))
     fresh = type(collection)(collection.folder)  # a new reader: no loaded generation to reuse
     with pytest.raises(IndexCorrupt, match="rebuild"):
         fresh.snapshot()
@@ -151,3 +165,49 @@ def test_strong_evidence_answers(ingested):
     with TestClient(create_app(services=ingested)) as client:
         body = client.post("/api/ask", json={"question": "maintenance code XR-7 inverter"}).json()
     assert body["answerable"] is True and body["evidence"] >= 0.1
+
+
+def test_merged_segments_score_exactly_as_the_separate_ones():
+    texts = [f"{w} common words here {w} {w}" for w in ("alpha", "beta", "gamma", "delta", "eps")]
+    first, second = count_terms([1, 2, 3], texts[:3]), count_terms([4, 5], texts[3:])
+    live = np.array([1, 3, 4, 5])  # chunk 2 was deleted
+    separate = KeywordIndex({_entry("a"): first, _entry("b"): second}, live)
+    alive = [np.isin(s.chunk_ids, live) for s in (first, second)]
+    merged = merge_counts([(first, alive[0]), (second, alive[1])])
+    assert list(merged.chunk_ids) == [1, 3, 4, 5]
+    together = KeywordIndex({_entry("m"): merged}, live)
+    for query in ("alpha common", "delta words", "beta"):
+        a, b = separate.search(query, 5), together.search(query, 5)
+        assert list(a[0]) == list(b[0]) and np.allclose(a[1], b[1]), query
+    assert separate.search("beta", 5)[0].size == 0  # only the dead chunk had it
+
+
+def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested, tmp_path, monkeypatch):
+    monkeypatch.setattr("index.writer.MAX_SEGMENTS", 2)
+    ingestor = build_ingestor(ingested.settings, ingested.embedder, ingested.library)
+    for n in range(3):
+        root = write_files(tmp_path / f"batch{n}", {f"n{n}.txt": f"Batch {n} talks of QZV-4471."})
+        ingestor.ingest(discover([root]))
+    collection = ingested.library.collection("default")
+    manifest = collection.manifest()
+    assert len(manifest.segments) == len(manifest.keyword) <= 2
+    assert sum(s.count for s in manifest.keyword) == manifest.rows
+    found = {h.chunk.source for h in collection.snapshot().keyword_search("QZV-4471", 10)}
+    assert found == {"codes.txt", "n0.txt", "n1.txt", "n2.txt"}
+    assert check_collection(collection) == []
+
+
+def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(ingested):
+    collection = ingested.library.collection("default")
+    manifest = collection.manifest()
+    write_manifest(collection.folder, replace(manifest, keyword=()))
+    assert collection.snapshot().keyword_search("QZV-4471", 5) == []
+    assert "no keyword index" in " ".join(check_collection(collection))
+    with build_ingestor(ingested.settings, ingested.embedder, ingested.library).writer() as w:
+        w.commit()
+    assert [s.count for s in collection.manifest().keyword] == [4]
+    assert collection.snapshot().keyword_search("QZV-4471", 5)[0].chunk.source == "codes.txt"
+
+
+def _entry(name: str) -> Segment:
+    return Segment(file=name, sha256=name, count=0)
