@@ -141,8 +141,9 @@ class KeywordIndex:
         counts = np.concatenate([f[1] for f in found]).astype(np.float64)
         lengths = np.concatenate([f[2] for f in found])
         df = len(counts)
-        idf = np.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
-        return idf * counts / (counts + K1 * (1 - B + B * lengths / self._mean_length))
+        idf = float(np.log(1 + (self.live_count - df + 0.5) / (df + 0.5)))
+        scores: np.ndarray = idf * counts / (counts + K1 * (1 - B + B * lengths / self._mean_length))
+        return scores
 
 
 def to_bytes(segment: TermCounts) -> bytes:
