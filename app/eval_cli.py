@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from app.beir import load_beir
 from app.evaluate import Abstention, BeirReport, Tick, evaluate_beir
+from app.evaluate_qa import QAReport, load_qa, run_qa
 from app.retrieval import MODES
 from ingest.errors import InvalidDataset
 from ingest.settings import Settings
@@ -49,9 +51,7 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     if args.dataset.is_dir():
         return _beir(args, settings)
     if args.dataset.is_file():
-        from app.evaluate_qa import qa_command
-
-        return qa_command(args, settings)
+        return _qa(args, settings)
     raise InvalidDataset(f"{args.dataset} is neither a BEIR folder nor a QA JSONL file")
 
 
@@ -70,6 +70,23 @@ def _beir(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print_beir(report)
+    return 0
+
+
+def _qa(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answer import Answerer
+    from app.generation import GenerationQueue
+    from app.services import Services
+
+    items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
+    services = Services.load(settings)
+    answerer = Answerer(services, GenerationQueue(services.generator))
+    with progress_ticks() as tick:
+        report = asyncio.run(run_qa(answerer, items, args.collection, tick))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_qa(report)
     return 0
 
 
@@ -114,11 +131,27 @@ def print_beir(report: BeirReport) -> None:
 def print_abstention(a: Abstention) -> None:
     out.print(
         f"abstention at RAGD_ABSTAIN_BELOW={a.threshold}: answers {a.answered:.1%} of "
-        f"{a.answerable} answerable queries (their evidence: p5 {a.evidence_p5}, "
-        f"median {a.evidence_p50})", highlight=False)
-    if a.suggested is not None:
+        f"{a.answerable} answerable queries (their evidence: p1 {a.evidence_p1}, median "
+        f"{a.evidence_p50}); the highest threshold answering 99% of them is {a.suggested}",
+        highlight=False,
+    )
+    if a.unanswerable:
         out.print(
-            f"  and refuses {a.abstained:.1%} of {a.unanswerable} unanswerable ones (evidence "
-            f"median {a.unanswerable_p50}, p95 {a.unanswerable_p95}); best separating threshold "
-            f"{a.suggested}: answers {a.suggested_answered:.1%}, refuses "
-            f"{a.suggested_abstained:.1%}", highlight=False)
+            f"  unanswerable queries ({a.unanswerable}, evidence median {a.unanswerable_p50}, "
+            f"p95 {a.unanswerable_p95}): refused {a.abstained:.1%} at {a.threshold}, "
+            f"{a.suggested_abstained:.1%} at {a.suggested}",
+            highlight=False,
+        )
+
+
+def print_qa(report: QAReport) -> None:
+    table = Table(title=f"{report.questions} questions, {report.answerable} answerable",
+                  show_edge=False)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report.as_dict().items():
+        if name not in ("questions", "answerable", "abstention"):
+            table.add_row(name, "-" if value is None else str(value))
+    out.print(table)
+    if report.abstention:
+        print_abstention(report.abstention)

@@ -15,7 +15,7 @@ from app.beir import BeirDataset, read_jsonl, write_corpus
 from app.metrics import mrr_at, ndcg_at, percentile, recall_at
 from app.retrieval import MODES, Mode, Retriever
 from index.library import Library
-from ingest.chunker import CHUNKER_VERSION
+from ingest.chunker import CHUNKER_VERSION, Chunker
 from ingest.errors import InvalidDataset
 from ingest.pipeline import build_ingestor, discover
 from ingest.settings import Settings
@@ -38,20 +38,24 @@ class ModeScores:
 
 @dataclass(frozen=True)
 class Abstention:
-    """How the evidence score separates questions the corpus answers from those it cannot."""
+    """How the evidence score (the nearest chunk's cosine) treats answerable questions, and
+    unanswerable ones when given; `suggested` is the highest threshold that still answers
+    KEEP of the answerable ones."""
 
     threshold: float  # RAGD_ABSTAIN_BELOW in force
     answerable: int
     answered: float  # share of answerable queries at or above the threshold
-    evidence_p5: float  # 5th percentile of the answerable queries' evidence
+    evidence_p1: float  # 1st percentile of the answerable queries' evidence
     evidence_p50: float
+    suggested: float
     unanswerable: int = 0
     abstained: float | None = None  # share of unanswerable queries below the threshold
     unanswerable_p50: float | None = None
     unanswerable_p95: float | None = None
-    suggested: float | None = None  # the threshold with the best balanced accuracy
-    suggested_answered: float | None = None
     suggested_abstained: float | None = None
+
+
+KEEP = 0.99  # a calibrated threshold may refuse at most 1% of answerable questions
 
 
 @dataclass
@@ -114,8 +118,9 @@ def ingest_corpus(
     Returns the collection name and each document's ingest source mapped to its corpus `_id`.
     """
     digest = dataset.corpus_hash()
-    key = f"{digest}|{embedder.name}|{settings.chunk_tokens}|{settings.chunk_overlap}"
-    name = "eval-" + hashlib.sha256(f"{key}|{CHUNKER_VERSION}".encode()).hexdigest()[:16]
+    chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)
+    key = f"{digest}|{embedder.name}|{CHUNKER_VERSION}|{chunker.size}|{chunker.overlap}"
+    name = "eval-" + hashlib.sha256(key.encode()).hexdigest()[:16]
     corpus_dir = settings.data_dir / f"corpus-{digest[:16]}"
     sources = write_corpus(dataset, corpus_dir)
     ingestor = build_ingestor(settings, embedder, library, name)
@@ -148,6 +153,12 @@ def _report(
     )
 
 
+@dataclass
+class _ModeRun:
+    runs: dict[str, list[str]] = field(default_factory=dict)  # query -> ranked corpus ids
+    latencies: list[float] = field(default_factory=list)
+
+
 def _run_modes(
     report: BeirReport,
     retriever: Retriever,
@@ -158,41 +169,35 @@ def _run_modes(
     modes: Sequence[Mode],
     tick: Tick,
 ) -> list[float]:
-    """Score each mode; returns each query's evidence strength (empty for keyword only)."""
+    """Every query through the real search path in each mode, the modes taking turns query by
+    query so that they share the machine's load alike. Returns each query's evidence strength
+    (none when only keyword search ran)."""
+    results = {mode: _ModeRun() for mode in modes}
     evidence: list[float] = []
-    for mode in modes:
-        runs, latencies, best = _run(retriever, name, queries, sources, mode, tick)
-        report.modes.append(score_mode(mode, runs, dataset.qrels, latencies))
-        evidence = evidence or best
+    for n, (query_id, text) in enumerate(queries.items(), 1):
+        best = [_query(retriever, name, query_id, text, sources, m, results[m]) for m in modes]
+        evidence.extend([b for b in best if b is not None][:1])
+        tick("queries", n, len(queries))
+    for mode, result in results.items():
+        report.modes.append(score_mode(mode, result.runs, dataset.qrels, result.latencies))
     return evidence
 
 
-def _run(
+def _query(
     retriever: Retriever,
     name: str,
-    queries: dict[str, str],
+    query_id: str,
+    text: str,
     sources: dict[str, str],
     mode: Mode,
-    tick: Tick,
-) -> tuple[dict[str, list[str]], list[float], list[float]]:
-    """Every query through the real search path: ranked corpus ids, latencies, evidence."""
-    runs: dict[str, list[str]] = {}
-    latencies, evidence = [], []
-    for n, (query_id, text) in enumerate(queries.items(), 1):
-        started = time.perf_counter()
-        found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
-        latencies.append((time.perf_counter() - started) * 1000)
-        ranked = ranked_documents([p.chunk.source for p in found.passages])
-        runs[query_id] = [sources[s] for s in ranked if s in sources]
-        if found.evidence is not None:
-            evidence.append(found.evidence)
-        tick(mode, n, len(queries))
-    return runs, latencies, evidence
-
-
-def ranked_documents(sources: Sequence[str]) -> list[str]:
-    """Documents in order of their best chunk (a document's later chunks add nothing)."""
-    return list(dict.fromkeys(sources))
+    into: _ModeRun,
+) -> float | None:
+    started = time.perf_counter()
+    found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
+    into.latencies.append((time.perf_counter() - started) * 1000)
+    # chunk by chunk: a document's repeated chunks take places in the top k, as in the API
+    into.runs[query_id] = [sources[p.chunk.source] for p in found.passages]
+    return found.evidence
 
 
 def score_mode(
@@ -231,43 +236,36 @@ def _unanswerable(path: Path, retriever: Retriever, name: str, tick: Tick) -> li
     return evidence
 
 
-def calibrate(answerable: Sequence[float], unanswerable: Sequence[float], threshold: float
-              ) -> Abstention:
-    """Answer rates at `threshold`, and the threshold that best separates the two sets."""
+def calibrate(
+    answerable: Sequence[float], unanswerable: Sequence[float], threshold: float
+) -> Abstention:
+    """Answer and refusal rates at `threshold`, and the suggested threshold."""
+    best = suggest_threshold(answerable)
     report = Abstention(
         threshold=threshold,
         answerable=len(answerable),
         answered=_share(answerable, lambda e: e >= threshold),
-        evidence_p5=round(percentile(answerable, 5), 4),
+        evidence_p1=round(percentile(answerable, 1), 4),
         evidence_p50=round(percentile(answerable, 50), 4),
+        suggested=best,
     )
     if not unanswerable:
         return report
-    best = suggest_threshold(answerable, unanswerable)
     return replace(
         report,
         unanswerable=len(unanswerable),
         abstained=_share(unanswerable, lambda e: e < threshold),
         unanswerable_p50=round(percentile(unanswerable, 50), 4),
         unanswerable_p95=round(percentile(unanswerable, 95), 4),
-        suggested=best,
-        suggested_answered=_share(answerable, lambda e: e >= best),
         suggested_abstained=_share(unanswerable, lambda e: e < best),
     )
 
 
-def suggest_threshold(answerable: Sequence[float], unanswerable: Sequence[float]) -> float:
-    """The cut (rounded to 0.01) maximizing the mean of answered and abstained shares."""
-
-    def balanced(cut: float) -> float:
-        answered = sum(e >= cut for e in answerable) / len(answerable)
-        abstained = sum(e < cut for e in unanswerable) / len(unanswerable)
-        return answered + abstained
-
+def suggest_threshold(answerable: Sequence[float], keep: float = KEEP) -> float:
+    """The highest cut (in steps of 0.01) at which `keep` of the answerable queries remain."""
     cuts = [c / 100 for c in range(-100, 101)]
-    best = max(balanced(c) for c in cuts)
-    tied = [c for c in cuts if balanced(c) == best]
-    return tied[(len(tied) - 1) // 2]  # the middle of a tied range: the widest margin both ways
+    ok = [c for c in cuts if sum(e >= c for e in answerable) >= keep * len(answerable)]
+    return max(ok, default=-1.0)
 
 
 def _share(values: Sequence[float], keep: Callable[[float], bool]) -> float:

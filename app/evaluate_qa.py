@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import re
 import statistics
 import time
@@ -12,18 +9,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from app.answer import Answerer
 from app.beir import read_jsonl
-from app.evaluate import Tick
-from app.generation import GenerationQueue
+from app.evaluate import Abstention, Tick, calibrate
 from app.metrics import contains_answer, exact_match, percentile, token_f1
 from app.schemas import AskResponse
-from app.services import Services
 from ingest.errors import InvalidDataset
-from ingest.settings import Settings
 
 _MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")
 
@@ -47,6 +38,7 @@ class QAReport:
     abstained_when_unanswerable: float | None
     abstained_when_answerable: float
     latency_p50_ms: float
+    abstention: Abstention | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -84,10 +76,11 @@ async def run_qa(
         response = await answerer.answer(item.question, collection)
         outcomes.append(_Outcome(item, response, time.perf_counter() - started))
         tick("questions", n, len(items))
-    return score_qa(outcomes, answerer.services.settings.top_k)
+    settings = answerer.services.settings
+    return score_qa(outcomes, settings.top_k, settings.abstain_below)
 
 
-def score_qa(outcomes: Sequence[_Outcome], k: int) -> QAReport:
+def score_qa(outcomes: Sequence[_Outcome], k: int, threshold: float) -> QAReport:
     answerable = [o for o in outcomes if o.item.answers]
     unanswerable = [o for o in outcomes if not o.item.answers]
     return QAReport(
@@ -103,7 +96,19 @@ def score_qa(outcomes: Sequence[_Outcome], k: int) -> QAReport:
         ),
         abstained_when_answerable=_mean(answerable, lambda o: not o.response.answerable),
         latency_p50_ms=round(percentile([o.seconds * 1000 for o in outcomes], 50), 1),
+        abstention=_abstention(answerable, unanswerable, threshold),
     )
+
+
+def _abstention(
+    answerable: Sequence[_Outcome], unanswerable: Sequence[_Outcome], threshold: float
+) -> Abstention | None:
+    def evidence(outcomes: Sequence[_Outcome]) -> list[float]:
+        return [o.response.evidence for o in outcomes if o.response.evidence is not None]
+
+    if not evidence(answerable):
+        return None
+    return calibrate(evidence(answerable), evidence(unanswerable), threshold)
 
 
 def _plain(outcome: _Outcome) -> str:
@@ -126,29 +131,3 @@ def _mean(outcomes: Sequence[_Outcome], value: Callable[[_Outcome], float | bool
     if not outcomes:
         return 0.0
     return round(statistics.fmean(float(value(o)) for o in outcomes), 4)
-
-
-def qa_command(args: argparse.Namespace, settings: Settings) -> int:
-    from app.eval_cli import progress_ticks
-
-    items = load_qa(args.dataset)[: args.limit]
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    with progress_ticks() as tick:
-        report = asyncio.run(run_qa(answerer, items, args.collection, tick))
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print_qa(report)
-    return 0
-
-
-def print_qa(report: QAReport) -> None:
-    table = Table(title=f"{report.questions} questions, {report.answerable} answerable",
-                  show_edge=False)
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in report.as_dict().items():
-        if name not in ("questions", "answerable"):
-            table.add_row(name, "-" if value is None else str(value))
-    Console().print(table)

@@ -10,8 +10,13 @@ from collections.abc import Mapping, Sequence
 
 
 def ndcg_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
-    """nDCG@k with linear gains rel / log2(rank + 1), as trec_eval's ndcg_cut (used by BEIR)."""
-    gains = [relevant.get(doc, 0) for doc in ranked[:k]]
+    """nDCG@k with linear gains rel / log2(rank + 1), as trec_eval's ndcg_cut (used by BEIR).
+
+    A document repeated in `ranked` (several chunks of it) gains only at its first rank: the
+    repeats take places in the top k without adding anything.
+    """
+    gains = [relevant.get(doc, 0) if doc not in ranked[:rank] else 0
+             for rank, doc in enumerate(ranked[:k])]
     ideal = sorted((g for g in relevant.values() if g > 0), reverse=True)[:k]
     best = _dcg(ideal)
     return _dcg(gains) / best if best > 0 else 0.0

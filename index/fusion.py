@@ -1,4 +1,4 @@
-"""Hybrid fusion of ranked lists (reciprocal rank, weighted scores) and per-document collapsing."""
+"""Hybrid fusion of ranked lists (reciprocal rank, weighted scores) and per-document diversity."""
 
 from __future__ import annotations
 
@@ -44,16 +44,21 @@ def min_max(scores: Sequence[float]) -> list[float]:
 
 
 def per_document(hits: Sequence[Hit], limit: int) -> list[Hit]:
-    """At most `limit` chunks of each document, keeping the best ones (0 = no limit)."""
+    """Diversify: each document's first `limit` chunks keep their order; its further chunks
+    move behind those of every other document (0 = no change).
+
+    Other documents get a place in the top k before a document's repeats, yet a collection of
+    one long document still fills k.
+    """
     if limit <= 0:
         return list(hits)
     seen: dict[str, int] = {}
-    kept = []
+    rounds = []
     for hit in hits:
+        rounds.append(seen.get(hit.chunk.doc_id, 0) // limit)
         seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1
-        if seen[hit.chunk.doc_id] <= limit:
-            kept.append(hit)
-    return kept
+    order = sorted(range(len(hits)), key=lambda i: (rounds[i], i))
+    return [hits[i] for i in order]
 
 
 def _ranked(hits: dict[int, Hit], scores: dict[int, float]) -> list[Hit]:

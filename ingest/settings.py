@@ -57,7 +57,10 @@ class Settings(BaseSettings):
         100, ge=1, le=1000, description="Candidates taken from each side before fusion."
     )
     chunks_per_document: int = Field(
-        0, ge=0, description="Most chunks of one document in the results (0 = no limit)."
+        1,
+        ge=0,
+        description="Chunks of one document ranked before every other document has had its "
+        "turn; its further chunks follow after them (0 = rank chunks as scored).",
     )
     abstain_below: float = Field(
         0.0,

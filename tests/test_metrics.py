@@ -1,8 +1,10 @@
 """Evaluation metrics against values computed by hand, and the abstention threshold search."""
 
+import math
+
 import pytest
 
-from app.evaluate import calibrate, ranked_documents, suggest_threshold
+from app.evaluate import calibrate, suggest_threshold
 from app.metrics import (
     contains_answer,
     exact_match,
@@ -32,8 +34,12 @@ def test_recall_and_mrr_cut_at_k():
     assert mrr_at(RANKED, RELEVANT, 1) == 0.0
 
 
-def test_a_document_counts_once_at_the_rank_of_its_best_chunk():
-    assert ranked_documents(["d1", "d1", "d2", "d1", "d3"]) == ["d1", "d2", "d3"]
+def test_a_repeated_document_gains_once_and_crowds_out_the_places_it_takes():
+    # b at rank 1 (gain 1), its second chunk at rank 2 gains nothing, d at rank 3 (gain 2)
+    dcg = 1.0 + 2 / math.log2(4)
+    assert ndcg_at(["b", "b", "d"], RELEVANT, 10) == pytest.approx(dcg / 3.13093, abs=1e-5)
+    assert recall_at(["b", "b", "d"], RELEVANT, 2) == pytest.approx(1 / 3)
+    assert mrr_at(["a", "a", "b"], RELEVANT, 10) == pytest.approx(1 / 3)
 
 
 def test_squad_normalization_exact_match_and_f1():
@@ -52,11 +58,10 @@ def test_percentile_interpolates_like_numpy():
     assert percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
 
 
-def test_suggested_threshold_separates_answerable_from_unanswerable():
-    answerable = [0.45, 0.5, 0.6, 0.7, 0.3]
-    unanswerable = [0.05, 0.1, 0.15, 0.2]
-    cut = suggest_threshold(answerable, unanswerable)
-    assert 0.2 < cut <= 0.3  # everything on the right side, margin both ways
-    report = calibrate(answerable, unanswerable, threshold=0.4)
-    assert (report.answered, report.abstained) == (0.8, 1.0)
-    assert (report.suggested_answered, report.suggested_abstained) == (1.0, 1.0)
+def test_suggested_threshold_keeps_99_percent_of_answerable_questions():
+    answerable = [0.3] + [0.5] * 99  # one outlier in a hundred may be refused
+    assert suggest_threshold(answerable) == 0.5
+    assert suggest_threshold([0.3] + [0.5] * 50) == 0.3  # one in fifty may not
+    report = calibrate([0.45, 0.5, 0.6, 0.7, 0.3], [0.05, 0.1, 0.35], threshold=0.4)
+    assert (report.answered, report.abstained, report.suggested) == (0.8, 1.0, 0.3)
+    assert report.suggested_abstained == pytest.approx(2 / 3, abs=1e-4)

@@ -59,11 +59,14 @@ def test_weighted_fusion_min_max_normalizes_each_list():
     assert ids(weighted(dense, keyword, alpha=1.0))[:3] == [1, 2, 3]
 
 
-def test_per_document_keeps_the_best_chunks_of_each_document():
-    hits = [hit(1, 0.9, "a"), hit(2, 0.8, "a"), hit(3, 0.7, "b"), hit(4, 0.6, "a")]
-    assert ids(per_document(hits, 1)) == [1, 3]
-    assert ids(per_document(hits, 2)) == [1, 2, 3]
-    assert ids(per_document(hits, 0)) == [1, 2, 3, 4]
+def test_per_document_moves_repeats_behind_the_other_documents():
+    docs = ["a", "a", "b", "a", "b"]
+    hits = [hit(n, 1 - n / 10, doc) for n, doc in enumerate(docs, 1)]
+    assert ids(per_document(hits, 1)) == [1, 3, 2, 5, 4]
+    assert ids(per_document(hits, 2)) == [1, 2, 3, 5, 4]
+    assert ids(per_document(hits, 0)) == [1, 2, 3, 4, 5]
+    only = [hit(n, 1 / n, "a") for n in range(1, 4)]
+    assert ids(per_document(only, 1)) == [1, 2, 3]  # one long document still fills k
 
 
 @pytest.fixture
