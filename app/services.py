@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from index.errors import ModelMismatch
+from app.retrieval import check_model
 from index.library import Library
-from index.writer import mismatch_message
-from ingest.pipeline import Ingestor, build_ingestor, index_spec
+from ingest.pipeline import Ingestor, build_ingestor
 from ingest.settings import Settings
 from models.embedder import Embedder, SentenceTransformerEmbedder
 from models.generator import Generator, LlamaCppGenerator
@@ -46,10 +45,7 @@ class Services:
 
     def check_collection(self, name: str) -> None:
         """Refuse a collection built by another embedding model or chunker."""
-        manifest = self.library.collection(name).manifest()
-        wanted = index_spec(self.embedder)
-        if manifest is not None and manifest.spec != wanted:
-            raise ModelMismatch(mismatch_message(name, manifest.spec, wanted))
+        check_model(self.library, self.embedder, name)
 
     def check_all_collections(self) -> None:
         for name in self.library.names():

@@ -39,6 +39,37 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
     collection: str = Field("default", description="Collection used when a request names none.")
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid",
+        description="How chunks are found: hybrid (BM25 and embeddings, fused), dense "
+        "(embeddings only) or keyword (BM25 only). /api/search takes `mode` per request.",
+    )
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="Hybrid fusion: weighted (min-max normalized scores, see "
+        "fusion_dense_weight) or rrf (reciprocal rank fusion, see rrf_k).",
+    )
+    fusion_dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of the embedding score in weighted fusion."
+    )
+    rrf_k: float = Field(60, gt=0, description="The k of reciprocal rank fusion, 1/(k + rank).")
+    retrieval_candidates: int = Field(
+        100, ge=1, le=1000, description="Candidates taken from each side before fusion."
+    )
+    chunks_per_document: int = Field(
+        1,
+        ge=0,
+        description="Chunks of one document ranked before every other document has had its "
+        "turn; its further chunks follow after them (0 = rank chunks as scored).",
+    )
+    abstain_below: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="Answer only when the nearest chunk's cosine similarity to the question "
+        "reaches this; below it /api/ask says the documents do not answer it, without calling "
+        "the model. Calibrated for the default embedding model with `ragd eval`.",
+    )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
         "",
