@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from index.errors import ModelMismatch
 from index.library import Library
+from index.vectors import AnnPolicy, set_ann_policy
 from index.writer import mismatch_message
 from ingest.pipeline import Ingestor, build_ingestor, index_spec
 from ingest.settings import Settings
-from models.embedder import Embedder, SentenceTransformerEmbedder
+from models.embedder import Embedder, load_embedder
 from models.generator import Generator, LlamaCppGenerator
 from models.resolve import resolve_llm_model
 
@@ -28,7 +29,10 @@ class Services:
     def load(cls, settings: Settings) -> Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
         llm_path = resolve_llm_model(settings.llm_model, settings.models_dir)
-        embedder = SentenceTransformerEmbedder(settings.embed_model, settings.device)
+        set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
+        embedder = load_embedder(
+            settings.embed_model, settings.device, settings.embed_backend, settings.models_dir
+        )
         generator = LlamaCppGenerator(
             llm_path,
             context_window=settings.llm_context,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.embedder import EmbedBackend
 from models.resolve import DEFAULT_EMBED_MODEL, DEFAULT_LLM_MODEL
 
 
@@ -25,6 +26,12 @@ class Settings(BaseSettings):
         DEFAULT_LLM_MODEL,
         description="GGUF model: the packaged default, a .gguf path, or owner/repo:file.gguf.",
     )
+    embed_backend: EmbedBackend = Field(
+        "torch",
+        description="How embeddings are computed: torch (fp32), or the model exported to ONNX "
+        "(onnx, onnx-int8: faster on CPU) on first use into data/models/embed/. "
+        "The index records it: changing it means `ingest --rebuild`.",
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Device for embeddings; auto picks CUDA, then Metal (mps), then CPU."
     )
@@ -38,6 +45,16 @@ class Settings(BaseSettings):
         256, ge=32, description="Largest chunk in embedder tokens (capped at the model's limit)."
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    ann_min_vectors: int = Field(
+        50_000,
+        ge=1,
+        description="Collections with at least this many chunks are searched through an "
+        "approximate IVF index (built in the background at the first search); smaller ones "
+        "exactly.",
+    )
+    ann_nprobe: int = Field(
+        24, ge=1, description="IVF lists scanned per query: higher is slower and more exact."
+    )
     collection: str = Field("default", description="Collection used when a request names none.")
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
