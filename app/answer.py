@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import anyio
 
 from app.citations import attribute, best_quote, citing_sentences, filter_citations
-from app.generation import GenerationQueue
+from app.conversation import standalone_query
+from app.generation import GenerationQueue, Slot
 from app.prompt import STOP, Budgeted, Passage, fit_context
 from app.schemas import AskResponse, Context, SearchResult, Source, Timings, Usage
 from app.services import Services
@@ -24,8 +26,13 @@ class Prepared:
 
     question: str
     budget: Budgeted
+    slot: Slot  # the request's place in the model queue
     retrieval_ms: float
     started: float = field(default_factory=time.perf_counter)
+    query: str = ""  # what retrieval ran: the question, or a follow-up made standalone
+    rewrite: str = "none"  # how the query was made: none | keywords | model
+    rewrite_ms: float = 0.0
+    max_tokens: int = 256
 
 
 class Answerer:
@@ -42,44 +49,56 @@ class Answerer:
         return [Passage(hit.chunk, hit.score) for hit in snapshot.search(vector, k)]
 
     async def prepare(
-        self, question: str, collection: str | None, history: Sequence[Message] = ()
+        self,
+        question: str,
+        collection: str | None,
+        history: Sequence[Message],
+        slot: Slot,
+        max_tokens: int | None = None,
     ) -> Prepared:
-        started = time.perf_counter()
-        k = self.services.settings.top_k
-        passages = await anyio.to_thread.run_sync(self.search, question, collection, k)
-        retrieval_ms = (time.perf_counter() - started) * 1000
-        generator, settings = self.services.generator, self.services.settings
-        budget = await anyio.to_thread.run_sync(
-            lambda: fit_context(
-                generator.count_tokens,
-                question,
-                passages,
-                history,
-                generator.context_window,
-                settings.max_answer_tokens,
-            )
+        """Rewrite a follow-up, retrieve, and fit the prompt; `slot` admits the request."""
+        settings, started = self.services.settings, time.perf_counter()
+        query, how = await standalone_query(slot, question, history, settings.query_rewrite)
+        searched = time.perf_counter()
+        k = settings.top_k
+        passages = await anyio.to_thread.run_sync(self.search, query, collection, k)
+        retrieval_ms = (time.perf_counter() - searched) * 1000
+        limit = min(max_tokens or settings.max_answer_tokens, settings.max_answer_tokens)
+        budget = await anyio.to_thread.run_sync(self._budget, question, passages, history, limit)
+        rewrite_ms = (searched - started) * 1000
+        return Prepared(
+            question, budget, slot, retrieval_ms, started, query, how, rewrite_ms, limit
         )
-        return Prepared(question, budget, retrieval_ms, started)
 
-    async def stream(self, prepared: Prepared) -> AsyncIterator[str]:
+    def _budget(
+        self, question: str, passages: list[Passage], history: Sequence[Message], limit: int
+    ) -> Budgeted:
+        generator = self.services.generator
+        window = generator.context_window
+        return fit_context(generator.count_tokens, question, passages, history, window, limit)
+
+    async def stream(self, prepared: Prepared) -> AsyncGenerator[str, None]:
         if not prepared.budget.used:
             yield NO_CONTEXT_ANSWER
             return
-        limit = self.services.settings.max_answer_tokens
-        async for piece in self.queue.stream(prepared.budget.messages, limit, STOP):
-            yield piece
+        messages = prepared.budget.messages
+        async with aclosing(prepared.slot.stream(messages, prepared.max_tokens, STOP)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def answer(
         self, question: str, collection: str | None, history: Sequence[Message] = ()
     ) -> AskResponse:
-        return await self.complete(await self.prepare(question, collection, history))
+        with self.queue.reserve() as slot:
+            return await self.complete(await self.prepare(question, collection, history, slot))
 
     async def complete(self, prepared: Prepared) -> AskResponse:
         clock = Clock(prepared.started)
         text = ""
-        async for piece in self.stream(prepared):
-            clock.tick()
-            text += piece
+        async with aclosing(self.stream(prepared)) as pieces:
+            async for piece in pieces:
+                clock.tick()
+                text += piece
         return self.finish(prepared, text, clock)
 
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
@@ -100,8 +119,14 @@ class Answerer:
                 used=[p.chunk.id for p in used],
                 dropped=[p.chunk.id for p in prepared.budget.dropped],
             ),
-            usage=Usage(prompt_tokens=prepared.budget.prompt_tokens, completion_tokens=completion),
-            timings=clock.timings(prepared.retrieval_ms, completion),
+            usage=Usage(
+                prompt_tokens=prepared.budget.prompt_tokens,
+                completion_tokens=completion,
+                cached_prompt_tokens=prepared.slot.last.cached_tokens if prepared.slot.last else 0,
+            ),
+            timings=clock.timings(prepared, completion),
+            retrieval_query=prepared.query or prepared.question,
+            query_rewrite=prepared.rewrite,
         )
 
     def _count_answer(self, text: str) -> int:
@@ -126,10 +151,13 @@ class Clock:
         if self.first is None:
             self.first = self.last
 
-    def timings(self, retrieval_ms: float, tokens: int) -> Timings:
+    def timings(self, prepared: Prepared, tokens: int) -> Timings:
         decode = (self.last - self.first) if self.first else 0.0
+        queued = prepared.slot.queue_seconds
         return Timings(
-            retrieval_ms=round(retrieval_ms, 1),
+            retrieval_ms=round(prepared.retrieval_ms, 1),
+            rewrite_ms=round(prepared.rewrite_ms, 1),
+            queue_ms=round(queued * 1000, 1),
             time_to_first_token_ms=round((self.first - self.started) * 1000, 1)
             if self.first
             else None,

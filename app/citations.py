@@ -45,8 +45,10 @@ def content_words(text: str) -> set[str]:
 
 def best_quote(chunk_text: str, answer: str, max_sentences: int = 2) -> str:
     """The chunk's sentence(s) sharing the most content words with the answer."""
-    # Lines first: a heading on its own line is not part of the sentence after it.
-    sentences = [s for line in chunk_text.split("\n") for s in split_sentences(line)]
+    # Lines first: a heading on its own line is not part of the sentence after it, and it is
+    # no evidence either, so whole sentences are preferred when the chunk has any.
+    pieces = [s for line in chunk_text.split("\n") for s in split_sentences(line)]
+    sentences = [s for s in pieces if s.endswith((".", "!", "?", ":"))] or pieces
     if not sentences:
         return ""
     target = content_words(answer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import sys
@@ -12,11 +13,13 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from app.answer import Answerer
+from app.auth import ROLES, KeyRing, key_file_line, new_key
 from app.generation import GenerationQueue
 from app.services import Services
 from index.check import check_collection
 from index.library import Library
 from ingest.cli import run_cli
+from ingest.errors import SettingsError
 from ingest.settings import Settings
 
 out = Console()
@@ -30,6 +33,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve = commands.add_parser("serve", help="start the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback address with no API key (anyone who can reach it can use it)",
+    )
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
@@ -38,13 +46,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     index_commands = index.add_subparsers(dest="index_command", required=True)
     check = index_commands.add_parser("check", help="verify the index on disk")
     check.add_argument("--collection", default=None)
+    key = commands.add_parser("key", help="API keys")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    new = key_commands.add_parser("new", help="print a new random key and its keys-file line")
+    new.add_argument("--role", choices=ROLES, default="admin")
+    new.add_argument("--name", default="", help="a label for the key, e.g. who holds it")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings()
-    commands = {"serve": serve, "ask": ask, "index": index_check}
+    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new}
     return run_cli(lambda: commands[args.command](args, settings))
 
 
@@ -54,10 +67,53 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = guard_bind(args.host, args.insecure, settings)
     services = Services.load(settings)  # fails here, before binding, if a model is missing
     services.check_all_collections()
     print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(create_app(settings, services), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
+    """Refuse to serve the network with no key; without keys, answer only to localhost names."""
+    if KeyRing.from_settings(settings).enabled:
+        return settings
+    if not is_loopback(host):
+        if not insecure:
+            raise SettingsError(
+                f"refusing to serve {host} with no API key: anyone on the network could read and "
+                "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
+                "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
+            )
+        out.print(INSECURE_WARNING, style="bold red", highlight=False)
+        return settings
+    if settings.allowed_hosts:
+        return settings
+    return settings.model_copy(update={"allowed_hosts": LOCAL_HOSTS})
+
+
+LOCAL_HOSTS = "localhost,127.0.0.1,::1,[::1]"
+INSECURE_WARNING = (
+    "WARNING: --insecure: serving on the network with NO API KEY. Anyone who can reach this "
+    "address can read every document, upload and delete. Set RAGD_API_KEYS to fix this."
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def key_new(args: argparse.Namespace, settings: Settings) -> int:
+    key = new_key()
+    print(f"key:  {key}")
+    print("Give the key to its user once; it is not stored. Add this line to RAGD_API_KEYS_FILE:")
+    print(key_file_line(key, args.role, args.name))
     return 0
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.answer import Answerer
+from app.auth import Principal
+from app.errors import Unauthorized
 from app.services import Services
 
 
@@ -20,5 +22,16 @@ def get_answerer(request: Request) -> Answerer:
     return answerer
 
 
+def get_principal(request: Request) -> Principal:
+    """The caller, as the Guard middleware admitted it; none means the Guard did not run."""
+    principal: Principal | None = request.scope.get("state", {}).get("principal")
+    if principal is None:
+        raise Unauthorized("the request was not authenticated")  # fail closed
+    return principal
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# Declared once on the app: every route, including ones added later, runs it.
+ADMITTED = Depends(get_principal)

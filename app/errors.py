@@ -19,18 +19,34 @@ The exception tree (each root lives in the package that raises it):
     ├── UnsupportedFile          415
     ├── UnreadableFile           422
     ├── EmptyDocument            422
-    └── FileTooLarge             413
+    ├── FileTooLarge             413
+    └── TooMuchText              422  (more text than RAGD_MAX_DOCUMENT_CHARS)
+    ingest.errors.SettingsError  500  (startup: the CLI prints it and exits)
     app.errors.RequestError
     ├── QuestionTooLong          413
-    └── QueueFull                429  (with Retry-After)
+    ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
+    ├── QueueFull                429  (with Retry-After)
+    ├── Unauthorized             401  (with WWW-Authenticate: Bearer)
+    ├── Forbidden                403  a read-only key on an admin route
+    ├── CrossOrigin              403  a browser request from an origin not allowed
+    ├── UntrustedHost            421  a Host header not allowed (DNS rebinding)
+    ├── RequestTooLarge          413  a body over the limit, refused while it streams in
+    └── RateLimited              429  (with Retry-After)
 """
 
 from __future__ import annotations
 
+import math
 import re
+from http import HTTPStatus
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import errors as index_errors
 from ingest import errors as ingest_errors
@@ -45,12 +61,47 @@ class QuestionTooLong(RequestError):
     """The question (with history) alone does not fit the model's context window."""
 
 
+class UnknownModel(RequestError):
+    """An OpenAI-style request named a model ragd does not serve."""
+
+
 class QueueFull(RequestError):
     """Too many requests are already waiting for the model."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class Unauthorized(RequestError):
+    """No API key, or one the server does not know."""
+
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RequestError):
+    """The key is valid but its role may not do this."""
+
+
+class CrossOrigin(RequestError):
+    """A browser sent a state-changing request from a page of another origin."""
+
+
+class UntrustedHost(RequestError):
+    """The Host header names no address this server answers to (DNS rebinding)."""
+
+
+class RequestTooLarge(RequestError):
+    """The request body is larger than the configured limit."""
+
+
+class RateLimited(RequestError):
+    """This key (or client, without keys) sent too many requests."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 STATUS: dict[type[Exception], int] = {
@@ -66,11 +117,19 @@ STATUS: dict[type[Exception], int] = {
     index_errors.IndexCorrupt: 503,
     index_errors.WriterBusy: 409,
     ingest_errors.IngestError: 422,
+    ingest_errors.SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,
     QuestionTooLong: 413,
+    UnknownModel: 404,
     QueueFull: 429,
+    Unauthorized: 401,
+    Forbidden: 403,
+    CrossOrigin: 403,
+    UntrustedHost: 421,
+    RequestTooLarge: 413,
+    RateLimited: 429,
 }
 ROOTS = (
     model_errors.ModelError,
@@ -78,6 +137,40 @@ ROOTS = (
     ingest_errors.IngestError,
     RequestError,
 )
+
+
+class ErrorBody(BaseModel):
+    """Every error response: what went wrong and what to do, and a stable kind."""
+
+    detail: str = Field(description="What went wrong and what to do about it.")
+    error: str = Field(description="The error kind, e.g. unauthorized, empty_collection.")
+
+
+class InvalidBody(BaseModel):
+    """422: a request that fails validation (detail lists each problem), or a document that
+    cannot be read (detail says why)."""
+
+    detail: str | list[dict[str, Any]] = Field(description="What is wrong, where.")
+    error: str = Field(description="invalid_request, or e.g. unreadable_file, empty_document.")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Documented on every /api route: what the middleware and the domain errors may answer.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Bad request."),
+    401: _error("Missing or unknown API key."),
+    403: _error("The key may not do this, or a cross-origin browser request."),
+    404: _error("No such collection or document."),
+    409: _error("Nothing ingested yet, another ingest is writing, or a model mismatch."),
+    413: _error("Request body, upload or question over the limit."),
+    415: _error("Unsupported file type."),
+    421: _error("Host header not allowed."),
+    422: {"model": InvalidBody, "description": "Invalid request or unreadable document."},
+    429: _error("Rate limit or model queue full; see Retry-After."),
+}
 
 
 def status_for(exc: Exception) -> int:
@@ -92,11 +185,48 @@ def error_body(exc: Exception) -> dict[str, str]:
     return {"detail": str(exc), "error": kind}
 
 
-async def handle(request: Request, exc: Exception) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, QueueFull) else None
+def error_response(exc: Exception) -> JSONResponse:
+    """The one way an error becomes a response, for handlers and middleware alike."""
+    headers: dict[str, str] | None = getattr(exc, "headers", None)
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+
+
+async def handle(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(exc)
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's list of problems, with the app's error kind, made safe to echo: NaN or
+    infinite inputs (which JSON cannot carry, and which made the default handler answer
+    500) become strings, and long inputs are cut short."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [_echo(e) for e in jsonable_encoder(errors)]
+    return JSONResponse({"detail": detail, "error": "invalid_request"}, 422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Framework errors (unparseable body, unknown route, wrong method) in the app's shape."""
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "server error"
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    kind = re.sub(r"\W+", "_", HTTPStatus(status).phrase.lower())
+    return JSONResponse({"detail": str(detail), "error": kind}, status, headers=headers)
+
+
+def _echo(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + "…"
+    if isinstance(value, dict):
+        return {k: _echo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo(v) for v in value]
+    return value
 
 
 def install(app: FastAPI) -> None:
     for root in ROOTS:
         app.add_exception_handler(root, handle)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -11,10 +11,11 @@ import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import deps, errors, middleware
 from app.answer import Answerer
 from app.generation import GenerationQueue
-from app.routes import ask, documents, health, page, search
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import ask, documents, health, metrics, openai, page, search
 from app.services import Services
 from ingest.settings import Settings
 
@@ -32,7 +33,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
         ready: Services = app.state.services
         ready.check_all_collections()
-        app.state.answerer = Answerer(ready, GenerationQueue(ready.generator))
+        queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
+        app.state.answerer = Answerer(ready, queue)
+        app.state.metrics.queue = queue
         yield
 
     app = FastAPI(
@@ -40,10 +43,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         summary="Question answering over your own documents, with citations.",
         lifespan=lifespan,
+        dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
     )
     app.state.services = services
+    app.state.metrics = Metrics()
     errors.install(app)
-    for module in (health, search, ask, documents, page):
+    middleware.install(app, settings)  # auth for every route, old or new: see app/middleware.py
+    # Added last, so outermost: requests the guard refuses are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for module in (search, ask, documents, openai):
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+    for module in (health, page, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

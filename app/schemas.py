@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,7 +17,11 @@ class Turn(Strict):
     content: str = Field(max_length=20_000, description="What was said.")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines stay
+
+
 def _not_blank(value: str) -> str:
+    value = _CONTROL.sub("", value)
     if not value.strip():
         raise ValueError("must not be empty or whitespace: ask a question")
     return value.strip()
@@ -71,13 +76,20 @@ class Source(BaseModel):
 class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
+    cached_prompt_tokens: int = Field(
+        0, description="Prompt tokens reused from llama.cpp's KV cache (the shared prefix)."
+    )
 
 
 class Timings(BaseModel):
-    retrieval_ms: float
-    time_to_first_token_ms: float | None
-    generation_ms: float
-    tokens_per_second: float | None
+    retrieval_ms: float = Field(description="Embedding the query and searching the index.")
+    rewrite_ms: float = Field(0.0, description="Making a follow-up standalone (model or keywords).")
+    queue_ms: float = Field(0.0, description="Waiting for the model behind other requests.")
+    time_to_first_token_ms: float | None = Field(
+        description="From the request's arrival to the first answer token."
+    )
+    generation_ms: float = Field(description="From the request's arrival to the last token.")
+    tokens_per_second: float | None = Field(description="Decode rate after the first token.")
 
 
 class Context(BaseModel):
@@ -98,6 +110,12 @@ class AskResponse(BaseModel):
     context: Context
     usage: Usage
     timings: Timings
+    retrieval_query: str = Field(
+        "", description="What retrieval searched for: the question, or a follow-up made standalone."
+    )
+    query_rewrite: Literal["none", "keywords", "model"] = Field(
+        "none", description="How a follow-up was made standalone (RAGD_QUERY_REWRITE)."
+    )
 
 
 class DocumentOut(BaseModel):

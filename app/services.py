@@ -13,7 +13,8 @@ from ingest.pipeline import Ingestor, build_ingestor, index_spec
 from ingest.settings import Settings
 from models.embedder import Embedder, load_embedder
 from models.generator import Generator, LlamaCppGenerator
-from models.resolve import resolve_llm_model
+from models.remote import RemoteGenerator
+from models.resolve import DEFAULT_LLM_MODEL, resolve_llm_model
 
 log = logging.getLogger("ragd")
 
@@ -28,24 +29,19 @@ class Services:
     @classmethod
     def load(cls, settings: Settings) -> Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
-        llm_path = resolve_llm_model(settings.llm_model, settings.models_dir)
+        generator = load_generator(settings)
         set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
         embedder = load_embedder(
             settings.embed_model, settings.device, settings.embed_backend, settings.models_dir
         )
-        generator = LlamaCppGenerator(
-            llm_path,
-            context_window=settings.llm_context,
-            threads=settings.llm_threads,
-            gpu=settings.llm_gpu,
-            temperature=settings.llm_temperature,
-        )
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(
-            "generation model %s on %s (%d layers offloaded)",
+            "generation model %s via %s on %s (%d layers offloaded, %d-token window)",
             generator.name,
+            getattr(generator, "backend", "?"),
             generator.device,
             generator.gpu_layers,
+            generator.context_window,
         )
         return cls(settings, embedder, generator, Library(settings.index_dir))
 
@@ -62,3 +58,24 @@ class Services:
     def check_all_collections(self) -> None:
         for name in self.library.names():
             self.check_collection(name)
+
+
+def load_generator(settings: Settings) -> Generator:
+    """In-process llama.cpp, or the OpenAI-compatible server at RAGD_LLM_URL."""
+    if settings.llm_url:
+        model = "" if settings.llm_model == DEFAULT_LLM_MODEL else settings.llm_model
+        return RemoteGenerator(
+            settings.llm_url,
+            model=model,
+            api_key=settings.llm_api_key,
+            context_window=settings.llm_context,
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout,
+        )
+    return LlamaCppGenerator(
+        resolve_llm_model(settings.llm_model, settings.models_dir),
+        context_window=settings.llm_context,
+        threads=settings.llm_threads,
+        gpu=settings.llm_gpu,
+        temperature=settings.llm_temperature,
+    )

@@ -19,6 +19,8 @@ STANDALONE = {
     "followups": "bench.followups",  # retrieval hit rate with and without follow-up rewriting
     "crash": "bench.crash",  # SIGKILL during ingest, then check the index
     "delete": "bench.delete",  # delete cost on an N-chunk collection
+    "embedding": "bench.embedding",  # SciFact nDCG@10 per embedding backend (whole corpus)
+    "generation": "bench.generation",  # memory bandwidth and decode tokens/s
 }
 RESULTS = ROOT / "bench" / "results"
 

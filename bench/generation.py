@@ -9,6 +9,7 @@ Each probe runs in a fresh process, because OpenMP reads its settings once, at s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -194,11 +195,13 @@ def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, 
 def _add_serving(ctx: Context, result: dict[str, Any]) -> None:
     """Server against llama-cpp-python direct, from the serving benchmark (issue 5) if present."""
     try:
-        from bench import serving  # type: ignore[attr-defined]
+        from bench import serving
     except ImportError:
         result["notes"].append("bench.serving is not in this checkout: no server-vs-direct row.")
         return
-    out = serving.run(serving.QUICK if ctx.quick else serving.FULL)
+    config = dataclasses.replace(serving.QUICK if ctx.quick else serving.FULL)
+    config.threads = os.cpu_count() or 1  # as the server runs by default: all cores
+    out = serving.run(config)
     versus = out["server_vs_direct"]
     tps, ttft = versus["tokens_per_s"], versus["ttft_ms"]
     figs = result["figures"]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from index.errors import IndexStoreError
 from index.library import Library
-from ingest.errors import IngestError
+from ingest.errors import IngestError, SettingsError
 from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
 from ingest.settings import Settings
 from models.embedder import load_embedder
@@ -27,7 +27,7 @@ def run_cli(command: Callable[[], int]) -> int:
     """Run a CLI command; domain errors become one clear line and exit code 2."""
     try:
         return command()
-    except (IndexStoreError, IngestError, ModelError) as exc:
+    except (IndexStoreError, IngestError, ModelError, SettingsError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except KeyboardInterrupt:

@@ -19,3 +19,11 @@ class EmptyDocument(IngestError):
 
 class FileTooLarge(IngestError):
     """An upload exceeds the configured size limit."""
+
+
+class TooMuchText(IngestError):
+    """A document yields more text than RAGD_MAX_DOCUMENT_CHARS (e.g. a decompression bomb)."""
+
+
+class SettingsError(Exception):
+    """A setting cannot be used as given (a keys file, an origin, serving open to the network)."""

@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ingest.errors import EmptyDocument, UnreadableFile, UnsupportedFile
-from ingest.normalize import clean, decode, paragraphs
+from ingest.normalize import clean, decode, paragraphs, refuse_binary, split_long
+
+DOCX_MAX_EXPANDED = 512 * 1024 * 1024  # a Word file's parts, unzipped; more is a zip bomb
+LONGEST_BLOCK = 8000  # characters; longer paragraphs are cut, so no one string is huge
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ def load_markdown(data: bytes) -> Iterator[Block]:
 def load_pdf(data: bytes) -> Iterator[Block]:
     from pypdf import PdfReader
 
+    if b"%PDF-" not in data[:1024]:
+        raise UnreadableFile("not a PDF: the file does not start with %PDF-")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -72,8 +77,9 @@ def load_pdf(data: bytes) -> Iterator[Block]:
 def load_docx(data: bytes) -> Iterator[Block]:
     import docx
 
+    _check_zip(data)
     try:
-        document = docx.Document(io.BytesIO(data))
+        document = docx.Document(io.BytesIO(data))  # python-docx never resolves XML entities
     except Exception as exc:  # zip, XML and package errors alike
         raise UnreadableFile(f"could not read DOCX: {exc}") from exc
     headings = Headings()
@@ -93,6 +99,7 @@ def load_docx(data: bytes) -> Iterator[Block]:
 def load_html(data: bytes) -> Iterator[Block]:
     from bs4 import BeautifulSoup
 
+    refuse_binary(data)
     soup = BeautifulSoup(data, "html.parser")  # a pure-Python parser: no external entities
     for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
         tag.decompose()
@@ -105,6 +112,24 @@ def load_html(data: bytes) -> Iterator[Block]:
             headings.enter(int(element.name[1]), text)
         if text:
             yield Block(text, heading=headings.path)
+
+
+def _check_zip(data: bytes) -> None:
+    """A DOCX is a zip package; refuse a bomb by its declared sizes (zipfile enforces them)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            expanded = sum(info.file_size for info in package.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise UnreadableFile(
+            f"not a DOCX (Word) file: it is not a valid zip package ({exc})"
+        ) from None
+    if expanded > DOCX_MAX_EXPANDED:
+        raise UnreadableFile(
+            f"DOCX unpacks to {expanded // 1048576:,} MB, more than the "
+            f"{DOCX_MAX_EXPANDED // 1048576} MB a Word file may hold: likely a zip bomb"
+        )
 
 
 def _heading_level(style: str) -> int:
@@ -131,8 +156,8 @@ def supported(name: str) -> bool:
     return _suffix(name) in LOADERS
 
 
-def load(name: str, data: bytes) -> list[Block]:
-    """The text blocks of a file called `name`, or a clear error saying why there are none."""
+def precheck(name: str, data: bytes) -> Callable[[bytes], Iterator[Block]]:
+    """The loader for `name`, after the checks that need no parsing (type, emptiness)."""
     loader = LOADERS.get(_suffix(name))
     if loader is None:
         kinds = ", ".join(sorted(LOADERS))
@@ -141,7 +166,18 @@ def load(name: str, data: bytes) -> list[Block]:
         )
     if not data.strip():
         raise EmptyDocument("empty file")
-    blocks = [b for b in loader(data) if b.text]
+    return loader
+
+
+def load(name: str, data: bytes) -> list[Block]:
+    """The text blocks of a file called `name`, or a clear error saying why there are none.
+    Parses untrusted bytes: callers run it in the sandbox (ingest.sandbox)."""
+    loader = precheck(name, data)
+    blocks = [
+        Block(text, b.page, b.heading)
+        for b in loader(data)
+        for text in split_long(b.text, LONGEST_BLOCK)
+    ]
     if not blocks:
         raise EmptyDocument("no text found (a scanned or image-only document needs OCR first)")
     return blocks

@@ -9,30 +9,51 @@ from ingest.errors import UnreadableFile
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
-_SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACES = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")  # single spaces stay: no work on them
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+SNIFF_BYTES = 8192
 
 
 def decode(data: bytes) -> str:
-    """Bytes to text: UTF-8 (or a BOM's encoding), else the best guess of charset-normalizer."""
+    """Bytes to text: UTF-8 (or a BOM's encoding), else the encoding charset-normalizer
+    detects; refuses binary content (a known binary format, or no plausible encoding)."""
     if data.startswith(_BOMS):
-        import charset_normalizer
+        return _detected(data)
+    refuse_binary(data)
+    if b"\x00" not in data[:SNIFF_BYTES]:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return _detected(data)
 
-        best = charset_normalizer.from_bytes(data).best()
-        if best is not None:
-            return str(best)
-    if b"\x00" in data[:8192]:
-        raise UnreadableFile("binary content: this does not look like a text file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+
+def refuse_binary(data: bytes) -> None:
+    """Raise UnreadableFile when the bytes start like a known binary format (PNG, ZIP, PDF...)."""
+    import filetype
+
+    kind = filetype.guess(data[:SNIFF_BYTES])
+    if kind is not None:
+        raise UnreadableFile(
+            f"binary content ({kind.mime}), not text: if it is a .{kind.extension} file, "
+            "give it that name"
+        )
+
+
+def _detected(data: bytes) -> str:
     import charset_normalizer
 
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise UnreadableFile("binary content: the text encoding could not be detected")
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    nul_ok = best is not None and best.encoding.startswith(("utf_16", "utf_32"))
+    if best is None or (b"\x00" in data[:SNIFF_BYTES] and not nul_ok):
+        raise UnreadableFile("binary content: this does not look like a text file")
+    # Short Western text is often misread as a Baltic or Central European code page;
+    # Windows-1252 is far more common, so it wins whenever it is about as plausible.
+    for match in matches:
+        if match.chaos <= best.chaos + 0.15 and "cp1252" in match.could_be_from_charset:
+            return data.decode("cp1252", errors="replace")
     return str(best)
 
 
@@ -48,3 +69,15 @@ def paragraphs(text: str) -> list[str]:
     """Blank-line separated paragraphs, each with its hard line wraps joined."""
     parts = (" ".join(p.split("\n")).strip() for p in _PARAGRAPH.split(clean(text)))
     return [p for p in parts if p]
+
+
+def split_long(text: str, limit: int = 8000) -> list[str]:
+    """Cut text longer than `limit` at whitespace (or hard, where there is none)."""
+    pieces, start = [], 0
+    while len(text) - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut if cut > start else start + limit
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -16,7 +18,8 @@ from index.manifest import IndexSpec
 from index.writer import Writer
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import IngestError, UnreadableFile
-from ingest.loaders import load
+from ingest.loaders import Block, precheck
+from ingest.sandbox import ParseLimits, Sandbox, shared
 from ingest.settings import Settings
 from models.embedder import Embedder
 
@@ -39,6 +42,10 @@ class Outcome:
     chunks: int = 0
     reason: str = ""
     doc_id: str = ""
+    error: IngestError | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "error"}
 
 
 @dataclass
@@ -59,7 +66,7 @@ class Summary:
     def as_dict(self) -> dict[str, object]:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
-        files = [o.__dict__ for o in self.outcomes]
+        files = [o.as_dict() for o in self.outcomes]
         return {**counts, "chunks": self.chunks, "files": files}
 
 
@@ -108,6 +115,17 @@ class _Parsed:
     replaces: DocumentRow | None
 
 
+@dataclass
+class _Job:
+    """A file on its way through the sandbox, or already decided without parsing."""
+
+    source: str
+    digest: str = ""
+    existing: DocumentRow | None = None
+    parsing: Future[list[Block]] | None = None
+    outcome: Outcome | None = None
+
+
 class Ingestor:
     """Reads, chunks and embeds files, then commits them to a collection in generations."""
 
@@ -118,6 +136,7 @@ class Ingestor:
         collection: Collection,
         commit_every: int = 2048,
         batch_chunks: int = 256,
+        parser: Sandbox | None = None,
     ) -> None:
         self.embedder = embedder
         self.chunker = chunker
@@ -125,6 +144,9 @@ class Ingestor:
         self.spec = index_spec(embedder)
         self.commit_every = commit_every
         self.batch_chunks = batch_chunks
+        self.parser = parser or shared(ParseLimits())
+        # Files parsing in the sandbox while earlier ones are chunked and embedded here.
+        self.lookahead = 2 * self.parser.limits.workers + 2
 
     def writer(self, wait: float = 0, rebuild: bool = False) -> Writer:
         return Writer(self.collection, self.spec, wait=wait, rebuild=rebuild)
@@ -153,7 +175,7 @@ class Ingestor:
     def ingest_bytes(self, writer: Writer, source: str, data: bytes) -> Outcome:
         """Stage one uploaded file in an open writer; the caller commits."""
         batch: list[_Parsed] = []
-        outcome = self._parse(writer, source, data, batch)
+        outcome = self._finish(self._start(writer, source, data), batch)
         self._flush(writer, batch)
         return outcome
 
@@ -162,43 +184,59 @@ class Ingestor:
     ) -> Iterator[Outcome]:
         batch: list[_Parsed] = []
         done: list[Outcome] = []
+        jobs: deque[_Job] = deque()
         for item in items:
             if isinstance(item, Outcome):
                 yield item
                 continue
             seen.add(item.source)
-            done.append(self._read(writer, item, batch))
+            jobs.append(self._read(writer, item))
+            while len(jobs) > self.lookahead:
+                done.append(self._finish(jobs.popleft(), batch))
             if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
                 self._flush(writer, batch)
                 yield from done
                 done = []
             if writer.staged_chunks >= self.commit_every:
                 writer.commit()  # a crash from here on keeps everything before this point
+        done.extend(self._finish(job, batch) for job in jobs)
         self._flush(writer, batch)
         yield from done
 
-    def _read(self, writer: Writer, item: SourceFile, batch: list[_Parsed]) -> Outcome:
+    def _read(self, writer: Writer, item: SourceFile) -> _Job:
         try:
             data = item.path.read_bytes()
         except OSError as exc:
-            return Outcome(item.source, "failed", reason=f"cannot read: {exc.strerror or exc}")
-        return self._parse(writer, item.source, data, batch)
+            reason = f"cannot read: {exc.strerror or exc}"
+            return _Job(item.source, outcome=Outcome(item.source, "failed", reason=reason))
+        return self._start(writer, item.source, data)
 
-    def _parse(self, writer: Writer, source: str, data: bytes, batch: list[_Parsed]) -> Outcome:
+    def _start(self, writer: Writer, source: str, data: bytes) -> _Job:
+        """Decide what needs no parsing; send the rest to the sandbox."""
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
         if existing is not None and existing.hash == digest:
-            return Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
+            unchanged = Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
+            return _Job(source, outcome=unchanged)
         try:
-            chunks = self.chunker.chunk(load(source, data))
+            precheck(source, data)
         except IngestError as exc:
-            status: Status = "skipped" if type(exc).__name__ in SKIP_ONLY else "failed"
-            return Outcome(source, status, reason=str(exc))
-        except Exception as exc:  # a parser bug must cost one file, not the whole run
-            return Outcome(source, "failed", reason=str(UnreadableFile(f"unreadable: {exc}")))
-        batch.append(_Parsed(source, digest, chunks, existing))
-        status = "updated" if existing else "added"
-        return Outcome(source, status, len(chunks), doc_id=document_id(source))
+            return _Job(source, outcome=_rejected(source, exc))
+        return _Job(source, digest, existing, parsing=self.parser.submit(source, data))
+
+    def _finish(self, job: _Job, batch: list[_Parsed]) -> Outcome:
+        if job.outcome is not None or job.parsing is None:
+            return job.outcome or Outcome(job.source, "failed", reason="not parsed")
+        try:
+            blocks: list[Block] = self.parser.result(job.parsing)
+            chunks = self.chunker.chunk(blocks)
+        except IngestError as exc:
+            return _rejected(job.source, exc)
+        except Exception as exc:  # a chunker bug must cost one file, not the whole run
+            return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
+        batch.append(_Parsed(job.source, job.digest, chunks, job.existing))
+        status: Status = "updated" if job.existing else "added"
+        return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
 
     def _flush(self, writer: Writer, batch: list[_Parsed]) -> None:
         """Embed a batch of parsed files in one call, then stage each with its vectors."""
@@ -219,6 +257,11 @@ class Ingestor:
                 yield Outcome(
                     doc.source, "removed", doc.chunks, reason="file is gone", doc_id=doc.id
                 )
+
+
+def _rejected(source: str, exc: IngestError) -> Outcome:
+    status: Status = "skipped" if type(exc).__name__ in SKIP_ONLY else "failed"
+    return Outcome(source, status, reason=str(exc), error=exc)
 
 
 def _document(parsed: _Parsed) -> DocumentRow:
@@ -242,7 +285,10 @@ def build_ingestor(
 ) -> Ingestor:
     """An Ingestor for one collection, chunking as the settings say."""
     chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)
-    return Ingestor(embedder, chunker, library.collection(collection or settings.collection))
+    parser = shared(ParseLimits.from_settings(settings))
+    return Ingestor(
+        embedder, chunker, library.collection(collection or settings.collection), parser=parser
+    )
 
 
 def upload_source_name(filename: str) -> str:

@@ -58,7 +58,70 @@ class Settings(BaseSettings):
     collection: str = Field("default", description="Collection used when a request names none.")
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
-        "", description="Comma-separated API keys; empty means no auth (loopback only)."
+        "",
+        description="Comma-separated API keys, each optionally suffixed `:read` (search and ask "
+        "only) or `:admin` (the default: also upload and delete); at least 16 characters each. "
+        "Empty, with no keys file, means no auth: `ragd serve` then binds loopback only.",
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="File of hashed API keys, one per line: the key's SHA-256 hex, then "
+        "optionally a role (`read` or `admin`) and a name; `#` starts a comment. "
+        "`ragd key new` prints a key and its line.",
+    )
+    rate_limit: str = Field(
+        "300/minute",
+        description="Requests allowed per API key (per client address without keys), in the "
+        "`limits` notation, e.g. `300/minute` or `10/second;300/minute`; empty turns it off.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may call the API; "
+        "empty (the default) allows none. `*` is refused.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Comma-separated Host header names the server answers to (DNS-rebinding "
+        "defence); empty means any, except that `ragd serve` without keys allows only "
+        "localhost names.",
+    )
+    max_request_kb: int = Field(
+        1024, ge=1, description="Largest request body other than an upload, in KB."
+    )
+    parse_workers: int = Field(
+        2, ge=1, description="Worker processes that parse documents (each sandboxed)."
+    )
+    parse_memory_mb: int = Field(
+        1024, ge=64, description="Memory a parser worker may use on top of its baseline, in MB."
+    )
+    parse_cpu_seconds: int = Field(60, ge=1, description="CPU seconds allowed to parse one file.")
+    parse_timeout_seconds: float = Field(
+        120, gt=0, description="Wall-clock seconds allowed to parse one file."
+    )
+    max_document_chars: int = Field(
+        20_000_000, ge=1000, description="Most characters of text one document may yield."
+    )
+    queue_depth: int = Field(
+        8,
+        ge=0,
+        description="Requests that may wait for the model besides the one generating; "
+        "more are refused at once with 429 and Retry-After.",
+    )
+    query_rewrite: Literal["model", "keywords", "off"] = Field(
+        "model",
+        description="How a follow-up question (with history) becomes a standalone retrieval "
+        "query: rewritten by the model (keywords as fallback), keywords of the last user "
+        "turn added, or off.",
+    )
+    llm_url: str = Field(
+        "",
+        description="Base URL of an OpenAI-compatible server (llama-server, vLLM, Ollama), "
+        "e.g. http://gpu-box:8080/v1; when set, generation runs there and RAGD_LLM_MODEL "
+        "names the model on that server (the default name picks the server's first model).",
+    )
+    llm_api_key: str = Field("", description="Bearer key for RAGD_LLM_URL, if it needs one.")
+    llm_timeout: float = Field(
+        120, gt=0, description="Seconds to wait for the remote model server before giving up."
     )
 
     @property

@@ -40,7 +40,14 @@ class Generator(Protocol):
 
 
 class LlamaCppGenerator:
-    """A Generator running a GGUF model in process through llama-cpp-python."""
+    """A Generator running a GGUF model in process through llama-cpp-python.
+
+    llama-cpp-python keeps the KV cache of the previous prompt and evaluates only the tokens
+    after the longest common prefix; prompts open with the same system message, so that part
+    is computed once and reused (`last_cached_tokens` says how many tokens were).
+    """
+
+    backend = "llama.cpp"
 
     def __init__(
         self,
@@ -72,7 +79,9 @@ class LlamaCppGenerator:
         self.device = llama_backend() if offload else "cpu"
         self.gpu_layers = self._block_count() if offload else 0
         self.temperature = temperature
+        self.last_cached_tokens = 0
         self._format = _chat_formatter(self._llm)
+        self._controls = _control_texts(self._llm)
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return len(self._prompt_tokens(messages)[0])
@@ -90,6 +99,7 @@ class LlamaCppGenerator:
                 f"prompt of {len(tokens)} tokens plus {max_tokens} for the answer exceeds "
                 f"the {self.context_window}-token context window"
             )
+        self.last_cached_tokens = self._cached_prefix(tokens)
         pieces = self._llm.create_completion(
             tokens,
             max_tokens=max_tokens,
@@ -103,8 +113,22 @@ class LlamaCppGenerator:
                 break
             yield piece["choices"][0]["text"]  # type: ignore[index]
 
+    def forget_cache(self) -> None:
+        """Drop the KV cache, so the next prompt is evaluated cold (for benchmarks)."""
+        self._llm.reset()  # type: ignore[no-untyped-call]
+
+    def _cached_prefix(self, tokens: list[int]) -> int:
+        """Leading prompt tokens already in the KV cache from the previous call."""
+        cached = self._llm.input_ids[: self._llm.n_tokens].tolist()
+        shared = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            shared += 1
+        return min(shared, len(tokens) - 1)  # llama.cpp re-evaluates at least one token
+
     def _prompt_tokens(self, messages: Sequence[Message]) -> tuple[list[int], list[str]]:
-        rendered = self._format(messages=list(messages))
+        rendered = self._format(messages=[defuse(m, self._controls) for m in messages])
         tokens = self._llm.tokenize(
             rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
         )
@@ -131,6 +155,26 @@ def _chat_formatter(llm: Any) -> Any:
         bos_token=_token_text(llm, bos),
         stop_token_ids=[eos],
     )
+
+
+def _control_texts(llm: Any) -> tuple[str, ...]:
+    """The text of the model's control tokens, e.g. <|im_start|>."""
+    import llama_cpp
+
+    attr, flag = llm._model.token_get_attr, llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
+    texts = (_token_text(llm, t) for t in range(llm.n_vocab()) if attr(t) & flag)
+    return tuple(sorted({t for t in texts if t}, key=len, reverse=True))
+
+
+def defuse(message: Message, controls: Sequence[str]) -> Message:
+    """Break control-token text inside a message (a zero-width space after its first
+    character), so a document or question saying <|im_start|>system stays text: the prompt
+    is tokenized with special tokens on, which would otherwise forge a turn."""
+    content = message["content"]
+    for text in controls:
+        if text in content:
+            content = content.replace(text, text[0] + "\u200b" + text[1:])
+    return {**message, "content": content}
 
 
 def _token_text(llm: Any, token: int) -> str:

@@ -116,3 +116,14 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
     return root
+
+
+@pytest.fixture(scope="session")
+def samples_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """samples/ ingested once by the real `ingest` CLI, shared by e2e modules that only read."""
+    from tests.test_e2e import INGEST, SAMPLES, env_for, run
+
+    data = tmp_path_factory.mktemp("samples") / "data"
+    result = run([*INGEST, str(SAMPLES)], env_for(data))
+    assert result.returncode == 0, result.stderr
+    return data

@@ -256,7 +256,7 @@ def test_uploads_show_progress_outcome_and_errors(watched: Watched, tmp_path: Pa
     page.set_input_files("#file-input", [str(good), str(big)])
     uploads = page.locator("#uploads li")
     expect(uploads.filter(has_text="menu.txt")).to_contain_text("added, 1 passage")
-    expect(uploads.filter(has_text="big.txt")).to_contain_text("failed: Upload exceeds the")
+    expect(uploads.filter(has_text="big.txt")).to_contain_text("failed: The request body is larger than the 0.1 MB limit")
     expect(page.locator("#documents-list tr", has_text="menu.txt")).to_have_count(1)
 
 

@@ -37,3 +37,9 @@ def test_uncited_sentences_are_attributed_only_when_a_passage_supports_them():
 def test_a_heading_line_is_not_glued_to_the_quoted_sentence():
     chunk = "ragd team FAQ\n\nWho maintains ragd?\n\nThe maintainers meet every Tuesday."
     assert best_quote(chunk, "They meet every Tuesday [1].", 1) == "The maintainers meet every Tuesday."
+
+
+def test_headings_are_not_quoted_when_sentences_exist():
+    chunk = "ragd team FAQ\n\nWho maintains ragd?\n\nThe ragd maintainers meet every Tuesday."
+    quote = best_quote(chunk, "The ragd team maintainers meet Tuesday [1].")
+    assert "FAQ" not in quote and "every Tuesday." in quote

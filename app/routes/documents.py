@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.deps import ServicesDep
 from app.schemas import DocumentOut, DocumentsResponse
@@ -38,15 +38,16 @@ def list_documents(services: ServicesDep, collection: CollectionQuery = None) ->
 @router.post("/documents")
 async def upload(
     services: ServicesDep,
-    request: Request,
     file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
     collection: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
+    """Ingest the files; 200 with one outcome per file, or the first file's error when none
+    was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
+    Guard middleware while the body streams in; names are display names, never paths."""
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    if int(request.headers.get("content-length") or 0) > limit * max(1, len(file)) + 65536:
-        raise FileTooLarge(f"upload exceeds the {services.settings.max_upload_mb:g} MB limit")
     received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
     summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+    _raise_if_nothing_accepted(summary)
     return summary.as_dict()
 
 
@@ -62,6 +63,15 @@ async def _read(upload: UploadFile, limit: int) -> bytes:
     if len(data) > limit:
         raise FileTooLarge(f"{upload.filename!r} is larger than the {limit / 1048576:g} MB limit")
     return data
+
+
+def _raise_if_nothing_accepted(summary: Summary) -> None:
+    rejected = [o for o in summary.outcomes if o.status in ("skipped", "failed")]
+    if not rejected or len(rejected) < len(summary.outcomes):
+        return
+    first, error = rejected[0], rejected[0].error
+    if error is not None:
+        raise type(error)(f"{first.source}: {first.reason}")
 
 
 def _ingest(services: Services, collection: str | None, files: list[tuple[str, bytes]]) -> Summary:

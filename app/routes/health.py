@@ -28,10 +28,12 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
                 "device": generator.device,
                 "gpu_layers": generator.gpu_layers,
                 "context_window": generator.context_window,
+                "backend": getattr(generator, "backend", "custom"),
+                "token_count": getattr(generator, "token_count", "exact"),
             },
         },
         "device": generator.device,
-        "queue": {"waiting": queue.waiting, "busy": queue.busy},
+        "queue": queue.state(),
         "collections": collection_sizes(services),
     }
 

@@ -1,0 +1,234 @@
+"""Serving on the real packaged models over a real socket: disconnects, a full queue, the OpenAI
+client, follow-ups, KV-cache reuse, /metrics, and budgeting on the real tokenizer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
+
+pytestmark = pytest.mark.e2e
+# Asked at temperature 0 this runs to about a hundred tokens: long enough to cut short.
+LONG = "Describe everything about ragd in great detail, as a long list."
+SHORT = "What is the name of the lock file?"
+MAX_TOKENS = 80
+SERVER_ENV = {
+    "RAGD_QUEUE_DEPTH": "1",  # one generating plus one waiting; a third is refused
+    "RAGD_TOP_K": "2",  # short prompts keep this module quick on a busy 2-core machine
+    "RAGD_MAX_ANSWER_TOKENS": str(MAX_TOKENS),
+    "RAGD_LLM_CONTEXT": "2048",
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir(samples_data_dir: Path) -> Path:
+    return samples_data_dir
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*RAGD, "serve", "--port", str(port)],
+        env=env_for(data_dir, **SERVER_ENV),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
+    name = ""
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line.split(":", 1)[1])
+
+
+def ask_stream(url: str, question: str) -> list[tuple[str, dict]]:
+    body = {"question": question, "stream": True}
+    with httpx.stream("POST", f"{url}/api/ask", json=body, timeout=600) as response:
+        return list(events(response))
+
+
+@pytest.fixture(scope="module")
+def long_answer(server: str) -> dict:
+    """The LONG question answered in full once: the yardstick for cutting it short."""
+    done = ask_stream(server, LONG)[-1]
+    assert done[0] == "done", done
+    assert done[1]["usage"]["completion_tokens"] >= 30, done  # else nothing to cut short
+    return done[1]
+
+
+def health(url: str) -> dict:
+    return httpx.get(f"{url}/health", timeout=30).json()
+
+
+def wait_idle(url: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while (queue := health(url)["queue"])["busy"] or queue["admitted"]:
+        assert time.monotonic() < deadline, queue
+        time.sleep(0.05)
+    return queue
+
+
+def test_done_event_reports_usage_timings_and_reuses_the_cached_prefix(server):
+    ask_stream(server, SHORT)
+    again = ask_stream(server, SHORT)
+    names = [n for n, _ in again]
+    assert names[0] == "sources" and names[-1] == "done" and "token" in names
+    done = again[-1][1]
+    timings, usage = done["timings"], done["usage"]
+    assert timings["time_to_first_token_ms"] > 0 and timings["tokens_per_second"] > 0
+    assert timings["retrieval_ms"] > 0 and usage["completion_tokens"] > 0
+    # The same prompt again: every prompt token but the last comes from llama.cpp's KV cache.
+    assert usage["cached_prompt_tokens"] == usage["prompt_tokens"] - 1
+    other = ask_stream(server, "When do the ragd maintainers meet?")[-1][1]["usage"]
+    # A new question still shares the system prompt, which opens every prompt.
+    assert 40 <= other["cached_prompt_tokens"] < other["prompt_tokens"] - 20
+
+
+def test_disconnect_stops_generation_and_frees_the_model(server, long_answer):
+    body = {"question": LONG, "stream": True}
+    with httpx.stream("POST", f"{server}/api/ask", json=body, timeout=600) as response:
+        for name, _ in events(response):
+            if name == "token":
+                break  # leaving the block closes the connection after the first token
+    queue = wait_idle(server)
+    last = queue["last"]
+    full = long_answer["usage"]["completion_tokens"]
+    assert last["cancelled"] and last["produced"] < full / 2, (last, full)
+    # The next request finds the model free: it does not queue behind the cut answer.
+    nxt = ask_stream(server, SHORT)[-1][1]
+    assert nxt["timings"]["queue_ms"] < long_answer["timings"]["generation_ms"] / 2
+
+
+def test_full_queue_answers_429_at_once_while_accepted_requests_complete(server, long_answer):
+    wait_idle(server)
+    first = httpx.stream(
+        "POST", f"{server}/api/ask", json={"question": LONG, "stream": True}, timeout=600
+    )
+    response = first.__enter__()
+    try:
+        stream = events(response)
+        assert next(name for name, _ in stream if name == "token")  # it is generating
+        with ThreadPoolExecutor(1) as pool:
+            burst_done = pool.submit(burst, server, 4)  # one waiting place is left
+            during = health(server)  # /health and search never wait for generation
+            search = httpx.post(f"{server}/api/search", json={"query": "lock"}, timeout=30)
+            results = burst_done.result()
+        rest = [name for name, _ in stream]
+    finally:
+        first.__exit__(None, None, None)
+    assert rest[-1] == "done"  # the accepted stream completed
+    assert search.status_code == 200 and during["queue"]["busy"]
+    refused = [r for r in results if r[0] == 429]
+    accepted = [r for r in results if r[0] == 200]
+    assert refused and accepted and len(refused) + len(accepted) == len(results), results
+    assert all(int(r[2]) >= 1 for r in refused)  # Retry-After
+    # Refusals come back at once; accepted requests take a whole answer.
+    assert max(r[1] for r in refused) < min(r[1] for r in accepted)
+    metrics = httpx.get(f"{server}/metrics").text
+    assert f"ragd_queue_rejections_total {float(len(refused))}" in metrics
+    assert 'route="/api/ask",status="429"' in metrics
+
+
+def burst(url: str, n: int) -> list[tuple[int, float, str]]:
+    """n questions at the same moment: (status, seconds, Retry-After)."""
+
+    def one(i: int) -> tuple[int, float, str]:
+        started = time.perf_counter()
+        r = httpx.post(f"{url}/api/ask", json={"question": f"What is ragd? ({i})"}, timeout=600)
+        return r.status_code, time.perf_counter() - started, r.headers.get("retry-after", "")
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_openai_client_non_streaming_and_streaming(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0)
+    assert {"ragd", "ragd/default"} <= {m.id for m in client.models.list()}
+    question = [{"role": "user", "content": "What is the name of the lock file?"}]
+    reply = client.chat.completions.create(model="ragd", messages=question, max_tokens=32)
+    assert reply.choices[0].message.content.strip()
+    assert reply.usage.prompt_tokens > 0 and reply.usage.completion_tokens > 0
+    assert "architecture.pdf" in {s["source"] for s in reply.sources}
+    chunks = list(
+        client.chat.completions.create(
+            model="ragd/default", messages=question, max_tokens=32, stream=True
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() and chunks[0].sources and chunks[-1].choices[0].finish_reason
+    assert chunks[-1].ragd["context"]["used"]
+
+
+def test_follow_up_is_made_standalone_before_retrieval(server):
+    history = [
+        {"role": "user", "content": "When do the ragd maintainers meet?"},
+        {"role": "assistant", "content": "Every Tuesday at 10:00."},
+    ]
+    body = {"question": "And where?", "history": history}
+    answer = httpx.post(f"{server}/api/ask", json=body, timeout=600).json()
+    assert answer["query_rewrite"] in ("model", "keywords"), answer
+    assert "maintainers" in answer["retrieval_query"].lower()
+    assert answer["sources"][0]["source"] == "team-faq.docx"
+
+
+def test_budget_on_the_real_tokenizer_drops_what_does_not_fit(data_dir):
+    from app.answer import Answerer
+    from app.errors import QuestionTooLong
+    from app.generation import GenerationQueue
+    from app.services import Services
+    from ingest.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=data_dir, llm_context=768, top_k=8, max_answer_tokens=48, _env_file=None
+    )
+    services = Services.load(settings)
+    answerer = Answerer(services, GenerationQueue(services.generator))
+    answer = asyncio.run(answerer.answer("How do I add documents?", None))
+    assert answer.context.used and answer.context.dropped  # 8 chunks never fit in 768
+    assert answer.usage.prompt_tokens + 48 <= 768 and answer.answer.strip()
+    with pytest.raises(QuestionTooLong, match="shorten"):
+        asyncio.run(answerer.answer("why " * 800, None))
+
+
+def test_follow_up_keywords_beat_the_raw_follow_up_on_the_sample_set(samples_data_dir):
+    """The cheap fallback alone, measured on bench/data/followups.jsonl (the model rewrite is
+    measured by `python -m bench followups`)."""
+    from app.conversation import keyword_query
+    from bench.followups import sample_cases
+    from index.library import Library
+    from models.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
+    snapshot = Library(samples_data_dir / "index").collection("default").snapshot()
+
+    def top_source(query: str) -> str:
+        return snapshot.search(embedder.embed([query])[0], 1)[0].chunk.source
+
+    cases = sample_cases()
+    raw = sum(top_source(q) in gold for _, q, gold in cases)
+    rewritten = sum(top_source(keyword_query(q, h)) in gold for h, q, gold in cases)
+    assert rewritten >= raw + len(cases) // 4, (raw, rewritten)
