@@ -11,6 +11,7 @@ from index.vectors import AnnPolicy, set_ann_policy
 from index.writer import mismatch_message
 from ingest.pipeline import Ingestor, build_ingestor, index_spec
 from ingest.settings import Settings
+from models.device import passive_openmp
 from models.embedder import Embedder, load_embedder
 from models.generator import Generator, LlamaCppGenerator
 from models.remote import RemoteGenerator
@@ -29,6 +30,7 @@ class Services:
     @classmethod
     def load(cls, settings: Settings) -> Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
+        passive_openmp()  # before torch and llama.cpp load: neither may spin on the other's cores
         generator = load_generator(settings)
         set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
         embedder = load_embedder(

@@ -28,16 +28,17 @@ MODELS_DIR = ROOT / "data" / "models"  # exports are cached where ragd itself ke
 def run(ctx: Context) -> dict[str, Any]:
     backends = ["torch", "onnx", "onnx-int8"]
     embedders, export_s = load_all(backends)
-    passages = [_doc_text(d) for d in scifact_docs(ctx.pick(48, 160))]
+    passages = [_doc_text(d) for d in scifact_docs(ctx.pick(24, 160))]
     speed: dict[str, list[float]] = {b: [] for b in backends}
     query_ms: dict[str, list[float]] = {b: [] for b in backends}
-    for repeat in range(ctx.repeats):
+    for repeat in range(ctx.pick(2, ctx.repeats)):
         ctx.log(f"   embedding repeat {repeat + 1}/{ctx.repeats}")
         for b in backends:
             speed[b].append(len(passages) / _seconds(embedders[b], passages))
             query_ms[b].append(_query_ms(embedders[b], repeat))
     scored = ["torch", "onnx-int8"]
-    quality = {b: ndcg_at_10(embedders[b], ctx.pick(300, 1500)) for b in scored}
+    queries, corpus = ctx.pick((60, 150), (None, 1500))
+    quality = {b: ndcg_at_10(embedders[b], corpus, queries) for b in scored}
     return _result(backends, speed, query_ms, quality, export_s, len(passages))
 
 
@@ -81,9 +82,12 @@ def _query_ms(embedder: Any, repeat: int) -> float:
     return float(np.median(times))
 
 
-def ndcg_at_10(embedder: Any, corpus_size: int | None) -> float:
+def ndcg_at_10(embedder: Any, corpus_size: int | None, query_limit: int | None = None) -> float:
     """Dense-retrieval nDCG@10 over SciFact claims that have judgements (binary relevance)."""
     queries, qrels = scifact_queries()
+    if query_limit:
+        queries = dict(list(queries.items())[:query_limit])
+        qrels = {q: qrels[q] for q in queries}
     docs = _subset(scifact_docs(), qrels, corpus_size)
     ids = [d["_id"] for d in docs]
     doc_vectors = embedder.embed([_doc_text(d) for d in docs])

@@ -9,7 +9,6 @@ Each probe runs in a fresh process, because OpenMP reads its settings once, at s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -28,29 +27,38 @@ PROMPT = (
     "Explain in detail how a library catalogue helps readers find books.<|im_end|>\n"
     "<|im_start|>assistant\n"
 )
-# Each probe: (what runs beside llama.cpp in the process, extra environment).
-PROBES: dict[str, tuple[str, dict[str, str]]] = {
-    "llama.cpp alone": ("none", {}),
-    "after a torch query embedding": ("torch", {}),
-    "after a torch query embedding, OMP_WAIT_POLICY=PASSIVE": (
-        "torch",
-        {"OMP_WAIT_POLICY": "PASSIVE"},
-    ),
-    "after an onnx-int8 query embedding": ("onnx-int8", {}),
-}
+PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}
+ALONE = "llama.cpp alone, OMP passive (as ragd sets it)"
+
+
+def probes(backend: str, quick: bool) -> dict[str, tuple[str, dict[str, str]]]:
+    """name -> (embedder run beside llama.cpp in the process, OpenMP environment)."""
+    chosen = {
+        "llama.cpp alone, OpenMP default (spinning)": ("none", {}),
+        ALONE: ("none", PASSIVE),
+        f"after a {backend} query embedding, as served": (backend, PASSIVE),
+    }
+    if not quick:
+        chosen["after a torch query embedding, OpenMP default"] = ("torch", {})
+    return chosen
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    probes = list(PROBES) if not ctx.quick else list(PROBES)[:2]
-    rates: dict[str, list[float]] = {p: [] for p in probes}
+    from ingest.settings import Settings
+
+    chosen = probes(Settings().embed_backend, ctx.quick)
+    rates: dict[str, list[float]] = {p: [] for p in chosen}
     bandwidth: list[float] = []
-    for repeat in range(ctx.pick(1, 2)):
+    for repeat in range(ctx.pick(1, 2)):  # each probe also decodes 2-3 times
         ctx.log(f"   generation repeat {repeat + 1}")
         bandwidth.append(memory_bandwidth())
-        for name in probes:
-            rates[name] += _probe(name, ctx.pick(32, 64), ctx.pick(2, 3))
+        for name, (beside, env) in chosen.items():
+            rates[name] += _probe(beside, env, ctx.pick(24, 64), ctx.pick(2, 3))
     result = _result(rates, bandwidth)
-    _add_serving(ctx, result)
+    if ctx.quick:
+        result["notes"].append("Quick mode: server against direct is left to the full run.")
+    else:
+        _add_serving(result)
     return result
 
 
@@ -79,13 +87,13 @@ def model_bytes() -> int:
     return path.stat().st_size
 
 
-def _probe(name: str, tokens: int, runs: int) -> list[float]:
-    beside, env = PROBES[name]
+def _probe(beside: str, env: dict[str, str], tokens: int, runs: int) -> list[float]:
     cmd = [sys.executable, "-m", "bench.generation", "--probe", beside]
     cmd += ["--tokens", str(tokens), "--runs", str(runs)]
-    out = subprocess.run(
-        cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True
-    )
+    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run(cmd, cwd=ROOT, env={**base, **env}, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"decode probe {beside} failed: {out.stderr[-2000:]}")
     rates: list[float] = json.loads(out.stdout.strip().splitlines()[-1])
     return rates
 
@@ -143,7 +151,7 @@ def _in_thread(work: Any) -> Any:
 
 def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, Any]:
     size = model_bytes()
-    alone = rates["llama.cpp alone"]
+    alone = rates[ALONE]
     bw = statistics.median(bandwidth)
     figures: dict[str, Any] = {
         "bandwidth": figure(bandwidth, "GB/s", "memory read bandwidth (numpy sum)", 1),
@@ -160,16 +168,15 @@ def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, 
             limit="llama.cpp's per-token overhead and compute on 2 cores",
         )
     ]
-    after = "after a torch query embedding"
-    if after in rates:
-        ratios.append(
-            ratio(
-                "decode tok/s after a query embedding / llama.cpp alone",
-                [a / b for a, b in zip(rates[after], alone, strict=False)],
-                0.9,
-                limit="embedder threads competing with llama.cpp's for 2 cores",
-            )
+    served = next(name for name in rates if name.endswith("as served"))
+    ratios.append(
+        ratio(
+            "decode tok/s after a query embedding, as served / llama.cpp alone",
+            [a / b for a, b in zip(rates[served], alone, strict=False)],
+            0.9,
+            limit="embedder threads competing with llama.cpp's for 2 cores",
         )
+    )
     bars = {name: figures[f"decode_{i}"] for i, name in enumerate(rates)}
     return {
         "figures": figures,
@@ -180,9 +187,7 @@ def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, 
                 "file": "decode.png",
                 "title": "Decode tokens/s, SmolLM2-135M Q4_1, all cores",
                 "unit": "tokens/s",
-                "bars": {
-                    k.replace(", ", ",\n").replace("after a ", ""): v for k, v in bars.items()
-                },
+                "bars": {_short(k): v for k, v in bars.items()},
             }
         ],
         "notes": [
@@ -192,14 +197,18 @@ def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, 
     }
 
 
-def _add_serving(ctx: Context, result: dict[str, Any]) -> None:
+def _short(name: str) -> str:
+    return name.replace("after a ", "").replace(" query embedding", "").replace(", ", ",\n")
+
+
+def _add_serving(result: dict[str, Any]) -> None:
     """Server against llama-cpp-python direct, from the serving benchmark (issue 5) if present."""
     try:
         from bench import serving
     except ImportError:
         result["notes"].append("bench.serving is not in this checkout: no server-vs-direct row.")
         return
-    config = dataclasses.replace(serving.QUICK if ctx.quick else serving.FULL)
+    config = serving.Config(5, 2, 64, 3, (1, 4, 16), {1: 2, 4: 1, 16: 1})
     config.threads = os.cpu_count() or 1  # as the server runs by default: all cores
     out = serving.run(config)
     versus = out["server_vs_direct"]

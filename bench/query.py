@@ -39,7 +39,7 @@ def run(ctx: Context) -> dict[str, Any]:
 def _startup(ctx: Context) -> dict[str, list[float]]:
     """Time from `ragd serve` to a healthy /health on the defaults, and idle memory."""
     seconds, rss = [], []
-    for repeat in range(ctx.pick(2, 3)):
+    for repeat in range(ctx.pick(1, 3)):
         data = ctx.work / f"empty-{repeat}"
         with Server(data) as server:
             seconds.append(server.started_in)

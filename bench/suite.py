@@ -12,6 +12,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,13 +69,7 @@ def _run_one_process(bench: Bench, quick: bool, out: Path) -> dict[str, Any]:
         result_file = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "bench.suite", bench.name, "--json", str(result_file)]
         started = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                [*cmd, *(["--quick"] if quick else [])], cwd=ROOT, timeout=timeout, check=False
-            )
-            failure = "" if proc.returncode == 0 else f"exited with code {proc.returncode}"
-        except subprocess.TimeoutExpired:
-            failure = f"timed out after {timeout} s"
+        failure = _run_in_group([*cmd, *(["--quick"] if quick else [])], timeout)
         seconds = round(time.perf_counter() - started, 1)
         if result_file.exists():
             result: dict[str, Any] = json.loads(result_file.read_text())
@@ -83,6 +78,18 @@ def _run_one_process(bench: Bench, quick: bool, out: Path) -> dict[str, Any]:
     if failure:
         result["error"] = failure
     return {"title": bench.title, "seconds": seconds, **result}
+
+
+def _run_in_group(cmd: list[str], timeout: int) -> str:
+    """Run `cmd` in its own process group; on timeout end the group (servers it started too)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return f"timed out after {timeout} s"
+    return "" if code == 0 else f"exited with code {code}"
 
 
 def _print_ratios(result: dict[str, Any]) -> None:
@@ -102,7 +109,7 @@ def run_module(name: str, quick: bool) -> dict[str, Any]:
     bench = BY_NAME[name]
     module = importlib.import_module(bench.module)
     with tempfile.TemporaryDirectory(prefix=f"ragd-bench-{name}-work-") as work:
-        ctx = Context(quick=quick, work=Path(work), repeats=3)
+        ctx = Context(quick=quick, work=Path(work), repeats=2 if quick else 3)
         result: dict[str, Any] = module.run(ctx)
     result.setdefault("notes", []).extend(ctx.notes)
     return result
