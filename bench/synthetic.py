@@ -1,6 +1,6 @@
 """Synthetic collections of any size, built through the real Writer, and a real server over them.
 
-Vectors are drawn around random topic centres (cosine about 0.5 to their centre), so that an
+Vectors are drawn around random topic centres (cosine about 0.7 to their centre), so that an
 approximate index faces clusters as it does with real embeddings; texts are random domain words.
 """
 
@@ -33,12 +33,12 @@ def clustered_vectors(count: int, seed: int, topics: int) -> Iterator[np.ndarray
     rng = np.random.default_rng(seed)
     for start in range(0, count, 100_000):
         n = min(100_000, count - start)
-        v = centres[rng.integers(0, topics, n)] + 0.085 * rng.standard_normal((n, DIMENSION))
+        v = centres[rng.integers(0, topics, n)] + 0.05 * rng.standard_normal((n, DIMENSION))
         yield (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
 def topics_for(count: int) -> int:
-    return max(10, count // 1000)
+    return max(10, count // 100)
 
 
 def server_spec(backend: str) -> Any:
