@@ -34,7 +34,7 @@ class Services:
         generator = load_generator(settings)
         set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
         embedder = load_embedder(
-            settings.embed_model, settings.device, settings.embed_backend, settings.models_dir
+            settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
         )
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(

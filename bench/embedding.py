@@ -18,17 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from bench.core import ROOT, Context, figure, ratio, timer
+from bench.core import Context, figure, ratio, timer
 from bench.corpus import scifact_docs, scifact_queries
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-MODELS_DIR = ROOT / "data" / "models"  # exports are cached where ragd itself keeps them
 
 
 def run(ctx: Context) -> dict[str, Any]:
     backends = ["torch", "onnx", "onnx-int8"]
     embedders, export_s = load_all(backends)
-    passages = [_doc_text(d) for d in scifact_docs(ctx.pick(24, 160))]
+    passages = [_doc_text(d) for d in scifact_docs(ctx.pick(24, 96))]
     speed: dict[str, list[float]] = {b: [] for b in backends}
     query_ms: dict[str, list[float]] = {b: [] for b in backends}
     for repeat in range(ctx.pick(2, ctx.repeats)):
@@ -37,7 +36,7 @@ def run(ctx: Context) -> dict[str, Any]:
             speed[b].append(len(passages) / _seconds(embedders[b], passages))
             query_ms[b].append(_query_ms(embedders[b], repeat))
     scored = ["torch", "onnx-int8"]
-    queries, corpus = ctx.pick((60, 150), (None, 1500))
+    queries, corpus = ctx.pick((60, 150), (300, 800))
     quality = {b: ndcg_at_10(embedders[b], corpus, queries) for b in scored}
     return _result(backends, speed, query_ms, quality, export_s, len(passages))
 
@@ -48,7 +47,7 @@ def load_all(backends: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
     embedders, export_s = {}, {}
     for backend in backends:
         with timer() as took:
-            embedders[backend] = load_embedder(MODEL, "cpu", backend, MODELS_DIR)
+            embedders[backend] = load_embedder(MODEL, "cpu", backend)
         export_s[backend] = took[0]
         embedders[backend].embed(["warm up"] * 4)
     return embedders, export_s

@@ -17,7 +17,7 @@ from bench.corpus import write_scifact_files
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    docs = write_scifact_files(ctx.work / "scifact", ctx.pick(24, 400))
+    docs = write_scifact_files(ctx.work / "scifact", ctx.pick(24, 160))
     ragd = RagdPipeline(ctx.work)
     ragd.warm_up(ctx.work / "scifact")
     langchain = LangChainPipeline(ctx.work)
@@ -46,7 +46,7 @@ class RagdPipeline:
         self.work = work
         self.settings = Settings(data_dir=work / "data")
         s = self.settings
-        self.embedder = load_embedder(s.embed_model, s.device, s.embed_backend, s.models_dir)
+        self.embedder = load_embedder(s.embed_model, s.device, s.embed_backend, s.embed_cache)
         self.backend = s.embed_backend
         self.library = Library(s.index_dir)
         self._torch: Any = None

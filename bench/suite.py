@@ -36,8 +36,18 @@ class Bench:
 SUITE = [
     Bench("ingestion", "bench.ingestion", "Ingestion: ragd against bare encode and LangChain"),
     Bench("embedding", "bench.embedding", "Embedding backends: speed and SciFact nDCG@10"),
-    Bench("query", "bench.query", "Search latency, ANN recall, memory and start-up by corpus size"),
-    Bench("generation", "bench.generation", "Generation: decode roofline, server against direct"),
+    Bench(
+        "query",
+        "bench.query",
+        "Search latency, ANN recall, memory and start-up by corpus size",
+        full_timeout_s=900,
+    ),
+    Bench(
+        "generation",
+        "bench.generation",
+        "Generation: decode roofline, server against direct",
+        full_timeout_s=900,
+    ),
     Bench("delete", "bench.delete", "Delete and re-ingest cost against index size"),
 ]
 BY_NAME = {b.name: b for b in SUITE}

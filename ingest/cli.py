@@ -61,7 +61,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
         embedder = load_embedder(
-            settings.embed_model, settings.device, settings.embed_backend, settings.models_dir
+            settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
         )
         library = Library(settings.index_dir)
         ingestor = build_ingestor(settings, embedder, library, args.collection)

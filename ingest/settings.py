@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         "(onnx, onnx-int8: faster on CPU) on first use into data/models/embed/. "
         "The index records it: changing it means `ingest --rebuild`.",
     )
+    embed_cache: Path | None = Field(
+        None,
+        description="Where ONNX exports of the embedding model are kept (made once, offline); "
+        "default: $XDG_CACHE_HOME/ragd or ~/.cache/ragd, shared by every data dir.",
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Device for embeddings; auto picks CUDA, then Metal (mps), then CPU."
     )

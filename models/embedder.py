@@ -100,13 +100,13 @@ class OnnxEmbedder(_Tokenizing):
     Texts are tokenized once, sorted by token length and batched, so padding stays small.
     """
 
-    def __init__(self, spec: str, backend: str, models_dir: Path, batch_size: int = 64) -> None:
+    def __init__(self, spec: str, backend: str, cache: Path, batch_size: int = 64) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
         from models.export import ensure_export
 
-        folder, info = ensure_export(spec, backend, models_dir)
+        folder, info = ensure_export(spec, backend, cache)
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         options = ort.SessionOptions()
         # Idle onnxruntime threads must not spin: llama.cpp needs the cores while it decodes.
@@ -149,11 +149,14 @@ class OnnxEmbedder(_Tokenizing):
 
 
 def load_embedder(
-    spec: str, device: str = "auto", backend: str = "torch", models_dir: Path | None = None
+    spec: str, device: str = "auto", backend: str = "torch", cache: Path | None = None
 ) -> Embedder:
-    """The embedder for `spec` on `backend`; ONNX backends export the model once, offline."""
+    """The embedder for `spec` on `backend`; ONNX backends export the model once, offline,
+    into `cache` (default: the user's cache folder, see models.export.default_cache)."""
     if backend == "torch":
         return SentenceTransformerEmbedder(spec, device)
     if backend not in EMBED_BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}: use one of {EMBED_BACKENDS}")
-    return OnnxEmbedder(spec, backend, models_dir or Path("data/models"))
+    from models.export import default_cache
+
+    return OnnxEmbedder(spec, backend, cache or default_cache())

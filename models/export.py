@@ -1,7 +1,9 @@
-"""Offline export of the embedding model to ONNX (fp32, or int8), cached under data/models/embed/.
+"""Offline export of the embedding model to ONNX (fp32, or int8), cached for every data dir.
 
 The export runs on this machine from the local (packaged) model: no network. It happens at the
 first use of an ONNX backend, or ahead of time with `python -m models.export --backend onnx-int8`.
+Exports live in <cache>/embed/<model>-<backend>/ (cache: RAGD_EMBED_CACHE, else
+$XDG_CACHE_HOME/ragd or ~/.cache/ragd) and are redone when the source model's files change.
 """
 
 from __future__ import annotations
@@ -25,16 +27,21 @@ FORMAT = 1  # bump when the export recipe changes, so cached exports are redone
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def export_folder(spec: str, backend: str, models_dir: Path) -> Path:
+def default_cache() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "ragd"
+
+
+def export_folder(spec: str, backend: str, cache: Path) -> Path:
     slug = re.sub(r"[^\w.-]+", "--", spec).strip("-.") or "model"
-    return models_dir / "embed" / f"{slug}-{backend}"
+    return cache / "embed" / f"{slug}-{backend}"
 
 
-def ensure_export(spec: str, backend: str, models_dir: Path) -> tuple[Path, dict[str, Any]]:
+def ensure_export(spec: str, backend: str, cache: Path) -> tuple[Path, dict[str, Any]]:
     """The export folder for `spec` on `backend`, made now unless a current one is cached."""
     from filelock import FileLock
 
-    folder = export_folder(spec, backend, models_dir)
+    folder = export_folder(spec, backend, cache)
     source = resolve_embed_model(spec)
     wanted = _fingerprint(source, backend)
     info = _read_info(folder)
@@ -170,10 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", default=os.environ.get("RAGD_EMBED_MODEL", DEFAULT_EMBED_MODEL))
     parser.add_argument("--backend", choices=("onnx", "onnx-int8"), default="onnx-int8")
-    data = Path(os.environ.get("RAGD_DATA_DIR", "data"))
-    parser.add_argument("--models-dir", type=Path, default=data / "models")
+    cache = os.environ.get("RAGD_EMBED_CACHE")
+    parser.add_argument("--cache", type=Path, default=Path(cache) if cache else default_cache())
     args = parser.parse_args(argv)
-    folder, info = ensure_export(args.model, args.backend, args.models_dir)
+    folder, info = ensure_export(args.model, args.backend, args.cache)
     print(f"{info['backend']}: {folder / info['file']}")
     return 0
 
