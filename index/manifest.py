@@ -22,6 +22,7 @@ class IndexSpec:
     dimension: int
     normalized: bool = True
     chunker: str = ""
+    embed_backend: str = "torch"  # torch, onnx, onnx-int8: vectors differ slightly between them
 
 
 @dataclass(frozen=True)

@@ -203,8 +203,9 @@ def _files(manifest: Manifest) -> set[str]:
 def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
     return (
         f"collection {name!r} was built with embedding model {built.embed_model!r} "
-        f"(dimension {built.dimension}, chunker {built.chunker!r}) but ragd is configured for "
-        f"{wanted.embed_model!r} (dimension {wanted.dimension}, chunker {wanted.chunker!r}). "
-        f"Set RAGD_EMBED_MODEL={built.embed_model} to use the index as it is, or re-embed it "
-        f"with `ingest --rebuild PATH --collection {name}`."
+        f"(backend {built.embed_backend}, dimension {built.dimension}, chunker {built.chunker!r}) "
+        f"but ragd is configured for {wanted.embed_model!r} (backend {wanted.embed_backend}, "
+        f"dimension {wanted.dimension}, chunker {wanted.chunker!r}). "
+        f"Set RAGD_EMBED_MODEL={built.embed_model} RAGD_EMBED_BACKEND={built.embed_backend} to "
+        f"use the index as it is, or re-embed it with `ingest --rebuild PATH --collection {name}`."
     )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.embedder import EmbedBackend
 from models.resolve import DEFAULT_EMBED_MODEL, DEFAULT_LLM_MODEL
 
 
@@ -25,6 +26,18 @@ class Settings(BaseSettings):
         DEFAULT_LLM_MODEL,
         description="GGUF model: the packaged default, a .gguf path, or owner/repo:file.gguf.",
     )
+    embed_backend: EmbedBackend = Field(
+        "onnx-int8",
+        description="How embeddings are computed: onnx-int8 (the model exported to ONNX on first "
+        "use, int8 weights: fastest on CPU, same SciFact nDCG@10 as fp32), onnx (fp32), or "
+        "torch (fp32; use it on a GPU). The index records it: changing it means "
+        "`ingest --rebuild`.",
+    )
+    embed_cache: Path | None = Field(
+        None,
+        description="Where ONNX exports of the embedding model are kept (made once, offline); "
+        "default: $XDG_CACHE_HOME/ragd or ~/.cache/ragd, shared by every data dir.",
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Device for embeddings; auto picks CUDA, then Metal (mps), then CPU."
     )
@@ -38,6 +51,19 @@ class Settings(BaseSettings):
         256, ge=32, description="Largest chunk in embedder tokens (capped at the model's limit)."
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    ann_min_vectors: int = Field(
+        50_000,
+        ge=1,
+        description="Collections with at least this many chunks are searched through an "
+        "approximate IVF index (built in the background at the first search); smaller ones "
+        "exactly.",
+    )
+    ann_nprobe: int = Field(
+        24,
+        ge=1,
+        description="IVF lists scanned per query at least (and an eighth of all lists): "
+        "higher is slower and more exact.",
+    )
     collection: str = Field("default", description="Collection used when a request names none.")
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field(
         "hybrid",
