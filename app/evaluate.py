@@ -48,6 +48,7 @@ class Abstention:
     evidence_p1: float  # 1st percentile of the answerable queries' evidence
     evidence_p50: float
     suggested: float
+    suggested_answered: float  # share of answerable queries at or above `suggested`
     unanswerable: int = 0
     abstained: float | None = None  # share of unanswerable queries below the threshold
     unanswerable_p50: float | None = None
@@ -257,6 +258,7 @@ def calibrate(
         evidence_p1=round(percentile(answerable, 1), 4),
         evidence_p50=round(percentile(answerable, 50), 4),
         suggested=best,
+        suggested_answered=_share(answerable, lambda e: e >= best),
     )
     if not unanswerable:
         return report
