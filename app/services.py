@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from index.errors import ModelMismatch
+from app.retrieval import check_model
 from index.library import Library
-from index.writer import mismatch_message
-from ingest.pipeline import Ingestor, build_ingestor, index_spec
+from index.vectors import AnnPolicy, set_ann_policy
+from ingest.pipeline import Ingestor, build_ingestor
 from ingest.settings import Settings
-from models.embedder import Embedder, SentenceTransformerEmbedder
+from models.device import passive_openmp
+from models.embedder import Embedder, load_embedder
 from models.generator import Generator, LlamaCppGenerator
 from models.remote import RemoteGenerator
 from models.resolve import DEFAULT_LLM_MODEL, resolve_llm_model
@@ -28,8 +29,12 @@ class Services:
     @classmethod
     def load(cls, settings: Settings) -> Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
+        passive_openmp()  # before torch and llama.cpp load: neither may spin on the other's cores
         generator = load_generator(settings)
-        embedder = SentenceTransformerEmbedder(settings.embed_model, settings.device)
+        set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
+        embedder = load_embedder(
+            settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
+        )
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(
             "generation model %s via %s on %s (%d layers offloaded, %d-token window)",
@@ -46,10 +51,7 @@ class Services:
 
     def check_collection(self, name: str) -> None:
         """Refuse a collection built by another embedding model or chunker."""
-        manifest = self.library.collection(name).manifest()
-        wanted = index_spec(self.embedder)
-        if manifest is not None and manifest.spec != wanted:
-            raise ModelMismatch(mismatch_message(name, manifest.spec, wanted))
+        check_model(self.library, self.embedder, name)
 
     def check_all_collections(self) -> None:
         for name in self.library.names():

@@ -1,22 +1,60 @@
-"""`python -m bench NAME [options]`: run one benchmark by name."""
+"""`python -m bench [--quick] [--only a,b] [--out DIR]` runs the suite and writes the report;
+`python -m bench NAME [options]` runs one benchmark on its own (its own command line)."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import sys
+from pathlib import Path
 
-BENCHMARKS = {
+from bench.core import ROOT
+from bench.report import print_summary, write_report
+from bench.suite import BY_NAME, run_suite
+
+# Benchmarks with a command line of their own (`python -m bench NAME --help`).
+STANDALONE = {
     "serving": "bench.serving",  # server vs direct llama-cpp-python, KV cache, concurrency
     "followups": "bench.followups",  # retrieval hit rate with and without follow-up rewriting
+    "crash": "bench.crash",  # SIGKILL during ingest, then check the index
+    "delete": "bench.delete",  # delete cost on an N-chunk collection
+    "embedding": "bench.embedding",  # SciFact nDCG@10 per embedding backend (whole corpus)
+    "generation": "bench.generation",  # memory bandwidth and decode tokens/s
 }
+RESULTS = ROOT / "bench" / "results"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run the benchmark suite: side-by-side ratios, a Markdown report and plots.",
+        epilog=f"one benchmark alone: python -m bench {{{'|'.join(STANDALONE)}}} [options]",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (under 3 minutes)")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {list(BY_NAME)}")
+    parser.add_argument("--out", type=Path, help="results folder (default bench/results[/quick])")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in BENCHMARKS:
-        print(f"usage: python -m bench {{{'|'.join(BENCHMARKS)}}} [--quick] ...", file=sys.stderr)
+    if argv and argv[0] in STANDALONE:
+        module = importlib.import_module(STANDALONE[argv[0]])
+        return int(module.main(argv[1:]) or 0)
+    args = parse_args(argv)
+    only = [n for n in args.only.split(",") if n]
+    unknown = [n for n in only if n not in BY_NAME]
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BY_NAME)}", file=sys.stderr)
         return 2
-    importlib.import_module(BENCHMARKS[argv[0]]).main(argv[1:])
-    return 0
+    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    results = run_suite(args.quick, only, out)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    report = write_report(results, out)
+    print_summary(results)
+    print(f"\nreport: {report}\nresults: {out / 'latest.json'}")
+    failed = [n for n, r in results["benchmarks"].items() if r.get("error")]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ class HashEmbedder:
     """Words hashed into 64 dimensions: deterministic, instant, enough to search by."""
 
     name, dimension, max_tokens, special_tokens, device = "hash-64", 64, 128, 2, "cpu"
+    backend = "torch"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

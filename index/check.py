@@ -6,6 +6,8 @@ import numpy as np
 
 from index.collection import Collection
 from index.errors import IndexCorrupt
+from index.keyword import load_keyword
+from index.manifest import Manifest
 from index.vectors import read_segment
 
 
@@ -34,7 +36,20 @@ def check_collection(collection: Collection) -> list[str]:
     )
     if not problems and len(np.setdiff1d(live, vectors)) > 0:
         problems.append("chunk rows without a vector")
-    return problems
+    return problems + _keyword_problems(collection, manifest, live)
+
+
+def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarray) -> list[str]:
+    """Each BM25 segment must pass its checksum; together they cover every live chunk once."""
+    if not manifest.keyword:
+        return ["no keyword index: run `ingest` once more to build it"] if len(live) else []
+    try:
+        keyword = load_keyword(collection.folder, manifest.keyword, live, None)
+    except IndexCorrupt as exc:
+        return [str(exc)]
+    if not keyword.covers(live):
+        return [f"the keyword index covers {keyword.live_count} of {len(live)} live chunks"]
+    return []
 
 
 def _count_problems(

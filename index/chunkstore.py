@@ -101,6 +101,12 @@ class ChunkStore:
         rows = self._query(f"SELECT id FROM chunks WHERE {VISIBLE}", {"g": gen})
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def live_texts(self, gen: int) -> tuple[np.ndarray, list[str]]:
+        """Ids and texts of every chunk visible at `gen`, in id order (for the keyword index)."""
+        rows = self._query(f"SELECT id, text FROM chunks WHERE {VISIBLE} ORDER BY id", {"g": gen})
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, [r[1] for r in rows]
+
     def integrity_problems(self) -> list[str]:
         """SQLite's own page-level check; an empty list means the file is sound."""
         rows = self._query("PRAGMA quick_check", ())

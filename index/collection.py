@@ -10,6 +10,7 @@ import numpy as np
 
 from index.chunkstore import ChunkRow, ChunkStore, DocumentRow
 from index.errors import EmptyCollection, IndexCorrupt
+from index.keyword import KeywordIndex, load_keyword
 from index.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.vectors import VectorIndex, load_segments
 
@@ -28,17 +29,32 @@ class Hit:
 class Snapshot:
     """One whole committed generation: its vectors in memory and its rows in the store."""
 
-    def __init__(self, manifest: Manifest, vectors: VectorIndex, store: ChunkStore) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        vectors: VectorIndex,
+        store: ChunkStore,
+        keyword: KeywordIndex | None = None,
+    ) -> None:
         self.manifest = manifest
         self.vectors = vectors
         self.store = store
+        self.keyword = keyword
 
     @property
     def generation(self) -> int:
         return self.manifest.generation
 
     def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        ids, scores = self.vectors.search(query, k)
+        return self._hits(*self.vectors.search(query, k))
+
+    def keyword_search(self, text: str, k: int) -> list[Hit]:
+        """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
+        if self.keyword is None:
+            return []
+        return self._hits(*self.keyword.search(text, k))
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         rows = self.store.chunks(self.generation, [int(i) for i in ids])
         return [Hit(rows[int(i)], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
 
@@ -102,7 +118,22 @@ class Collection:
                 f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
                 f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
             )
-        return Snapshot(manifest, vectors, self.store)
+        return Snapshot(manifest, vectors, self.store, self._keyword(manifest, live))
+
+    def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
+        """The generation's BM25 index, reusing the segments already loaded.
+
+        A collection committed before keyword search has none until its next commit.
+        """
+        loaded = self._snapshot.keyword if self._snapshot else None
+        keyword = load_keyword(self.folder, manifest.keyword, live, loaded)
+        if manifest.keyword and not keyword.covers(live):
+            raise IndexCorrupt(
+                f"collection {self.name!r} generation {manifest.generation}: the keyword "
+                f"index covers {keyword.live_count} of {len(live)} live chunks. "
+                "Rebuild it with `ingest --rebuild PATH`."
+            )
+        return keyword
 
     def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex:
         """Reuse the loaded generation when the new one only adds segments and drops chunks."""

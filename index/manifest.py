@@ -22,6 +22,7 @@ class IndexSpec:
     dimension: int
     normalized: bool = True
     chunker: str = ""
+    embed_backend: str = "torch"  # torch, onnx, onnx-int8: vectors differ slightly between them
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Manifest:
     documents: int = 0
     created_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    keyword: tuple[Segment, ...] = ()  # BM25 term-count segments (index/keyword.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -52,6 +54,7 @@ class Manifest:
         raw = json.loads(text)
         raw["spec"] = IndexSpec(**raw["spec"])
         raw["segments"] = tuple(Segment(**s) for s in raw["segments"])
+        raw["keyword"] = tuple(Segment(**s) for s in raw.get("keyword", ()))
         return cls(**raw)
 
 

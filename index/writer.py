@@ -13,6 +13,7 @@ from filelock import FileLock, Timeout
 from index.chunkstore import DocumentRow, NewChunk
 from index.collection import LOCK, Collection
 from index.errors import DocumentNotFound, ModelMismatch, WriterBusy
+from index.keyword import KEYWORD_SUFFIX, keyword_from_store, keyword_segments
 from index.manifest import (
     PREVIOUS,
     IndexSpec,
@@ -113,7 +114,7 @@ class Writer:
 
     def commit(self) -> Manifest:
         """Write staged changes as generation N+1: rows, then a segment, then the manifest."""
-        if not self._pending and not self.rebuild:
+        if not self._pending and not self.rebuild and not self._keyword_missing:
             return self.manifest
         pending, self._pending = self._pending, _Pending()
         try:
@@ -133,8 +134,27 @@ class Writer:
             name = f"seg-{gen:08d}.faiss"
             segments.append(write_segment(self.collection.folder, name, ids, vectors))
         manifest = self._manifest(gen, segments)
+        texts = [chunk.text for _, chunks in pending.adds for chunk in chunks]
+        compacted = list(manifest.segments) != segments
+        manifest = replace(manifest, keyword=self._keyword(gen, ids, texts, compacted))
         write_manifest(self.collection.folder, manifest)
         return manifest
+
+    @property
+    def _keyword_missing(self) -> bool:
+        """A collection committed before keyword search existed: its next commit adds it."""
+        return not self.manifest.keyword and self.manifest.rows > 0 and not self.rebuild
+
+    def _keyword(
+        self, gen: int, ids: list[int], texts: list[str], compacted: bool
+    ) -> tuple[Segment, ...]:
+        """BM25 segments beside the vectors: one more per add, merged when vectors compact."""
+        folder, store = self.collection.folder, self.collection.store
+        if self._keyword_missing:
+            return keyword_from_store(folder, gen, store)
+        current = () if self.rebuild else self.manifest.keyword
+        live = store.live_ids(gen) if compacted else None
+        return keyword_segments(folder, gen, current, (ids, texts), live)
 
     def _manifest(self, gen: int, segments: list[Segment]) -> Manifest:
         documents, rows = self.collection.store.counts(gen)
@@ -164,21 +184,28 @@ class Writer:
     def _remove_unreferenced(self) -> None:
         """Delete segment files and temporaries no kept generation refers to."""
         folder = self.collection.folder
-        kept = {s.file for s in self.manifest.segments}
+        kept = _files(self.manifest)
         previous = read_manifest(folder, PREVIOUS)
         if previous is not None:
-            kept |= {s.file for s in previous.segments}
+            kept |= _files(previous)
         for path in folder.iterdir():
-            stale_segment = path.suffix == ".faiss" and path.name not in kept
+            ours = path.suffix in (".faiss", KEYWORD_SUFFIX)
+            stale_segment = ours and path.name not in kept
             if stale_segment or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
+
+
+def _files(manifest: Manifest) -> set[str]:
+    """Every data file a manifest refers to."""
+    return {s.file for s in (*manifest.segments, *manifest.keyword)}
 
 
 def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
     return (
         f"collection {name!r} was built with embedding model {built.embed_model!r} "
-        f"(dimension {built.dimension}, chunker {built.chunker!r}) but ragd is configured for "
-        f"{wanted.embed_model!r} (dimension {wanted.dimension}, chunker {wanted.chunker!r}). "
-        f"Set RAGD_EMBED_MODEL={built.embed_model} to use the index as it is, or re-embed it "
-        f"with `ingest --rebuild PATH --collection {name}`."
+        f"(backend {built.embed_backend}, dimension {built.dimension}, chunker {built.chunker!r}) "
+        f"but ragd is configured for {wanted.embed_model!r} (backend {wanted.embed_backend}, "
+        f"dimension {wanted.dimension}, chunker {wanted.chunker!r}). "
+        f"Set RAGD_EMBED_MODEL={built.embed_model} RAGD_EMBED_BACKEND={built.embed_backend} to "
+        f"use the index as it is, or re-embed it with `ingest --rebuild PATH --collection {name}`."
     )

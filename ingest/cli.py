@@ -17,7 +17,7 @@ from index.library import Library
 from ingest.errors import IngestError, SettingsError
 from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
 from ingest.settings import Settings
-from models.embedder import SentenceTransformerEmbedder
+from models.embedder import load_embedder
 from models.errors import ModelError
 
 console = Console(stderr=True)
@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
-        embedder = SentenceTransformerEmbedder(settings.embed_model, settings.device)
+        embedder = load_embedder(
+            settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
+        )
         library = Library(settings.index_dir)
         ingestor = build_ingestor(settings, embedder, library, args.collection)
     files = sum(isinstance(i, SourceFile) for i in items)

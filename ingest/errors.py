@@ -27,3 +27,7 @@ class TooMuchText(IngestError):
 
 class SettingsError(Exception):
     """A setting cannot be used as given (a keys file, an origin, serving open to the network)."""
+
+
+class InvalidDataset(IngestError):
+    """An evaluation dataset (BEIR folder, QA JSONL) that cannot be read as one."""

@@ -75,7 +75,13 @@ def document_id(source: str) -> str:
 
 
 def index_spec(embedder: Embedder) -> IndexSpec:
-    return IndexSpec(embedder.name, embedder.dimension, normalized=True, chunker=CHUNKER_VERSION)
+    return IndexSpec(
+        embedder.name,
+        embedder.dimension,
+        normalized=True,
+        chunker=CHUNKER_VERSION,
+        embed_backend=embedder.backend,
+    )
 
 
 def discover(paths: Iterable[Path]) -> Iterator[SourceFile | Outcome]:

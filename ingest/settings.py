@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.embedder import EmbedBackend
 from models.resolve import DEFAULT_EMBED_MODEL, DEFAULT_LLM_MODEL
 
 
@@ -25,6 +26,18 @@ class Settings(BaseSettings):
         DEFAULT_LLM_MODEL,
         description="GGUF model: the packaged default, a .gguf path, or owner/repo:file.gguf.",
     )
+    embed_backend: EmbedBackend = Field(
+        "onnx-int8",
+        description="How embeddings are computed: onnx-int8 (the model exported to ONNX on first "
+        "use, int8 weights: fastest on CPU, same SciFact nDCG@10 as fp32), onnx (fp32), or "
+        "torch (fp32; use it on a GPU). The index records it: changing it means "
+        "`ingest --rebuild`.",
+    )
+    embed_cache: Path | None = Field(
+        None,
+        description="Where ONNX exports of the embedding model are kept (made once, offline); "
+        "default: $XDG_CACHE_HOME/ragd or ~/.cache/ragd, shared by every data dir.",
+    )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto", description="Device for embeddings; auto picks CUDA, then Metal (mps), then CPU."
     )
@@ -38,7 +51,51 @@ class Settings(BaseSettings):
         256, ge=32, description="Largest chunk in embedder tokens (capped at the model's limit)."
     )
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    ann_min_vectors: int = Field(
+        50_000,
+        ge=1,
+        description="Collections with at least this many chunks are searched through an "
+        "approximate IVF index (built in the background at the first search); smaller ones "
+        "exactly.",
+    )
+    ann_nprobe: int = Field(
+        24,
+        ge=1,
+        description="IVF lists scanned per query at least (and an eighth of all lists): "
+        "higher is slower and more exact.",
+    )
     collection: str = Field("default", description="Collection used when a request names none.")
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid",
+        description="How chunks are found: hybrid (BM25 and embeddings, fused), dense "
+        "(embeddings only) or keyword (BM25 only). /api/search takes `mode` per request.",
+    )
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="Hybrid fusion: weighted (min-max normalized scores, see "
+        "fusion_dense_weight) or rrf (reciprocal rank fusion, see rrf_k).",
+    )
+    fusion_dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of the embedding score in weighted fusion."
+    )
+    rrf_k: float = Field(60, gt=0, description="The k of reciprocal rank fusion, 1/(k + rank).")
+    retrieval_candidates: int = Field(
+        100, ge=1, le=1000, description="Candidates taken from each side before fusion."
+    )
+    chunks_per_document: int = Field(
+        1,
+        ge=0,
+        description="Chunks of one document ranked before every other document has had its "
+        "turn; its further chunks follow after them (0 = rank chunks as scored).",
+    )
+    abstain_below: float = Field(
+        0.38,
+        ge=-1,
+        le=1,
+        description="Answer only when the nearest chunk's cosine similarity to the question "
+        "reaches this; below it /api/ask says the documents do not answer it, without calling "
+        "the model. Calibrated for the default embedding model with `ragd eval`.",
+    )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
         "",

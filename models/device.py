@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 Device = Literal["cuda", "mps", "cpu"]
+
+
+def passive_openmp() -> None:
+    """Let idle OpenMP threads sleep at once instead of spinning (unless the user chose).
+
+    torch (query embeddings) and llama.cpp (generation) each keep an OpenMP thread team in the
+    server process; a team spinning after its work holds the cores the other one needs. On 2
+    cores this took /api/search p50 from 34 to 378 ms (bench/generation.py and bench/query.py
+    measure it). OpenMP reads the variable when it loads: call this before torch or llama_cpp.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def torch_device(preferred: str = "auto") -> Device:

@@ -30,6 +30,7 @@ class FakeEmbedder:
         self.max_tokens = max_tokens
         self.special_tokens = 2
         self.device = "cpu"
+        self.backend = "torch"
         self.calls = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -189,3 +189,30 @@ def test_no_chunk_exceeds_the_real_embedder_limit(data_dir: Path):
     texts = [c.text for c in rows.values()]
     limit = embedder.max_tokens - embedder.special_tokens
     assert texts and max(embedder.count_tokens(texts)) <= limit
+
+
+def test_out_of_domain_question_gets_the_fixed_refusal_and_nearest_sources(server: str):
+    from app.answer import ABSTAIN_ANSWER
+
+    question = {"question": "Who won the 2014 FIFA World Cup final?"}
+    body = httpx.post(f"{server}/api/ask", json=question, timeout=120).json()
+    assert (body["answer"], body["answerable"]) == (ABSTAIN_ANSWER, False), body
+    assert body["sources"] and body["usage"]["completion_tokens"] == 0
+    assert body["evidence"] < float(os.environ.get("RAGD_ABSTAIN_BELOW", "0.25"))
+
+
+def test_ragd_eval_scores_a_qa_file_against_the_collection(data_dir: Path, tmp_path: Path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        json.dumps({"question": "Which ingest flag removes documents whose files are gone?",
+                    "answers": ["--prune", "prune"], "source": "user-guide.md"}) + "\n"
+        + json.dumps({"question": "Who won the 2014 FIFA World Cup final?", "answers": []}) + "\n"
+    )
+    result = run([*RAGD, "eval", str(qa), "--json"], env_for(data_dir))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["questions"], report["answerable"]) == (2, 1)
+    assert report["source_recall_at_k"] == 1.0
+    assert report["abstained_when_unanswerable"] == 1.0
+    assert report["abstained_when_answerable"] == 0.0
+    assert 0.0 <= report["token_f1"] <= 1.0

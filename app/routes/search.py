@@ -14,5 +14,7 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 @router.post("/search")
 async def search(body: SearchRequest, answerer: AnswererDep) -> SearchResponse:
-    passages = await anyio.to_thread.run_sync(answerer.search, body.query, body.collection, body.k)
+    passages = await anyio.to_thread.run_sync(
+        answerer.search, body.query, body.collection, body.k, body.mode
+    )
     return SearchResponse(results=[search_result(p) for p in passages])

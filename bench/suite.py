@@ -1,0 +1,140 @@
+"""The suite: a registry of benchmark modules, each run in its own process, results in one JSON.
+
+A module plugs in by exposing `run(ctx: bench.core.Context) -> dict` returning
+`{"figures": {key: figure(...)}, "ratios": [ratio(...)], "plots": [...], "notes": [...]}`.
+Each runs in a fresh interpreter so that memory, threads and imports never leak between them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.core import ROOT, Context, machine
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    module: str
+    title: str
+    quick_timeout_s: int = 150
+    full_timeout_s: int = 600
+
+
+SUITE = [
+    Bench("ingestion", "bench.ingestion", "Ingestion: ragd against bare encode and LangChain"),
+    Bench("embedding", "bench.embedding", "Embedding backends: speed and SciFact nDCG@10"),
+    Bench(
+        "query",
+        "bench.query",
+        "Search latency, ANN recall, memory and start-up by corpus size",
+        full_timeout_s=900,
+    ),
+    Bench(
+        "generation",
+        "bench.generation",
+        "Generation: decode roofline, server against direct",
+        full_timeout_s=900,
+    ),
+    Bench("delete", "bench.delete", "Delete and re-ingest cost against index size"),
+]
+BY_NAME = {b.name: b for b in SUITE}
+
+
+def run_suite(quick: bool, only: list[str], out: Path) -> dict[str, Any]:
+    """Run the chosen modules one after another, each in a subprocess, and collect results."""
+    chosen = [b for b in SUITE if not only or b.name in only]
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "mode": "quick" if quick else "full",
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "benchmarks": {},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for bench in chosen:
+        print(f"== {bench.name}: {bench.title}", flush=True)
+        results["benchmarks"][bench.name] = _run_one_process(bench, quick, out)
+        _print_ratios(results["benchmarks"][bench.name])
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results
+
+
+def _run_one_process(bench: Bench, quick: bool, out: Path) -> dict[str, Any]:
+    timeout = bench.quick_timeout_s if quick else bench.full_timeout_s
+    with tempfile.TemporaryDirectory(prefix=f"ragd-bench-{bench.name}-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "bench.suite", bench.name, "--json", str(result_file)]
+        started = time.perf_counter()
+        failure = _run_in_group([*cmd, *(["--quick"] if quick else [])], timeout)
+        seconds = round(time.perf_counter() - started, 1)
+        if result_file.exists():
+            result: dict[str, Any] = json.loads(result_file.read_text())
+        else:
+            result = {"figures": {}, "ratios": [], "plots": [], "notes": []}
+    if failure:
+        result["error"] = failure
+    return {"title": bench.title, "seconds": seconds, **result}
+
+
+def _run_in_group(cmd: list[str], timeout: int) -> str:
+    """Run `cmd` in its own process group; on timeout end the group (servers it started too)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return f"timed out after {timeout} s"
+    return "" if code == 0 else f"exited with code {code}"
+
+
+def _print_ratios(result: dict[str, Any]) -> None:
+    if result.get("error"):
+        print(f"   FAILED: {result['error']}", flush=True)
+    for r in result.get("ratios", []):
+        verdict = "ok" if r["met"] else "MISSED"
+        print(
+            f"   {r['name']}: {r['median']:g} (min {r['min']:g}, max {r['max']:g}) "
+            f"target {r['target']} -> {verdict}",
+            flush=True,
+        )
+
+
+def run_module(name: str, quick: bool) -> dict[str, Any]:
+    """Run one module in this process (the child side of `_run_one_process`)."""
+    bench = BY_NAME[name]
+    module = importlib.import_module(bench.module)
+    with tempfile.TemporaryDirectory(prefix=f"ragd-bench-{name}-work-") as work:
+        ctx = Context(quick=quick, work=Path(work), repeats=2 if quick else 3)
+        result: dict[str, Any] = module.run(ctx)
+    result.setdefault("notes", []).extend(ctx.notes)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.suite")
+    parser.add_argument("name", choices=sorted(BY_NAME))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args(argv)
+    result = run_module(args.name, args.quick)
+    args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Synthetic collections of any size, built through the real Writer, and a real server over them.
+
+Vectors are drawn around random topic centres (cosine about 0.7 to their centre), so that an
+approximate index faces clusters as it does with real embeddings; texts are random domain words.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench.core import ROOT
+from bench.corpus import synthetic_texts
+
+DIMENSION = 384
+PER_DOC = 100
+
+
+def clustered_vectors(count: int, seed: int, topics: int) -> Iterator[np.ndarray]:
+    """Unit vectors in batches of up to 100k, each near one of `topics` shared centres."""
+    centres = np.random.default_rng(12345).standard_normal((topics, DIMENSION))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    rng = np.random.default_rng(seed)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        v = centres[rng.integers(0, topics, n)] + 0.05 * rng.standard_normal((n, DIMENSION))
+        yield (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def topics_for(count: int) -> int:
+    return max(10, count // 100)
+
+
+def server_spec(backend: str) -> Any:
+    """The IndexSpec the server expects from the default embedder on `backend`."""
+    from index.manifest import IndexSpec
+    from ingest.chunker import CHUNKER_VERSION
+    from models.resolve import DEFAULT_EMBED_MODEL
+
+    return IndexSpec(DEFAULT_EMBED_MODEL, DIMENSION, True, CHUNKER_VERSION, backend)
+
+
+def build_collection(index_dir: Path, name: str, chunks: int, spec: Any) -> float:
+    """`chunks` synthetic chunks in documents of 100, committed every 200k; returns seconds."""
+    from index.chunkstore import DocumentRow, NewChunk
+    from index.library import Library
+    from index.writer import Writer
+
+    started = time.perf_counter()
+    texts = synthetic_texts(PER_DOC * 50)
+    with Writer(Library(index_dir).collection(name), spec) as writer:
+        doc = 0
+        for batch in clustered_vectors(chunks, seed=1, topics=topics_for(chunks)):
+            for offset in range(0, len(batch), PER_DOC):
+                row = DocumentRow(f"doc{doc}", f"doc{doc}.txt", f"h{doc}", None, PER_DOC, "2026")
+                start = (doc % 50) * PER_DOC
+                chunk_rows = [NewChunk(t) for t in texts[start : start + PER_DOC]]
+                writer.put(row, chunk_rows, batch[offset : offset + PER_DOC])
+                doc += 1
+            if writer.staged_chunks >= 200_000:
+                writer.commit()
+        writer.commit()
+    return time.perf_counter() - started
+
+
+class Server:
+    """`ragd serve` on a free port over `data_dir`; times how long it takes to be healthy."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "RAGD_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+        self.env.update(env or {})
+        self.started_in = 0.0
+
+    def __enter__(self) -> Server:
+        cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
+        started = time.perf_counter()
+        self.log = tempfile.TemporaryFile()  # a pipe left unread could block the server
+        self.proc = subprocess.Popen(
+            cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        self._wait_healthy(started)
+        self.started_in = time.perf_counter() - started
+        self.client = httpx.Client(base_url=self.url, timeout=600)  # one keep-alive connection
+        return self
+
+    def _wait_healthy(self, started: float) -> None:
+        while time.perf_counter() - started < 300:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                err = self.log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"ragd serve exited with {self.proc.returncode}: {err}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("ragd serve was not healthy within 300 s")
+
+    def search(self, query: str, k: int = 5) -> float:
+        """Seconds for one POST /api/search, measured at the client."""
+        started = time.perf_counter()
+        r = self.client.post("/api/search", json={"query": query, "k": k})
+        r.raise_for_status()
+        return time.perf_counter() - started
+
+    def __exit__(self, *exc: object) -> None:
+        if hasattr(self, "client"):
+            self.client.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
