@@ -17,10 +17,9 @@ from app.auth import ROLES, KeyRing, key_file_line, new_key
 from app.eval_cli import add_eval_parser, evaluate
 from app.generation import GenerationQueue
 from app.services import Services
-from index.check import check_collection
-from index.library import Library
 from ingest.cli import run_cli
 from ingest.errors import SettingsError
+from ingest.pipeline import open_store
 from ingest.settings import Settings
 
 out = Console()
@@ -138,11 +137,11 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def index_check(args: argparse.Namespace, settings: Settings) -> int:
-    library = Library(settings.index_dir)
+    library = open_store(settings)
     names = [args.collection] if args.collection else library.names()
     failed = False
     for name in names:
-        problems = check_collection(library.collection(name))
+        problems = library.collection(name).check()
         failed |= bool(problems)
         status = "ok" if not problems else "INCONSISTENT"
         print(json.dumps({"collection": name, "status": status, "problems": problems}))

@@ -14,10 +14,10 @@ from pathlib import Path
 from app.beir import BeirDataset, read_jsonl, write_corpus
 from app.retrieval import MODES, Mode, Retriever
 from app.scoring import mrr_at, ndcg_at, percentile, recall_at
-from index.library import Library
+from index.store import VectorStore
 from ingest.chunker import CHUNKER_VERSION, Chunker
 from ingest.errors import InvalidDataset
-from ingest.pipeline import build_ingestor, discover
+from ingest.pipeline import build_ingestor, discover, open_store
 from ingest.settings import Settings
 from models.embedder import Embedder
 
@@ -90,7 +90,7 @@ def evaluate_beir(
         raise InvalidDataset(f"{dataset.folder}: no query has a relevant document in the qrels")
     with _work_folder(work_dir) as work:
         settings = settings.model_copy(update={"data_dir": work})
-        library = Library(settings.index_dir)
+        library = open_store(settings)
         name, sources = ingest_corpus(dataset, settings, embedder, library, tick)
         retriever = Retriever(settings, embedder, library)
         report = _report(dataset, settings, library, name, len(queries))
@@ -112,7 +112,7 @@ def _work_folder(work_dir: Path | None) -> Iterator[Path]:
 
 
 def ingest_corpus(
-    dataset: BeirDataset, settings: Settings, embedder: Embedder, library: Library, tick: Tick
+    dataset: BeirDataset, settings: Settings, embedder: Embedder, library: VectorStore, tick: Tick
 ) -> tuple[str, dict[str, str]]:
     """The corpus through the real ingest pipeline; unchanged documents are not re-embedded.
 
@@ -140,7 +140,7 @@ def ingest_corpus(
 
 
 def _report(
-    dataset: BeirDataset, settings: Settings, library: Library, name: str, queries: int
+    dataset: BeirDataset, settings: Settings, library: VectorStore, name: str, queries: int
 ) -> BeirReport:
     manifest = library.collection(name).manifest()
     keys = (

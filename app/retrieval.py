@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.prompt import Passage
-from index.collection import Hit, Snapshot
+from index.collection import Hit
 from index.errors import ModelMismatch
 from index.fusion import per_document, reciprocal_rank, weighted
-from index.library import Library
+from index.store import Reader, VectorStore
 from index.writer import mismatch_message
 from ingest.pipeline import index_spec
 from ingest.settings import Settings
@@ -30,7 +30,7 @@ class Retrieval:
 class Retriever:
     """Runs one query against a collection's current generation (blocking: call off the loop)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, library: Library) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, library: VectorStore) -> None:
         self.settings = settings
         self.embedder = embedder
         self.library = library
@@ -57,7 +57,7 @@ class Retriever:
         return Retrieval([Passage(h.chunk, h.score) for h in hits], best)
 
     def _rank(
-        self, snapshot: Snapshot, query: str, dense: list[Hit], mode: Mode, depth: int
+        self, snapshot: Reader, query: str, dense: list[Hit], mode: Mode, depth: int
     ) -> list[Hit]:
         if mode == "dense":
             return dense
@@ -69,7 +69,7 @@ class Retriever:
         return weighted(dense, keyword, self.settings.fusion_dense_weight)
 
 
-def check_model(library: Library, embedder: Embedder, name: str) -> None:
+def check_model(library: VectorStore, embedder: Embedder, name: str) -> None:
     """Refuse a collection built by another embedding model or chunker."""
     manifest = library.collection(name).manifest()
     wanted = index_spec(embedder)

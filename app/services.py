@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from app.retrieval import check_model
-from index.library import Library
+from index.store import VectorStore
 from index.vectors import AnnPolicy, set_ann_policy
-from ingest.pipeline import Ingestor, build_ingestor
+from ingest.pipeline import Ingestor, build_ingestor, open_store
 from ingest.settings import Settings
 from models.device import passive_openmp
 from models.embedder import Embedder, load_embedder
@@ -24,7 +24,7 @@ class Services:
     settings: Settings
     embedder: Embedder
     generator: Generator
-    library: Library
+    library: VectorStore  # FAISS (index.library.Library) or Milvus, as RAGD_VECTOR_STORE says
 
     @classmethod
     def load(cls, settings: Settings) -> Services:
@@ -44,7 +44,7 @@ class Services:
             generator.gpu_layers,
             generator.context_window,
         )
-        return cls(settings, embedder, generator, Library(settings.index_dir))
+        return cls(settings, embedder, generator, open_store(settings))
 
     def ingestor(self, collection: str | None) -> Ingestor:
         return build_ingestor(self.settings, self.embedder, self.library, collection)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from index.chunkstore import ChunkRow, ChunkStore, DocumentRow
 from index.errors import EmptyCollection, IndexCorrupt
 from index.keyword import KeywordIndex, load_keyword
-from index.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
+from index.manifest import MANIFEST, PREVIOUS, IndexSpec, Manifest, read_manifest
 from index.vectors import VectorIndex, load_segments
+
+if TYPE_CHECKING:
+    from index.writer import Writer
 
 STORE = "chunks.sqlite"
 LOCK = "write.lock"
@@ -152,3 +156,15 @@ class Collection:
 
     def exists(self) -> bool:
         return (self.folder / MANIFEST).exists()
+
+    def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> Writer:
+        """This collection's single writer (enter it to take the lock)."""
+        from index.writer import Writer  # the writer module builds on this one
+
+        return Writer(self, spec, wait=wait, rebuild=rebuild)
+
+    def check(self) -> list[str]:
+        """Problems found on disk; an empty list means consistent."""
+        from index.check import check_collection
+
+        return check_collection(self)

@@ -1,4 +1,4 @@
-"""The library: every collection under one data folder, opened by name."""
+"""The FAISS vector store: every collection under one data folder, opened by name."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from index.errors import CollectionNotFound, InvalidCollectionName
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
+def valid_name(name: str) -> bool:
+    """Whether `name` can name a collection (never a path, nor an engine's reserved word)."""
+    return bool(_NAME.match(name))
+
+
 class Library:
     """Collections live in `<root>/<name>/`; names are validated so they are never paths."""
 
@@ -21,7 +26,7 @@ class Library:
         self._lock = threading.Lock()
 
     def collection(self, name: str, *, must_exist: bool = False) -> Collection:
-        if not _NAME.match(name):
+        if not valid_name(name):
             raise InvalidCollectionName(
                 f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-'"
             )

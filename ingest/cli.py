@@ -13,9 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from index.errors import IndexStoreError
-from index.library import Library
 from ingest.errors import IngestError, SettingsError
-from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
+from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover, open_store
 from ingest.settings import Settings
 from models.embedder import load_embedder
 from models.errors import ModelError
@@ -63,7 +62,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         embedder = load_embedder(
             settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
         )
-        library = Library(settings.index_dir)
+        library = open_store(settings)
         ingestor = build_ingestor(settings, embedder, library, args.collection)
     files = sum(isinstance(i, SourceFile) for i in items)
     with _progress() as progress:

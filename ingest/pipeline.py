@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from index.chunkstore import DocumentRow, NewChunk
-from index.collection import Collection
 from index.library import Library
 from index.manifest import IndexSpec
-from index.writer import Writer
+from index.store import StoreCollection, StoreWriter, VectorStore
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import IngestError, UnreadableFile
 from ingest.loaders import Block, precheck
@@ -133,7 +132,7 @@ class Ingestor:
         self,
         embedder: Embedder,
         chunker: Chunker,
-        collection: Collection,
+        collection: StoreCollection,
         commit_every: int = 2048,
         batch_chunks: int = 256,
         parser: Sandbox | None = None,
@@ -148,8 +147,8 @@ class Ingestor:
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
 
-    def writer(self, wait: float = 0, rebuild: bool = False) -> Writer:
-        return Writer(self.collection, self.spec, wait=wait, rebuild=rebuild)
+    def writer(self, wait: float = 0, rebuild: bool = False) -> StoreWriter:
+        return self.collection.writer(self.spec, wait=wait, rebuild=rebuild)
 
     def ingest(
         self,
@@ -172,7 +171,7 @@ class Ingestor:
             writer.commit()
         return summary
 
-    def ingest_bytes(self, writer: Writer, source: str, data: bytes) -> Outcome:
+    def ingest_bytes(self, writer: StoreWriter, source: str, data: bytes) -> Outcome:
         """Stage one uploaded file in an open writer; the caller commits."""
         batch: list[_Parsed] = []
         outcome = self._finish(self._start(writer, source, data), batch)
@@ -180,7 +179,7 @@ class Ingestor:
         return outcome
 
     def _process(
-        self, writer: Writer, items: Iterable[SourceFile | Outcome], seen: set[str]
+        self, writer: StoreWriter, items: Iterable[SourceFile | Outcome], seen: set[str]
     ) -> Iterator[Outcome]:
         batch: list[_Parsed] = []
         done: list[Outcome] = []
@@ -203,7 +202,7 @@ class Ingestor:
         self._flush(writer, batch)
         yield from done
 
-    def _read(self, writer: Writer, item: SourceFile) -> _Job:
+    def _read(self, writer: StoreWriter, item: SourceFile) -> _Job:
         try:
             data = item.path.read_bytes()
         except OSError as exc:
@@ -211,7 +210,7 @@ class Ingestor:
             return _Job(item.source, outcome=Outcome(item.source, "failed", reason=reason))
         return self._start(writer, item.source, data)
 
-    def _start(self, writer: Writer, source: str, data: bytes) -> _Job:
+    def _start(self, writer: StoreWriter, source: str, data: bytes) -> _Job:
         """Decide what needs no parsing; send the rest to the sandbox."""
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
@@ -238,7 +237,7 @@ class Ingestor:
         status: Status = "updated" if job.existing else "added"
         return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
 
-    def _flush(self, writer: Writer, batch: list[_Parsed]) -> None:
+    def _flush(self, writer: StoreWriter, batch: list[_Parsed]) -> None:
         """Embed a batch of parsed files in one call, then stage each with its vectors."""
         if not batch:
             return
@@ -250,7 +249,7 @@ class Ingestor:
             start = end
         batch.clear()
 
-    def _prune(self, writer: Writer, seen: set[str]) -> Iterator[Outcome]:
+    def _prune(self, writer: StoreWriter, seen: set[str]) -> Iterator[Outcome]:
         for doc in writer.documents():
             if doc.source not in seen:
                 writer.delete(doc.id)
@@ -280,8 +279,18 @@ def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
     return [NewChunk(c.text, c.page, c.heading) for c in chunks]
 
 
+def open_store(settings: Settings) -> VectorStore:
+    """The vector store the settings choose: FAISS files, or Milvus."""
+    if settings.vector_store == "milvus":
+        from index.milvus import MilvusStore, connect
+
+        client = connect(settings.milvus_endpoint, settings.milvus_token)
+        return MilvusStore(client, settings.milvus_prefix)
+    return Library(settings.index_dir)
+
+
 def build_ingestor(
-    settings: Settings, embedder: Embedder, library: Library, collection: str | None = None
+    settings: Settings, embedder: Embedder, library: VectorStore, collection: str | None = None
 ) -> Ingestor:
     """An Ingestor for one collection, chunking as the settings say."""
     chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)

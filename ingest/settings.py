@@ -163,10 +163,35 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         120, gt=0, description="Seconds to wait for the remote model server before giving up."
     )
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where chunks, vectors and the keyword index live: faiss (files under "
+        "RAGD_DATA_DIR/index, one machine) or milvus (RAGD_MILVUS_URI; several ragd replicas "
+        "can share one Milvus server).",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="The Milvus endpoint when RAGD_VECTOR_STORE=milvus: http://host:19530 for "
+        "a server (shared by replicas), or a .db file path for milvus-lite embedded in this "
+        "process (one process at a time); default: RAGD_DATA_DIR/milvus.db.",
+    )
+    milvus_token: str = Field(
+        "", description="Milvus credentials, `user:password` or an API key; empty: none."
+    )
+    milvus_prefix: str = Field(
+        "ragd_",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        description="Prefix of ragd's collection names in Milvus: deployments sharing one "
+        "Milvus server keep apart by using different prefixes.",
+    )
 
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def milvus_endpoint(self) -> str:
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
 
     @property
     def models_dir(self) -> Path:
