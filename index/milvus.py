@@ -316,7 +316,8 @@ class MilvusWriter:
     def put(self, doc: DocumentRow, chunks: Sequence[NewChunk], vectors: np.ndarray) -> None:
         """Stage a document (replacing any document with the same id) and its chunk vectors."""
         assert len(chunks) == len(vectors), "one vector per chunk"
-        rows = [_chunk_dict(doc, i, c, v) for i, (c, v) in enumerate(zip(chunks, vectors, strict=True))]
+        pairs = enumerate(zip(chunks, vectors, strict=True))
+        rows = [_chunk_dict(doc, i, chunk, vector) for i, (chunk, vector) in pairs]
         self._pending.adds[doc.id] = (doc, rows)
 
     def delete(self, doc_id: str) -> DocumentRow:

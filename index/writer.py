@@ -83,13 +83,19 @@ class Writer:
         self._remove_unreferenced()
         if self.rebuild and current is not None:
             self.manifest = replace(current, spec=self.spec, segments=(), vectors=0, rows=0)
-            self._pending.deletes.extend(d.id for d in self.documents())
+            committed = self.collection.store.documents(current.generation)
+            self._pending.deletes.extend(d.id for d in committed)
 
-    # Reading what is committed.
+    # Reading what is committed; a rebuild starts from nothing, so every file is embedded again
+    # (an "unchanged" file would otherwise be skipped and then dropped with the old generation).
     def documents(self) -> list[DocumentRow]:
+        if self.rebuild:
+            return []
         return self.collection.store.documents(self.manifest.generation)
 
     def document(self, *, source: str = "", doc_id: str = "") -> DocumentRow | None:
+        if self.rebuild:
+            return None
         return self.collection.store.document(
             self.manifest.generation, source=source, doc_id=doc_id
         )

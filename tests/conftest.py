@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from index.library import Library
+from index.store import VectorStore
 from ingest.chunker import Chunker
 from ingest.pipeline import Ingestor
 from ingest.settings import Settings
@@ -108,6 +111,38 @@ def library(settings: Settings) -> Library:
 @pytest.fixture
 def ingestor(embedder: FakeEmbedder, library: Library) -> Ingestor:
     return Ingestor(embedder, Chunker(embedder, size=30, overlap=6), library.collection("default"))
+
+
+@pytest.fixture(scope="session")
+def milvus_client(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """One real milvus-lite for the whole run (it takes a second or two to start)."""
+    from index.milvus import connect
+
+    return connect(str(tmp_path_factory.mktemp("milvus") / "milvus.db"))
+
+
+_store_prefixes = itertools.count()
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[VectorStore]:
+    """Each vector store in turn: FAISS on disk, and Milvus (milvus-lite, a fresh prefix)."""
+    if request.param == "faiss":
+        yield Library(settings.index_dir)
+        return
+    from index.milvus import MilvusStore
+
+    client: Any = request.getfixturevalue("milvus_client")
+    prefix = f"t{next(_store_prefixes)}_"
+    yield MilvusStore(client, prefix)
+    for name in client.list_collections():
+        if name.startswith(prefix):
+            client.drop_collection(name)
+
+
+@pytest.fixture
+def store_ingestor(embedder: FakeEmbedder, store: VectorStore) -> Ingestor:
+    return Ingestor(embedder, Chunker(embedder, size=30, overlap=6), store.collection("default"))
 
 
 def write_files(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -10,7 +10,8 @@ def run(ingestor: Ingestor, root: Path, **kw):
     return ingestor.ingest(discover([root]), **kw)
 
 
-def test_reingest_of_an_unchanged_folder_adds_nothing(ingestor, tmp_path, embedder):
+def test_reingest_of_an_unchanged_folder_adds_nothing(store_ingestor, tmp_path, embedder):
+    ingestor = store_ingestor
     root = write_files(tmp_path / "docs", {"a.md": "# A\n\nAlpha text.", "sub/b.txt": "Beta text."})
     first = run(ingestor, root)
     assert (first.count("added"), first.chunks) == (2, 2)
@@ -22,16 +23,29 @@ def test_reingest_of_an_unchanged_folder_adds_nothing(ingestor, tmp_path, embedd
     assert sources == ["a.md", "sub/b.txt"]
 
 
-def test_modified_file_replaces_its_chunks_and_prune_removes(ingestor, tmp_path):
+def test_modified_file_replaces_its_chunks_and_prune_removes(store_ingestor, tmp_path):
+    ingestor = store_ingestor
     root = write_files(tmp_path / "docs", {"a.md": "Alpha.", "b.md": "Beta."})
     run(ingestor, root)
     (root / "a.md").write_text("Alpha changed. Much more text here.")
     (root / "b.md").unlink()
     summary = run(ingestor, root, prune=True)
     assert (summary.count("updated"), summary.count("removed")) == (1, 1)
-    snap = ingestor.collection.snapshot()
-    assert [d.source for d in snap.documents()] == ["a.md"]
-    assert snap.manifest.rows == 1
+    assert [d.source for d in ingestor.collection.snapshot().documents()] == ["a.md"]
+    assert ingestor.collection.manifest().rows == 1
+    assert ingestor.collection.check() == []
+
+
+def test_rebuild_embeds_every_file_again_and_keeps_them(store_ingestor, tmp_path, embedder):
+    root = write_files(tmp_path / "docs", {"a.md": "Alpha text.", "b.md": "Beta text."})
+    run(store_ingestor, root)
+    calls = embedder.calls
+    summary = run(store_ingestor, root, rebuild=True)
+    assert (summary.count("added"), summary.count("unchanged")) == (2, 0)
+    assert embedder.calls > calls
+    collection = store_ingestor.collection
+    assert [d.source for d in collection.snapshot().documents()] == ["a.md", "b.md"]
+    assert collection.manifest().rows == 2 and collection.check() == []
 
 
 def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_path):

@@ -69,11 +69,22 @@ def test_per_document_moves_repeats_behind_the_other_documents():
     assert ids(per_document(only, 1)) == [1, 2, 3]  # one long document still fills k
 
 
-@pytest.fixture
-def ingested(settings, embedder, library, tmp_path: Path) -> Services:
+def _ingested(settings, embedder, store, tmp_path: Path) -> Services:
     root = write_files(tmp_path / "d", DOCS)
-    build_ingestor(settings, embedder, library).ingest(discover([root]))
-    return Services(settings, embedder, FakeGenerator(), library)
+    build_ingestor(settings, embedder, store).ingest(discover([root]))
+    return Services(settings, embedder, FakeGenerator(), store)
+
+
+@pytest.fixture
+def ingested(settings, embedder, store, tmp_path: Path) -> Services:
+    """The tiny corpus in each vector store in turn."""
+    return _ingested(settings, embedder, store, tmp_path)
+
+
+@pytest.fixture
+def ingested_faiss(settings, embedder, library, tmp_path: Path) -> Services:
+    """The tiny corpus on FAISS, for tests of ragd's own keyword segments."""
+    return _ingested(settings, embedder, library, tmp_path)
 
 
 def sources(services: Services, query: str, mode: str) -> list[str]:
@@ -100,11 +111,11 @@ def test_hybrid_is_the_weighted_fusion_of_both_sides(ingested):
     assert got == expected[:4] and got[0] == keyword[0].chunk.id
 
 
-def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(ingested, tmp_path):
-    collection = ingested.library.collection("default")
+def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(ingested_faiss, tmp_path):
+    collection = ingested_faiss.library.collection("default")
     before = collection.manifest().keyword
     assert [s.count for s in before] == [4]
-    ingestor = build_ingestor(ingested.settings, ingested.embedder, ingested.library)
+    ingestor = build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library)
     with ingestor.writer() as writer:
         writer.delete(writer.document(source="codes.txt").id)
         writer.commit()
@@ -120,8 +131,8 @@ def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(inge
     assert check_collection(collection) == []
 
 
-def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested):
-    collection = ingested.library.collection("default")
+def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested_faiss):
+    collection = ingested_faiss.library.collection("default")
     keyword = collection.snapshot().keyword
     ids, scores = keyword.search("electricity", 5)
     # 2 of 4 chunks hold "electr" once: idf = ln(1 + (4 - 2 + 0.5) / (2 + 0.5)) = ln 2
@@ -130,8 +141,8 @@ def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested):
     assert all(0 < s < math.log(2) for s in scores)  # tf/(tf + norm) < 1
 
 
-def test_a_corrupt_keyword_segment_is_reported_and_never_served(ingested):
-    collection = ingested.library.collection("default")
+def test_a_corrupt_keyword_segment_is_reported_and_never_served(ingested_faiss):
+    collection = ingested_faiss.library.collection("default")
     path = collection.folder / collection.manifest().keyword[0].file
     path.write_bytes(path.read_bytes()[:-10])
     assert any("keyword segment" in p and "checksum" in p for p in check_collection(collection))
@@ -185,13 +196,13 @@ def test_merged_segments_score_exactly_as_the_separate_ones():
     assert separate.search("beta", 5)[0].size == 0  # only the dead chunk had it
 
 
-def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested, tmp_path, monkeypatch):
+def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested_faiss, tmp_path, monkeypatch):
     monkeypatch.setattr("index.writer.MAX_SEGMENTS", 2)
-    ingestor = build_ingestor(ingested.settings, ingested.embedder, ingested.library)
+    ingestor = build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library)
     for n in range(3):
         root = write_files(tmp_path / f"batch{n}", {f"n{n}.txt": f"Batch {n} talks of QZV-4471."})
         ingestor.ingest(discover([root]))
-    collection = ingested.library.collection("default")
+    collection = ingested_faiss.library.collection("default")
     manifest = collection.manifest()
     assert len(manifest.segments) == len(manifest.keyword) <= 2
     assert sum(s.count for s in manifest.keyword) == manifest.rows
@@ -200,13 +211,13 @@ def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested, tmp_p
     assert check_collection(collection) == []
 
 
-def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(ingested):
-    collection = ingested.library.collection("default")
+def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(ingested_faiss):
+    collection = ingested_faiss.library.collection("default")
     manifest = collection.manifest()
     write_manifest(collection.folder, replace(manifest, keyword=()))
     assert collection.snapshot().keyword_search("QZV-4471", 5) == []
     assert "no keyword index" in " ".join(check_collection(collection))
-    with build_ingestor(ingested.settings, ingested.embedder, ingested.library).writer() as w:
+    with build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library).writer() as w:
         w.commit()
     assert [s.count for s in collection.manifest().keyword] == [4]
     assert collection.snapshot().keyword_search("QZV-4471", 5)[0].chunk.source == "codes.txt"
