@@ -82,7 +82,7 @@ def ingested(settings, embedder, store, tmp_path: Path) -> Services:
 
 
 @pytest.fixture
-def ingested_faiss(settings, embedder, library, tmp_path: Path) -> Services:
+def on_disk(settings, embedder, library, tmp_path: Path) -> Services:
     """The tiny corpus on FAISS, for tests of ragd's own keyword segments."""
     return _ingested(settings, embedder, library, tmp_path)
 
@@ -111,11 +111,11 @@ def test_hybrid_is_the_weighted_fusion_of_both_sides(ingested):
     assert got == expected[:4] and got[0] == keyword[0].chunk.id
 
 
-def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(ingested_faiss, tmp_path):
-    collection = ingested_faiss.library.collection("default")
+def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(on_disk, tmp_path):
+    collection = on_disk.library.collection("default")
     before = collection.manifest().keyword
     assert [s.count for s in before] == [4]
-    ingestor = build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library)
+    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library)
     with ingestor.writer() as writer:
         writer.delete(writer.document(source="codes.txt").id)
         writer.commit()
@@ -131,8 +131,8 @@ def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(inge
     assert check_collection(collection) == []
 
 
-def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested_faiss):
-    collection = ingested_faiss.library.collection("default")
+def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(on_disk):
+    collection = on_disk.library.collection("default")
     keyword = collection.snapshot().keyword
     ids, scores = keyword.search("electricity", 5)
     # 2 of 4 chunks hold "electr" once: idf = ln(1 + (4 - 2 + 0.5) / (2 + 0.5)) = ln 2
@@ -141,8 +141,8 @@ def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(ingested_faiss):
     assert all(0 < s < math.log(2) for s in scores)  # tf/(tf + norm) < 1
 
 
-def test_a_corrupt_keyword_segment_is_reported_and_never_served(ingested_faiss):
-    collection = ingested_faiss.library.collection("default")
+def test_a_corrupt_keyword_segment_is_reported_and_never_served(on_disk):
+    collection = on_disk.library.collection("default")
     path = collection.folder / collection.manifest().keyword[0].file
     path.write_bytes(path.read_bytes()[:-10])
     assert any("keyword segment" in p and "checksum" in p for p in check_collection(collection))
@@ -196,13 +196,13 @@ def test_merged_segments_score_exactly_as_the_separate_ones():
     assert separate.search("beta", 5)[0].size == 0  # only the dead chunk had it
 
 
-def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested_faiss, tmp_path, monkeypatch):
+def test_compaction_merges_the_keyword_segments_with_the_vectors(on_disk, tmp_path, monkeypatch):
     monkeypatch.setattr("index.writer.MAX_SEGMENTS", 2)
-    ingestor = build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library)
+    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library)
     for n in range(3):
         root = write_files(tmp_path / f"batch{n}", {f"n{n}.txt": f"Batch {n} talks of QZV-4471."})
         ingestor.ingest(discover([root]))
-    collection = ingested_faiss.library.collection("default")
+    collection = on_disk.library.collection("default")
     manifest = collection.manifest()
     assert len(manifest.segments) == len(manifest.keyword) <= 2
     assert sum(s.count for s in manifest.keyword) == manifest.rows
@@ -211,13 +211,13 @@ def test_compaction_merges_the_keyword_segments_with_the_vectors(ingested_faiss,
     assert check_collection(collection) == []
 
 
-def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(ingested_faiss):
-    collection = ingested_faiss.library.collection("default")
+def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(on_disk):
+    collection = on_disk.library.collection("default")
     manifest = collection.manifest()
     write_manifest(collection.folder, replace(manifest, keyword=()))
     assert collection.snapshot().keyword_search("QZV-4471", 5) == []
     assert "no keyword index" in " ".join(check_collection(collection))
-    with build_ingestor(ingested_faiss.settings, ingested_faiss.embedder, ingested_faiss.library).writer() as w:
+    with build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library).writer() as w:
         w.commit()
     assert [s.count for s in collection.manifest().keyword] == [4]
     assert collection.snapshot().keyword_search("QZV-4471", 5)[0].chunk.source == "codes.txt"

@@ -22,7 +22,8 @@ SPEC = IndexSpec("fake", 4, True, "v1")
 
 def doc(source: str, n: int = 2, axis: int = 0) -> tuple[DocumentRow, list[NewChunk], np.ndarray]:
     row = DocumentRow(f"id-{source}", source, f"hash-{source}-{n}", None, n, "2026-01-01")
-    chunks = [NewChunk(f"{source} says word{i} about topic{axis}", page=i or None) for i in range(n)]
+    texts = [f"{source} says word{i} about topic{axis}" for i in range(n)]
+    chunks = [NewChunk(text, page=i or None) for i, text in enumerate(texts)]
     return row, chunks, np.eye(4, dtype=np.float32)[[axis] * n]
 
 
