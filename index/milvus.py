@@ -38,23 +38,13 @@ from index.errors import (
 )
 from index.library import valid_name
 from index.manifest import IndexSpec
+from index.milvus_schema import chunk_index, chunk_schema, doc_schema, meta_schema, stub_index
 from index.writer import mismatch_message
 
 CHUNK_FIELDS = ["id", "doc_id", "source", "ord", "text", "page", "heading"]
 DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
 MAX_TOPK = 16384  # Milvus' limit on one search
 BATCH = 512  # rows per upsert call
-# The BM25 analyzer: standard tokenizer, lower case, bm25s' English stop words, Snowball stems:
-# the terms ragd's own BM25 makes. (milvus-lite has no `english` analyzer type, and ignores the
-# `_english_` stop word set: the list is spelled out.)
-def analyzer() -> dict[str, Any]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stop = {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}
-    return {"tokenizer": "standard", "filter": ["lowercase", stop, _STEMMER]}
-
-
-_STEMMER = {"type": "stemmer", "language": "english"}
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -141,7 +131,7 @@ class MilvusStore:
 
     def write_meta(self, name: str, spec: IndexSpec, generation: int) -> None:
         if not self.ready(self.meta):
-            self._create(self.meta, _meta_schema(), _stub_index(self.client))
+            self._create(self.meta, meta_schema(), stub_index(self.client))
         row = {"name": name, "spec": json.dumps(asdict(spec)), "generation": generation}
         self.client.upsert(self.meta, [{**row, "stub": [0.0, 0.0]}])
 
@@ -243,9 +233,9 @@ class MilvusCollection:
     def create(self, spec: IndexSpec) -> None:
         """Make the chunk and document collections for vectors of `spec.dimension`."""
         if not self.store.ready(self.chunks):
-            self.store._create(self.chunks, _chunk_schema(spec), _chunk_index(self.client))
+            self.store._create(self.chunks, chunk_schema(spec), chunk_index(self.client))
         if not self.store.ready(self.docs):
-            self.store._create(self.docs, _doc_schema(), _stub_index(self.client))
+            self.store._create(self.docs, doc_schema(), stub_index(self.client))
 
     def drop(self) -> None:
         for name in (self.chunks, self.docs):
@@ -334,11 +324,10 @@ class MilvusWriter:
     def commit(self) -> MilvusState:
         """Write the staged changes; the generation counts commits (informational)."""
         pending, self._pending = self._pending, _Pending()
-        if pending or self.rebuild or not self.collection.exists():
+        if pending or self.rebuild:
             self._write(pending)
-        state = self.collection.manifest()
-        assert state is not None, "written above"
-        return state
+        # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
+        return self.collection.manifest() or MilvusState(0, self.spec, 0, 0)
 
     def _write(self, pending: _Pending) -> None:
         coll = self.collection
@@ -434,78 +423,3 @@ def _query_all(client: Any, collection: str, where: str, fields: list[str]) -> I
     finally:
         iterator.close()
     return rows
-
-
-def _chunk_schema(spec: IndexSpec) -> Any:
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
-    schema.add_field("source", DataType.VARCHAR, max_length=4096)
-    schema.add_field("ord", DataType.INT64)
-    schema.add_field(
-        "text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer()
-    )
-    schema.add_field("page", DataType.INT64)
-    schema.add_field("heading", DataType.VARCHAR, max_length=4096)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=spec.dimension)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(
-        Function(
-            name="text_bm25",
-            function_type=FunctionType.BM25,
-            input_field_names=["text"],
-            output_field_names=["sparse"],
-        )
-    )
-    return schema
-
-
-def _chunk_index(client: Any) -> Any:
-    index = client.prepare_index_params()
-    # FLAT: exact inner product, as FAISS below its IVF threshold; a Milvus server picks an
-    # index of its own for AUTOINDEX, which a deployment can switch to at scale.
-    index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    return index
-
-
-def _doc_schema() -> Any:
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("source", DataType.VARCHAR, max_length=4096)
-    schema.add_field("hash", DataType.VARCHAR, max_length=128)
-    schema.add_field("pages", DataType.INT64)
-    schema.add_field("chunks", DataType.INT64)
-    schema.add_field("ingested_at", DataType.VARCHAR, max_length=64)
-    _stub(schema)
-    return schema
-
-
-def _meta_schema() -> Any:
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("spec", DataType.VARCHAR, max_length=4096)
-    schema.add_field("generation", DataType.INT64)
-    _stub(schema)
-    return schema
-
-
-def _stub(schema: Any) -> None:
-    """Milvus wants a vector field in every collection; the row tables carry a constant one."""
-    from pymilvus import DataType
-
-    schema.add_field("stub", DataType.FLOAT_VECTOR, dim=2)
-
-
-def _stub_index(client: Any) -> Any:
-    index = client.prepare_index_params()
-    index.add_index(field_name="stub", index_type="FLAT", metric_type="L2")
-    return index
-
-
