@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -218,17 +219,27 @@ class MilvusCollection:
         return MilvusWriter(self, spec, wait=wait, rebuild=rebuild)
 
     def check(self) -> list[str]:
-        """The spec is readable and the documents' chunk counts add up to the chunk rows."""
+        """The spec is readable and every document has exactly its chunks, no more, no fewer.
+
+        A writer that died mid-commit can leave a document's old chunks beside its new ones, or
+        chunks of a document never listed: re-ingesting the file (or `--rebuild`) clears them.
+        """
         try:
             state = self.manifest()
         except (TypeError, ValueError, KeyError) as exc:
             return [f"collection {self.name!r}: unreadable index spec ({exc})"]
         if state is None:
             return [f"collection {self.name!r} has no index spec (nothing committed yet)"]
-        listed = sum(d.chunks for d in self.documents())
-        if listed != state.rows:
-            return [f"documents list {listed} chunks, the chunk collection holds {state.rows}"]
-        return []
+        rows = _query_all(self.client, self.chunks, "id >= 0", ["doc_id"])
+        found = Counter(str(r["doc_id"]) for r in rows)
+        problems = []
+        for doc in self.documents():
+            stored = found.pop(doc.id, 0)
+            if stored != doc.chunks:
+                problems.append(f"{doc.source}: {stored} chunks stored, {doc.chunks} listed")
+        if found:
+            problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
+        return problems
 
     def create(self, spec: IndexSpec) -> None:
         """Make the chunk and document collections for vectors of `spec.dimension`."""

@@ -138,3 +138,29 @@ def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_c
     row, chunks, _ = doc("a.md", 3)
     ids = {h.chunk.id for h in coll.snapshot().search(axis(0), 10)}
     assert ids == {chunk_id(row.id, i, c) for i, c in enumerate(chunks)}
+
+
+def test_milvus_check_finds_what_a_writer_dying_mid_commit_leaves(milvus_client):
+    from index.milvus import MilvusStore
+
+    coll = MilvusStore(milvus_client, "crash_").collection("default")
+    with coll.writer(SPEC) as w:
+        w.put(*doc("a.md", 2))
+        w.commit()
+    assert coll.check() == []
+    w = coll.writer(SPEC).__enter__()
+    w.put(*doc("a.md", 3, axis=1))
+    w.put(*doc("b.md", 1))
+    pending = w._pending
+    rows = [r for _, staged in pending.adds.values() for r in staged]
+    w._upsert(coll.chunks, rows)  # died after the chunks, before the rows and the stale deletes
+    w.__exit__(None, None, None)
+    problems = coll.check()
+    assert "a.md: 5 chunks stored, 2 listed" in problems[0]
+    assert problems[1] == "1 chunks of 1 unlisted documents"
+    assert {h.chunk.source for h in coll.snapshot().search(axis(0), 10)} >= {"a.md"}  # never none
+    with coll.writer(SPEC) as w:  # running the same ingest again repairs it
+        w.put(*doc("a.md", 3, axis=1))
+        w.put(*doc("b.md", 1))
+        w.commit()
+    assert coll.check() == []
