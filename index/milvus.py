@@ -62,7 +62,10 @@ def connect(uri: str, token: str = "") -> Any:
             if "://" not in uri:
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                _clients[uri, token] = MilvusClient(uri=uri, token=token)
+                # No keepalive pings while idle: milvus-lite answers them with GOAWAY
+                # "too_many_pings" (logged as an error) between an ingest's commits.
+                options = {"grpc.keepalive_permit_without_calls": False}
+                _clients[uri, token] = MilvusClient(uri=uri, token=token, grpc_options=options)
             except Exception as exc:  # pymilvus raises several kinds for an unreachable server
                 raise IndexStoreError(
                     f"cannot open the Milvus store at {uri!r} ({exc}); check RAGD_MILVUS_URI "
