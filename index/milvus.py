@@ -351,29 +351,34 @@ class MilvusWriter:
         coll.create(self.spec)
         self.generation += 1
         coll.store.write_meta(coll.name, self.spec, self.generation)
-        for doc_id in pending.deletes:
-            self._remove(doc_id)
+        self._remove(pending.deletes)
         self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
         self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
-        for doc, rows in pending.adds.values():
-            self._drop_stale(doc.id, [r["id"] for r in rows])
-            self._docs[doc.id] = doc
+        self._drop_stale(pending.adds)
+        self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
     def _upsert(self, collection: str, rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), BATCH):
             self.collection.client.upsert(collection, rows[start : start + BATCH])
 
-    def _remove(self, doc_id: str) -> None:
+    def _remove(self, doc_ids: list[str]) -> None:
         coll = self.collection
-        coll.client.delete(coll.docs, ids=[doc_id])
-        coll.client.delete(coll.chunks, filter=f"doc_id == {json.dumps(doc_id)}")
-        self._docs.pop(doc_id, None)
+        for start in range(0, len(doc_ids), BATCH):
+            batch = doc_ids[start : start + BATCH]
+            coll.client.delete(coll.docs, ids=batch)
+            coll.client.delete(coll.chunks, filter=f"doc_id in {json.dumps(batch)}")
+        for doc_id in doc_ids:
+            self._docs.pop(doc_id, None)
 
-    def _drop_stale(self, doc_id: str, keep: list[int]) -> None:
-        """The document's chunks from before this version (none for a new document)."""
-        coll = self.collection
-        where = f"doc_id == {json.dumps(doc_id)} and id not in {json.dumps(keep)}"
-        coll.client.delete(coll.chunks, filter=where)
+    def _drop_stale(self, adds: dict[str, tuple[DocumentRow, list[dict[str, Any]]]]) -> None:
+        """The documents' chunks from before this version, in one delete per batch: always
+        asked, since another replica may have written a document since this writer began."""
+        docs = list(adds)
+        for start in range(0, len(docs), BATCH):
+            batch = docs[start : start + BATCH]
+            keep = [row["id"] for doc_id in batch for row in adds[doc_id][1]]
+            where = f"doc_id in {json.dumps(batch)} and id not in {json.dumps(keep)}"
+            self.collection.client.delete(self.collection.chunks, filter=where)
 
 
 def chunk_id(doc_id: str, ord_: int, chunk: NewChunk) -> int:
