@@ -63,11 +63,13 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _beir(args: argparse.Namespace, settings: Settings) -> int:
-    from models.embedder import SentenceTransformerEmbedder
+    from models.embedder import load_embedder
 
     dataset = load_beir(args.dataset)  # a malformed folder fails before the model loads
     with err.status("loading the embedding model"):
-        embedder = SentenceTransformerEmbedder(settings.embed_model, settings.device)
+        embedder = load_embedder(
+            settings.embed_model, settings.device, settings.embed_backend, settings.embed_cache
+        )
     with progress_ticks() as tick:
         report = evaluate_beir(
             dataset,

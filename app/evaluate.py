@@ -159,7 +159,11 @@ def _report(
         documents=manifest.documents if manifest else 0,
         chunks=manifest.rows if manifest else 0,
         queries=queries,
-        settings={key: getattr(settings, key) for key in keys},
+        settings={
+            **{key: getattr(settings, key) for key in keys},
+            # from the index: what the corpus vectors were really made with
+            "embed_backend": manifest.spec.embed_backend if manifest else None,
+        },
     )
 
 

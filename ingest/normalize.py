@@ -13,6 +13,7 @@ _SPACES = re.compile(r"[ \t\u00a0]{2,}|[\t\u00a0]")  # single spaces stay: no wo
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 SNIFF_BYTES = 8192
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # ESC (\x1b) is ANSI colour
 
 
 def decode(data: bytes) -> str:
@@ -20,25 +21,36 @@ def decode(data: bytes) -> str:
     detects; refuses binary content (a known binary format, or no plausible encoding)."""
     if data.startswith(_BOMS):
         return _detected(data)
+    text = _plain_utf8(data)
+    if text is not None:
+        return text
     refuse_binary(data)
-    if b"\x00" not in data[:SNIFF_BYTES]:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
     return _detected(data)
 
 
 def refuse_binary(data: bytes) -> None:
-    """Raise UnreadableFile when the bytes start like a known binary format (PNG, ZIP, PDF...)."""
+    """Raise UnreadableFile when the bytes start like a known binary format (PNG, ZIP, PDF...)
+    and are not plain text: some signatures are two letters ("BM" is a bitmap)."""
     import filetype
 
     kind = filetype.guess(data[:SNIFF_BYTES])
-    if kind is not None:
+    if kind is not None and (kind.mime == "application/pdf" or _plain_utf8(data) is None):
         raise UnreadableFile(
             f"binary content ({kind.mime}), not text: if it is a .{kind.extension} file, "
             "give it that name"
         )
+
+
+def _plain_utf8(data: bytes) -> str | None:
+    """The text when the bytes are UTF-8 with no control characters but whitespace;
+    a PDF stays binary, whatever its bytes."""
+    if data.startswith(b"%PDF-"):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _BINARY_CONTROL.search(text, 0, SNIFF_BYTES) else text
 
 
 def _detected(data: bytes) -> str:

@@ -49,12 +49,19 @@ class _Tokenizing:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        ids = self._tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+        # verbose=False: counting long text is the point, not the "indexing errors" it warns of
+        ids = self._tokenizer(
+            list(texts), add_special_tokens=False, truncation=False, verbose=False
+        )["input_ids"]
         return [len(row) for row in ids]
 
     def split_tokens(self, text: str, max_tokens: int) -> list[str]:
         enc = self._tokenizer(
-            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
+            text,
+            add_special_tokens=False,
+            truncation=False,
+            return_offsets_mapping=True,
+            verbose=False,
         )
         offsets = enc["offset_mapping"]
         pieces = []

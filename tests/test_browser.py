@@ -24,9 +24,8 @@ HOSTILE = (
     "<script>alert('doc-script')</script>\n"
     "<img src=x onerror=\"alert('doc-img')\">\n"
 )
-LONG_QUESTION = (
-    "Write a long, detailed essay covering every topic in the documents, section by section."
-)
+# Close enough to the documents not to be refused, and reliably long from the 135M model.
+LONG_QUESTION = "Repeat the word ragd one hundred times, then summarize the ragd user guide."
 HOSTILE_NAME = "<img src=x onerror=alert('name')>.txt"
 
 

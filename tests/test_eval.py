@@ -51,6 +51,7 @@ def test_ragd_eval_scores_every_mode_and_reuses_its_work_dir(tmp_path: Path):
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert (report["documents"], report["queries"]) == (6, 3)  # q4 has no judgement
+    assert report["settings"]["embed_backend"] == "onnx-int8"  # the default, as ingest uses
     modes = {m["mode"]: m for m in report["modes"]}
     assert list(modes) == ["hybrid", "dense", "keyword"]
     for scores in modes.values():
