@@ -186,6 +186,9 @@ class Direct:
     """llama-cpp-python in this process: the packaged GGUF, the server's settings."""
 
     def __init__(self, config: Config) -> None:
+        from models.device import passive_openmp
+
+        passive_openmp()  # as `ragd serve` does; a spinning OpenMP team is another program
         from llama_cpp import Llama
 
         from models.resolve import packaged_llm_model
