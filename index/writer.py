@@ -163,7 +163,7 @@ class Writer:
         return keyword_segments(folder, gen, current, (ids, texts), live)
 
     def _manifest(self, gen: int, segments: list[Segment]) -> Manifest:
-        documents, rows = self.collection.store.counts(gen)
+        documents, rows = self.collection.store.totals(gen)
         if len(segments) > MAX_SEGMENTS or sum(s.count for s in segments) > 2 * rows + 1024:
             segments = self._compact(gen, segments)
         return Manifest(
