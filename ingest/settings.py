@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         "turn; its further chunks follow after them (0 = rank chunks as scored).",
     )
     abstain_below: float = Field(
-        0.38,
+        0.22,
         ge=-1,
         le=1,
         description="Answer only when the nearest chunk's cosine similarity to the question "
