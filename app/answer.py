@@ -11,6 +11,7 @@ import anyio
 
 from app.citations import attribute, best_quote, citing_sentences, filter_citations
 from app.conversation import standalone_query
+from app.errors import ROOTS
 from app.generation import GenerationQueue, Slot
 from app.prompt import STOP, Budgeted, Passage, fit_context
 from app.retrieval import Mode, Retriever
@@ -123,6 +124,23 @@ class Answerer:
                 text += piece
         return self.finish(prepared, text, clock)
 
+    async def events(self, prepared: Prepared) -> AsyncGenerator[StreamEvent, None]:
+        """The sources (before any token), each piece, then the answer or a Failed, holding
+        the request's place in the queue throughout; closing it stops the generation."""
+        with prepared.slot:
+            yield [source_of(n, p, "", False) for n, p in enumerate(prepared.budget.used, 1)]
+            clock, text = Clock(prepared.started), ""
+            try:
+                async with aclosing(self.stream(prepared)) as pieces:
+                    async for piece in pieces:
+                        clock.tick()
+                        text += piece
+                        yield piece
+            except ROOTS as exc:
+                yield Failed(exc)
+                return
+            yield self.finish(prepared, text, clock)
+
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
         used = prepared.budget.used
         answerable = bool(used) and not prepared.abstain
@@ -161,6 +179,17 @@ class Answerer:
         empty: Message = {"role": "assistant", "content": ""}
         counted = self.services.generator.count_tokens
         return max(0, counted([message]) - counted([empty]))
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The last event of a stream whose generation failed; each route renders it its own way."""
+
+    error: Exception
+
+
+# What Answerer.events yields: the sources, then text pieces, then the answer or a Failed.
+StreamEvent = list[Source] | str | Failed | AskResponse
 
 
 class Clock:

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 
-from app.answer import Answerer, Clock, Prepared, source_of
+from app.answer import Answerer, Failed, Prepared
 from app.deps import AnswererDep
-from app.errors import ROOTS, error_body
+from app.errors import error_body
 from app.metrics import Metrics
 from app.schemas import AskRequest, AskResponse
 from models.generator import Message
@@ -73,23 +73,18 @@ def release_task(prepared: Prepared) -> BackgroundTask:
 async def answer_events(
     answerer: Answerer, prepared: Prepared, metrics: Metrics
 ) -> AsyncIterator[dict[str, str]]:
-    with prepared.slot:
-        used = prepared.budget.used
-        sources = [source_of(n, p, "", False).model_dump() for n, p in enumerate(used, 1)]
-        yield {"event": "sources", "data": json.dumps({"sources": sources})}
-        clock, text = Clock(prepared.started), ""
-        try:
-            async with aclosing(answerer.stream(prepared)) as pieces:
-                async for piece in pieces:
-                    clock.tick()
-                    text += piece
-                    yield {"event": "token", "data": json.dumps({"text": piece})}
-        except ROOTS as exc:
-            yield {"event": "error", "data": json.dumps(error_body(exc))}
-            return
-        done = answerer.finish(prepared, text, clock)
-        metrics.observe_answer(done)
-        yield {"event": "done", "data": done.model_dump_json()}
+    async with aclosing(answerer.events(prepared)) as events:
+        async for event in events:
+            if isinstance(event, list):
+                sources = [source.model_dump() for source in event]
+                yield {"event": "sources", "data": json.dumps({"sources": sources})}
+            elif isinstance(event, str):
+                yield {"event": "token", "data": json.dumps({"text": event})}
+            elif isinstance(event, Failed):
+                yield {"event": "error", "data": json.dumps(error_body(event.error))}
+            else:
+                metrics.observe_answer(event)
+                yield {"event": "done", "data": event.model_dump_json()}
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T | Response:

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
-from app.answer import Answerer, Clock, Prepared, source_of
+from app.answer import Answerer, Failed, Prepared
 from app.deps import AnswererDep, ServicesDep
-from app.errors import ROOTS, UnknownModel, error_body
+from app.errors import UnknownModel, error_body
 from app.metrics import Metrics
 from app.routes.ask import admit, release_task, until_disconnected
 from app.schemas import AskResponse
@@ -132,34 +132,30 @@ class Reply:
 async def chunk_events(
     answerer: Answerer, prepared: Prepared, metrics: Metrics, reply: Reply
 ) -> AsyncIterator[dict[str, str]]:
-    with prepared.slot:
-        used = enumerate(prepared.budget.used, 1)
-        sources = [source_of(n, p, "", False).model_dump() for n, p in used]
-        yield {"data": reply.chunk({"role": "assistant", "content": ""}, sources=sources)}
-        clock, text = Clock(prepared.started), ""
-        try:
-            async with aclosing(answerer.stream(prepared)) as pieces:
-                async for piece in pieces:
-                    clock.tick()
-                    text += piece
-                    yield {"data": reply.chunk({"content": piece})}
-        except ROOTS as exc:
-            yield {"data": json.dumps({"error": {"message": str(exc), **error_body(exc)}})}
-            return
-        answer = answerer.finish(prepared, text, clock)
-        metrics.observe_answer(answer)
-        yield {"data": reply.chunk({}, finish(answer, prepared), **extras(answer))}
-        if reply.include_usage:
-            yield {
-                "data": json.dumps(
-                    {
-                        **reply.envelope("chat.completion.chunk"),
-                        "choices": [],
-                        "usage": usage(answer),
-                    }
-                )
-            }
-        yield {"data": "[DONE]"}
+    async with aclosing(answerer.events(prepared)) as events:
+        async for event in events:
+            if isinstance(event, list):
+                sources = [source.model_dump() for source in event]
+                yield {"data": reply.chunk({"role": "assistant", "content": ""}, sources=sources)}
+            elif isinstance(event, str):
+                yield {"data": reply.chunk({"content": event})}
+            elif isinstance(event, Failed):
+                body = {"message": str(event.error), **error_body(event.error)}
+                yield {"data": json.dumps({"error": body})}
+                return
+            else:
+                metrics.observe_answer(event)
+                for data in final_chunks(event, prepared, reply):
+                    yield {"data": data}
+
+
+def final_chunks(answer: AskResponse, prepared: Prepared, reply: Reply) -> list[str]:
+    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]."""
+    chunks = [reply.chunk({}, finish(answer, prepared), **extras(answer))]
+    if reply.include_usage:
+        envelope = reply.envelope("chat.completion.chunk")
+        chunks.append(json.dumps({**envelope, "choices": [], "usage": usage(answer)}))
+    return [*chunks, "[DONE]"]
 
 
 def finish(answer: AskResponse, prepared: Prepared) -> str:
