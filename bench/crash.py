@@ -59,19 +59,19 @@ def make_corpus(folder: Path, files: int, seed: int = 7) -> Path:
 
 def worker(corpus: Path, data: Path) -> None:
     """The process that gets killed: a real incremental ingest committing often."""
-    from index.library import Library
+    from index.faiss_store.store import FaissStore
     from ingest.chunker import Chunker
     from ingest.pipeline import Ingestor, discover
 
     embedder = HashEmbedder()
-    collection = Library(data / "index").collection("default")
+    collection = FaissStore(data / "index").collection("default")
     chunker = Chunker(embedder, size=64, overlap=8)
     ingestor = Ingestor(embedder, chunker, collection, commit_every=48, batch_chunks=16)
     ingestor.ingest(discover([corpus]), wait=60)
 
 
 def real_ingest_cmd(corpus: Path) -> list[str]:
-    return [sys.executable, "-m", "ingest.cli", str(corpus), "--json", "--wait", "60"]
+    return [sys.executable, "-m", "app.cli.ingest", str(corpus), "--json", "--wait", "60"]
 
 
 @dataclass
@@ -83,10 +83,10 @@ class Trial:
 
 def verify(data: Path, corpus_files: list[str]) -> list[str]:
     """Problems with the committed index: consistency, a prefix of the files, searchable."""
-    from index.check import check_collection
-    from index.library import Library
+    from index.faiss_store.check import check_collection
+    from index.faiss_store.store import FaissStore
 
-    collection = Library(data / "index").collection("default")
+    collection = FaissStore(data / "index").collection("default")
     if collection.manifest() is None:
         return []  # killed before the first commit: the old (empty) generation
     problems = check_collection(collection)
@@ -142,10 +142,10 @@ def _kill_after(cmd: list[str], env: dict[str, str], seconds: float) -> None:
 
 def _resume_and_verify(cmd, env, data, names, trial) -> float:  # type: ignore[no-untyped-def]
     """Re-running the same ingest finishes the job: every file exactly once."""
-    from index.library import Library
+    from index.faiss_store.store import FaissStore
 
     seconds = _timed_run(cmd, env)
-    snapshot = Library(data / "index").collection("default").snapshot()
+    snapshot = FaissStore(data / "index").collection("default").snapshot()
     sources = sorted(d.source for d in snapshot.documents())
     if sources != names:
         trial.inconsistent.append(f"resume left {len(sources)} of {len(names)} documents")

@@ -20,17 +20,16 @@ from typing import Any
 import numpy as np
 
 from bench.core import Context, figure, ratio
-from index.chunkstore import DocumentRow, NewChunk
-from index.collection import Collection
-from index.library import Library
-from index.manifest import IndexSpec
-from index.writer import Writer
+from index.faiss_store.collection import Collection
+from index.faiss_store.store import FaissStore
+from index.faiss_store.writer import Writer
+from index.types import DocumentRow, IndexSpec, NewChunk
 
 SPEC = IndexSpec("synthetic", 384, True, "synthetic")
 
 
-def build(root: Path, chunks: int, per_doc: int = 100) -> Library:
-    library = Library(root)
+def build(root: Path, chunks: int, per_doc: int = 100) -> FaissStore:
+    library = FaissStore(root)
     rng = np.random.default_rng(0)
     with Writer(library.collection("big"), SPEC) as writer:
         for d in range(chunks // per_doc):
@@ -44,7 +43,7 @@ def build(root: Path, chunks: int, per_doc: int = 100) -> Library:
     return library
 
 
-def measure(library: Library, deletes: int) -> dict[str, object]:
+def measure(library: FaissStore, deletes: int) -> dict[str, object]:
     raw = measure_raw(library, deletes)
     return {
         "chunks": raw.pop("chunks")[0],
@@ -53,7 +52,7 @@ def measure(library: Library, deletes: int) -> dict[str, object]:
     }
 
 
-def measure_raw(library: Library, deletes: int) -> dict[str, list[float]]:
+def measure_raw(library: FaissStore, deletes: int) -> dict[str, list[float]]:
     """Seconds per delete and per re-ingest of one 100-chunk document: commit, then reload."""
     collection = library.collection("big")
     started = time.perf_counter()

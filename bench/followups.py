@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.conversation import clean_rewrite, keyword_query, rewrite_messages
-from index.library import Library
+from app.answering.conversation import clean_rewrite, keyword_query, rewrite_messages
+from config.settings import Settings
+from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from ingest.settings import Settings
 from models.embedder import SentenceTransformerEmbedder
 from models.generator import Generator, LlamaCppGenerator, Message
 from models.resolve import DEFAULT_EMBED_MODEL, packaged_llm_model
@@ -132,7 +132,7 @@ def _index(
     data: Path, docs: Path, embedder: SentenceTransformerEmbedder
 ) -> Callable[[str], list[str]]:
     settings = Settings(data_dir=data, _env_file=None)  # type: ignore[call-arg]
-    library = Library(settings.index_dir)
+    library = FaissStore(settings.index_dir)
     build_ingestor(settings, embedder, library).ingest(discover([docs]))
     snapshot = library.collection("default").snapshot()
 

@@ -44,7 +44,7 @@ def probes(backend: str, quick: bool) -> dict[str, tuple[str, dict[str, str]]]:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    from ingest.settings import Settings
+    from config.settings import Settings
 
     chosen = probes(Settings().embed_backend, ctx.quick)
     rates: dict[str, list[float]] = {p: [] for p in chosen}

@@ -39,8 +39,8 @@ class RagdPipeline:
     """ragd's Ingestor as the `ingest` CLI builds it, on the configured embedding backend."""
 
     def __init__(self, work: Path) -> None:
-        from index.library import Library
-        from ingest.settings import Settings
+        from config.settings import Settings
+        from index.faiss_store.store import FaissStore
         from models.embedder import load_embedder
 
         self.work = work
@@ -48,7 +48,7 @@ class RagdPipeline:
         s = self.settings
         self.embedder = load_embedder(s.embed_model, s.device, s.embed_backend, s.embed_cache)
         self.backend = s.embed_backend
-        self.library = Library(s.index_dir)
+        self.store = FaissStore(s.index_dir)
         self._torch: Any = None
         self.embedder.embed(["warm up the model"] * 4)
 
@@ -57,7 +57,7 @@ class RagdPipeline:
         from ingest.pipeline import build_ingestor, discover
 
         files = [i for i in discover([folder])][:2]
-        build_ingestor(self.settings, self.embedder, self.library, "warm-up").ingest(files)
+        build_ingestor(self.settings, self.embedder, self.store, "warm-up").ingest(files)
         shutil.rmtree(self.settings.index_dir / "warm-up")
 
     def ingest(self, folder: Path, repeat: int) -> tuple[float, list[str]]:
@@ -65,7 +65,7 @@ class RagdPipeline:
         from ingest.pipeline import build_ingestor, discover
 
         name = f"run{repeat}"
-        ingestor = build_ingestor(self.settings, self.embedder, self.library, name)
+        ingestor = build_ingestor(self.settings, self.embedder, self.store, name)
         with timer() as took:
             summary = ingestor.ingest(discover([folder]))
         assert summary.ok, summary.as_dict()

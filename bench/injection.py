@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from app.prompt import STOP, Passage, build_messages
-from index.chunkstore import ChunkRow
-from ingest.settings import Settings
+from app.answering.prompt import STOP, Passage, build_messages
+from config.settings import Settings
+from index.types import ChunkRow
 from models.generator import LlamaCppGenerator, Message
 from models.resolve import resolve_llm_model
 

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunkstore import DocumentRow, NewChunk
-from index.collection import Collection
-from index.keyword import keyword_from_store, keyword_segments, load_keyword
-from index.library import Library
-from index.manifest import IndexSpec
-from index.writer import Writer
+from index.faiss_store.collection import Collection
+from index.faiss_store.keyword import keyword_from_store, keyword_segments, load_keyword
+from index.faiss_store.store import FaissStore
+from index.faiss_store.writer import Writer
+from index.types import DocumentRow, IndexSpec, NewChunk
 
 SPEC = IndexSpec("synthetic", 8, True, "synthetic")
 
@@ -33,8 +32,8 @@ def texts(count: int, words: int = 180, vocabulary: int = 50_000) -> list[str]:
     return [" ".join(f"w{r}" for r in row) for row in ranks]
 
 
-def build(root: Path, chunks: int, per_doc: int = 100) -> Library:
-    library = Library(root)
+def build(root: Path, chunks: int, per_doc: int = 100) -> FaissStore:
+    library = FaissStore(root)
     corpus = texts(chunks + per_doc)
     with Writer(library.collection("big"), SPEC) as writer:
         for d in range(chunks // per_doc):
@@ -51,19 +50,21 @@ def _put(writer: Writer, d: int, part: list[str]) -> None:
     writer.put(doc, [NewChunk(t) for t in part], vectors)
 
 
-def measure(library: Library) -> dict[str, object]:
+def measure(library: FaissStore) -> dict[str, object]:
     collection = library.collection("big")
     manifest = collection.manifest()
     assert manifest is not None
-    folder, gen, live = collection.folder, manifest.generation, collection.store.live_ids(
-        manifest.generation
+    folder, gen, live = (
+        collection.folder,
+        manifest.generation,
+        collection.chunk_store.live_ids(manifest.generation),
     )
     result: dict[str, object] = {"chunks": manifest.rows, "segments": len(manifest.keyword)}
     result["cold_load_s"] = _seconds(lambda: load_keyword(folder, manifest.keyword, live, None))
     result["merge_all_s"] = _seconds(
         lambda: keyword_segments(folder, gen + 100, manifest.keyword, ([], []), live)
     )
-    store = collection.store
+    store = collection.chunk_store
     result["tokenize_all_s"] = _seconds(lambda: keyword_from_store(folder, gen + 101, store))
     snapshot = collection.snapshot()
     queries = [" ".join(q.split()[:6]) for q in texts(50)]

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from index.library import Library
+from index.faiss_store.store import FaissStore
 from ingest.chunker import Chunker
-from ingest.loaders import Block, load
+from ingest.loaders import load
+from ingest.loaders.blocks import Block
 from ingest.pipeline import Ingestor, SourceFile, discover
 from ingest.sandbox import ParseLimits, Sandbox
 from models.embedder import SentenceTransformerEmbedder
@@ -65,7 +66,7 @@ def parse_all(parser: Sandbox | InProcess, files: list[tuple[str, bytes]]) -> No
 
 def ingest_all(parser: Sandbox | InProcess, embedder, files: list[SourceFile]) -> None:
     with tempfile.TemporaryDirectory() as data:
-        collection = Library(Path(data)).collection("bench")
+        collection = FaissStore(Path(data)).collection("bench")
         chunker = Chunker(embedder, 256, 32)
         Ingestor(embedder, chunker, collection, parser=parser).ingest(files)  # type: ignore[arg-type]
 

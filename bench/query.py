@@ -26,7 +26,7 @@ from bench.synthetic import (
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    from ingest.settings import Settings
+    from config.settings import Settings
 
     settings = Settings()
     sizes = ctx.pick([10_000], [10_000, 100_000, 1_000_000])
@@ -99,10 +99,10 @@ def _latencies(ctx: Context, server: Server, queries: list[str]) -> tuple[list[f
 
 def _recall(data: Path, n: int, queries: int) -> tuple[float, float]:
     """Recall@10 of the IVF index against exact search, on held-out vectors of the same mix."""
-    from index.library import Library
-    from index.vectors import load_segments
+    from index.faiss_store.store import FaissStore
+    from index.faiss_store.vectors import load_segments
 
-    collection = Library(data / "index").collection("default")
+    collection = FaissStore(data / "index").collection("default")
     manifest = collection.manifest()
     assert manifest is not None
     index = load_segments(collection.folder, manifest.segments, manifest.spec.dimension)

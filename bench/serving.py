@@ -76,7 +76,7 @@ def run(config: Config) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env = _env(Path(tmp) / "data", config)
         subprocess.run(
-            [sys.executable, "-m", "ingest.cli", str(ROOT / "samples")],
+            [sys.executable, "-m", "app.cli.ingest", str(ROOT / "samples")],
             env=env,
             check=True,
             capture_output=True,
@@ -204,7 +204,7 @@ class Direct:
         )
 
     def ask(self, messages: list[dict[str, str]]) -> Run:
-        from app.prompt import STOP
+        from app.answering.prompt import STOP
 
         started, first, last, tokens = time.perf_counter(), 0.0, 0.0, 0
         for chunk in self.llm.create_chat_completion(
@@ -224,7 +224,7 @@ class Direct:
     def warm_vs_cold(self, questions: list[str]) -> dict[str, float]:
         """TTFT with an empty KV cache, after a different question (shared system prompt), and
         for the very same prompt again."""
-        from app.prompt import build_messages
+        from app.answering.prompt import build_messages
 
         cold, warm, same = [], [], []
         for i, question in enumerate(questions):
@@ -240,8 +240,8 @@ class Direct:
 
 def compare(url: str, direct: Direct, config: Config) -> dict[str, Any]:
     """Each question through the server, then directly with the exact prompt it built."""
-    from app.prompt import Passage, build_messages
-    from index.chunkstore import ChunkRow
+    from app.answering.prompt import Passage, build_messages
+    from index.types import ChunkRow
 
     server: list[Run] = []
     local: list[Run] = []

@@ -43,7 +43,7 @@ def topics_for(count: int) -> int:
 
 def server_spec(backend: str) -> Any:
     """The IndexSpec the server expects from the default embedder on `backend`."""
-    from index.manifest import IndexSpec
+    from index.types import IndexSpec
     from ingest.chunker import CHUNKER_VERSION
     from models.resolve import DEFAULT_EMBED_MODEL
 
@@ -52,13 +52,13 @@ def server_spec(backend: str) -> Any:
 
 def build_collection(index_dir: Path, name: str, chunks: int, spec: Any) -> float:
     """`chunks` synthetic chunks in documents of 100, committed every 200k; returns seconds."""
-    from index.chunkstore import DocumentRow, NewChunk
-    from index.library import Library
-    from index.writer import Writer
+    from index.faiss_store.store import FaissStore
+    from index.faiss_store.writer import Writer
+    from index.types import DocumentRow, NewChunk
 
     started = time.perf_counter()
     texts = synthetic_texts(PER_DOC * 50)
-    with Writer(Library(index_dir).collection(name), spec) as writer:
+    with Writer(FaissStore(index_dir).collection(name), spec) as writer:
         doc = 0
         for batch in clustered_vectors(chunks, seed=1, topics=topics_for(chunks)):
             for offset in range(0, len(batch), PER_DOC):

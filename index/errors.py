@@ -1,4 +1,4 @@
-"""Errors raised by the index (the whole tree is drawn in app/errors.py)."""
+"""Errors raised by the index (the whole tree is drawn in app/server/errors.py)."""
 
 
 class IndexStoreError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from index.collection import Hit
+from index.types import Hit
 
 
 def reciprocal_rank(lists: Sequence[Sequence[Hit]], k: float = 60) -> list[Hit]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.loaders import Block
+from ingest.loaders.blocks import Block
 
 CHUNKER_VERSION = "sentences-tokens-v1"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")

@@ -1,4 +1,4 @@
-"""Errors raised while reading documents (the whole tree is drawn in app/errors.py)."""
+"""Errors raised while reading documents (the whole tree is drawn in app/server/errors.py)."""
 
 
 class IngestError(Exception):
@@ -23,11 +23,3 @@ class FileTooLarge(IngestError):
 
 class TooMuchText(IngestError):
     """A document yields more text than RAGD_MAX_DOCUMENT_CHARS (e.g. a decompression bomb)."""
-
-
-class SettingsError(Exception):
-    """A setting cannot be used as given (a keys file, an origin, serving open to the network)."""
-
-
-class InvalidDataset(IngestError):
-    """An evaluation dataset (BEIR folder, QA JSONL) that cannot be read as one."""

@@ -11,15 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from index.chunkstore import DocumentRow, NewChunk
-from index.library import Library
-from index.manifest import IndexSpec
-from index.store import StoreCollection, StoreWriter, VectorStore
+from config.settings import Settings
+from index.protocol import StoreCollection, StoreWriter, VectorStore
+from index.types import DocumentRow, IndexSpec, NewChunk
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import IngestError, UnreadableFile
-from ingest.loaders import Block, precheck
+from ingest.loaders import precheck
+from ingest.loaders.blocks import Block
 from ingest.sandbox import ParseLimits, Sandbox, shared
-from ingest.settings import Settings
 from models.embedder import Embedder
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
@@ -279,24 +278,14 @@ def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
     return [NewChunk(c.text, c.page, c.heading) for c in chunks]
 
 
-def open_store(settings: Settings) -> VectorStore:
-    """The vector store the settings choose: FAISS files, or Milvus."""
-    if settings.vector_store == "milvus":
-        from index.milvus import MilvusStore, connect
-
-        client = connect(settings.milvus_endpoint, settings.milvus_token)
-        return MilvusStore(client, settings.milvus_prefix)
-    return Library(settings.index_dir)
-
-
 def build_ingestor(
-    settings: Settings, embedder: Embedder, library: VectorStore, collection: str | None = None
+    settings: Settings, embedder: Embedder, store: VectorStore, collection: str | None = None
 ) -> Ingestor:
     """An Ingestor for one collection, chunking as the settings say."""
     chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)
     parser = shared(ParseLimits.from_settings(settings))
     return Ingestor(
-        embedder, chunker, library.collection(collection or settings.collection), parser=parser
+        embedder, chunker, store.collection(collection or settings.collection), parser=parser
     )
 
 

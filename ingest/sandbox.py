@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pebble import ProcessExpired, ProcessPool
 
 from ingest.errors import IngestError, TooMuchText, UnreadableFile
-from ingest.loaders import Block, load
+from ingest.loaders import load
+from ingest.loaders.blocks import Block
 
 if TYPE_CHECKING:  # workers import this module: keep them light
-    from ingest.settings import Settings
+    from config.settings import Settings
 
 T = TypeVar("T")
 MIB = 1024 * 1024

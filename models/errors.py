@@ -1,4 +1,4 @@
-"""Errors raised by the model adapters (the whole tree is drawn in app/errors.py)."""
+"""Errors raised by the model adapters (the whole tree is drawn in app/server/errors.py)."""
 
 
 class ModelError(Exception):

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from index.library import Library
-from index.store import VectorStore
+from config.settings import Settings
+from index.faiss_store.store import FaissStore
+from index.protocol import VectorStore
 from ingest.chunker import Chunker
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
 from models.generator import Message
 
 WORD = re.compile(r"\w+|[^\w\s]")
@@ -104,19 +104,19 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def library(settings: Settings) -> Library:
-    return Library(settings.index_dir)
+def library(settings: Settings) -> FaissStore:
+    return FaissStore(settings.index_dir)
 
 
 @pytest.fixture
-def ingestor(embedder: FakeEmbedder, library: Library) -> Ingestor:
+def ingestor(embedder: FakeEmbedder, library: FaissStore) -> Ingestor:
     return Ingestor(embedder, Chunker(embedder, size=30, overlap=6), library.collection("default"))
 
 
 @pytest.fixture(scope="session")
 def milvus_client(tmp_path_factory: pytest.TempPathFactory) -> object:
     """One real milvus-lite for the whole run (it takes a second or two to start)."""
-    from index.milvus import connect
+    from index.milvus_store.store import connect
 
     return connect(str(tmp_path_factory.mktemp("milvus") / "milvus.db"))
 
@@ -128,9 +128,9 @@ _store_prefixes = itertools.count()
 def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[VectorStore]:
     """Each vector store in turn: FAISS on disk, and Milvus (milvus-lite, a fresh prefix)."""
     if request.param == "faiss":
-        yield Library(settings.index_dir)
+        yield FaissStore(settings.index_dir)
         return
-    from index.milvus import MilvusStore
+    from index.milvus_store.store import MilvusStore
 
     client: Any = request.getfixturevalue("milvus_client")
     prefix = f"t{next(_store_prefixes)}_"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.vectors import AnnPolicy, VectorIndex
+from index.faiss_store.vectors import AnnPolicy, VectorIndex
 
 POLICY = AnnPolicy(min_vectors=3000, nprobe=16)
 

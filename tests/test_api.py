@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.services import Services
+from app.answering.services import Services
+from app.server.main import create_app
 from index.errors import ModelMismatch
 from ingest.pipeline import build_ingestor, discover
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
@@ -33,7 +33,7 @@ def ingested(services, tmp_path: Path) -> Services:
             "tokyo.txt": "Tokyo is the capital of Japan. It is a very large city.",
         },
     )
-    build_ingestor(services.settings, services.embedder, services.library).ingest(discover([root]))
+    build_ingestor(services.settings, services.embedder, services.store).ingest(discover([root]))
     return services
 
 

@@ -19,11 +19,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from playwright.sync_api import Browser, Page, Route, expect
 
-from app.main import create_app
-from app.services import Services
-from index.library import Library
+from app.answering.services import Services
+from app.server.main import create_app
+from config.settings import Settings
+from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from ingest.settings import Settings
 from tests.browser_support import ThreadedServer, Watched, launch, watched_page
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
 
@@ -59,7 +59,7 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
     root = tmp_path_factory.mktemp("browser-page")
     settings = Settings(data_dir=root / "data", max_upload_mb=0.02, _env_file=None)  # type: ignore[call-arg]
     generator = FakeGenerator(ANSWER, delay=0.02)
-    services = Services(settings, FakeEmbedder(), generator, Library(settings.index_dir))
+    services = Services(settings, FakeEmbedder(), generator, FaissStore(settings.index_dir))
     docs = write_files(
         root / "docs",
         {
@@ -67,7 +67,7 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
             "hours.md": "# Hours\n\nThe kitchen opens at eight and closes at three.",
         },
     )
-    build_ingestor(settings, services.embedder, services.library).ingest(discover([docs]))
+    build_ingestor(settings, services.embedder, services.store).ingest(discover([docs]))
     app = create_app(services=services)
     app.state.required_key = None
     app.middleware("http")(require_key)

@@ -3,7 +3,7 @@
 import itertools
 
 from ingest.chunker import Chunker, split_sentences
-from ingest.loaders import Block
+from ingest.loaders.blocks import Block
 from tests.conftest import FakeEmbedder
 
 

@@ -1,6 +1,6 @@
 """Citation filtering and quote selection."""
 
-from app.citations import best_quote, filter_citations
+from app.answering.citations import best_quote, filter_citations
 
 
 def test_invalid_citations_are_removed_and_counted():
@@ -23,7 +23,7 @@ def test_best_quote_picks_the_supporting_sentence():
 
 
 def test_uncited_sentences_are_attributed_only_when_a_passage_supports_them():
-    from app.citations import attribute
+    from app.answering.citations import attribute
 
     passages = ["The lock file is called write.lock in the collection folder.", "Cats sleep a lot."]
     answer = "The lock file is called write.lock. Bananas are yellow fruit today. Cats sleep [2]."

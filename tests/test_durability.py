@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.services import Services
+from app.answering.services import Services
+from app.server.main import create_app
 from bench.crash import run_trial
-from index.check import check_collection
-from index.writer import Writer
+from index.faiss_store.check import check_collection
+from index.faiss_store.writer import Writer
 from ingest.pipeline import discover, index_spec
 from tests.conftest import FakeGenerator, write_files
 
@@ -42,7 +42,7 @@ def test_disk_full_keeps_the_old_generation_serving(ingestor, tmp_path, monkeypa
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("index.vectors.atomic_write", full)
+    monkeypatch.setattr("index.faiss_store.vectors.atomic_write", full)
     with pytest.raises(OSError, match="No space"):
         ingestor.ingest(discover([root]))
     assert ingestor.collection.manifest() == before
@@ -57,7 +57,7 @@ def test_a_second_writer_process_is_told_ingest_is_running(ingestor, settings, t
     env = {**os.environ, "RAGD_DATA_DIR": str(settings.data_dir)}
     with Writer(ingestor.collection, ingestor.spec):
         result = subprocess.run(
-            [sys.executable, "-m", "ingest.cli", str(root)],
+            [sys.executable, "-m", "app.cli.ingest", str(root)],
             env=env,
             capture_output=True,
             text=True,

@@ -17,13 +17,13 @@ from typing import IO
 import httpx
 import pytest
 
-from ingest.settings import Settings
+from config.settings import Settings
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 # `python -m` runs this checkout's code, whichever checkout the virtualenv was installed from.
-INGEST = [sys.executable, "-m", "ingest.cli"]
+INGEST = [sys.executable, "-m", "app.cli.ingest"]
 RAGD = [sys.executable, "-m", "app.cli"]
 
 
@@ -182,19 +182,21 @@ def test_missing_model_path_refuses_to_start(data_dir: Path):
 
 
 def test_no_chunk_exceeds_the_real_embedder_limit(data_dir: Path):
-    from index.library import Library
+    from index.faiss_store.store import FaissStore
     from models.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
-    snap = Library(data_dir / "index").collection("default").snapshot()
-    rows = snap.store.chunks(snap.generation, snap.store.live_ids(snap.generation).tolist())
+    snap = FaissStore(data_dir / "index").collection("default").snapshot()
+    rows = snap.chunk_store.chunks(
+        snap.generation, snap.chunk_store.live_ids(snap.generation).tolist()
+    )
     texts = [c.text for c in rows.values()]
     limit = embedder.max_tokens - embedder.special_tokens
     assert texts and max(embedder.count_tokens(texts)) <= limit
 
 
 def test_out_of_domain_question_gets_the_fixed_refusal_and_nearest_sources(server: str):
-    from app.answer import ABSTAIN_ANSWER
+    from app.answering.answer import ABSTAIN_ANSWER
 
     question = {"question": "Who won the 2014 FIFA World Cup final?"}
     body = httpx.post(f"{server}/api/ask", json=question, timeout=120).json()
@@ -206,8 +208,8 @@ def test_out_of_domain_question_gets_the_fixed_refusal_and_nearest_sources(serve
 def test_default_abstention_answers_the_sample_questions_and_refuses_off_topic(data_dir: Path):
     """The calibration set over samples/: the default threshold keeps every answerable
     question and refuses every off-topic one (real embedder, real index)."""
-    from app.retrieval import Retriever
-    from ingest.pipeline import open_store
+    from app.answering.retrieval import Retriever
+    from config.factories import open_store
     from models.embedder import load_embedder
 
     settings = Settings(data_dir=data_dir)
@@ -225,9 +227,16 @@ def test_default_abstention_answers_the_sample_questions_and_refuses_off_topic(d
 def test_ragd_eval_scores_a_qa_file_against_the_collection(data_dir: Path, tmp_path: Path):
     qa = tmp_path / "qa.jsonl"
     qa.write_text(
-        json.dumps({"question": "Which ingest flag removes documents whose files are gone?",
-                    "answers": ["--prune", "prune"], "source": "user-guide.md"}) + "\n"
-        + json.dumps({"question": "Who won the 2014 FIFA World Cup final?", "answers": []}) + "\n"
+        json.dumps(
+            {
+                "question": "Which ingest flag removes documents whose files are gone?",
+                "answers": ["--prune", "prune"],
+                "source": "user-guide.md",
+            }
+        )
+        + "\n"
+        + json.dumps({"question": "Who won the 2014 FIFA World Cup final?", "answers": []})
+        + "\n"
     )
     result = run([*RAGD, "eval", str(qa), "--json"], env_for(data_dir))
     assert result.returncode == 0, result.stderr

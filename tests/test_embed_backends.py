@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.chunkstore import DocumentRow, NewChunk
 from index.errors import ModelMismatch
-from index.library import Library
-from index.writer import Writer
+from index.faiss_store.store import FaissStore
+from index.faiss_store.writer import Writer
+from index.types import DocumentRow, NewChunk
 from ingest.pipeline import index_spec
 from models.embedder import load_embedder
 from models.export import INFO, export_folder
@@ -42,7 +42,7 @@ def test_onnx_int8_matches_torch_and_is_recorded(models_dir: Path, tmp_path: Pat
     assert int8.max_tokens == torch_embedder.max_tokens
     assert index_spec(int8).embed_backend == "onnx-int8"
 
-    collection = Library(tmp_path).collection("default")
+    collection = FaissStore(tmp_path).collection("default")
     with Writer(collection, index_spec(torch_embedder)) as writer:
         doc = DocumentRow("d1", "a.txt", "h", None, 1, "2026-01-01")
         writer.put(doc, [NewChunk(TEXTS[0])], torch_embedder.embed(TEXTS[:1]))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.library import Library
+from index.faiss_store.store import FaissStore
 from tests.conftest import write_files
 from tests.test_e2e import RAGD, env_for, run
 
@@ -16,8 +16,11 @@ pytestmark = pytest.mark.e2e
 CORPUS = [
     {"_id": "paris", "title": "Paris", "text": "Paris is the capital and largest city of France."},
     {"_id": "tokyo", "title": "Tokyo", "text": "Tokyo is the capital of Japan, on Honshu."},
-    {"_id": "leaf", "title": "Photosynthesis",
-     "text": "Plants turn light into chemical energy by photosynthesis in their chloroplasts."},
+    {
+        "_id": "leaf",
+        "title": "Photosynthesis",
+        "text": "Plants turn light into chemical energy by photosynthesis in their chloroplasts.",
+    },
     {"_id": "atp", "title": "Mitochondria", "text": "Mitochondria make ATP by respiration."},
     {"_id": "zx", "title": "Protocols", "text": "The ZX-81 protocol ends each packet with a CRC."},
     {"_id": "rain", "title": "Weather", "text": "Rain forms when droplets in clouds grow heavy."},
@@ -45,8 +48,16 @@ def test_ragd_eval_scores_every_mode_and_reuses_its_work_dir(tmp_path: Path):
     folder = beir_folder(tmp_path / "tiny")
     ood = write_files(tmp_path, {"ood.jsonl": '{"question": "Who won the 1998 World Cup?"}\n'})
     work = tmp_path / "work"
-    cmd = [*RAGD, "eval", str(folder), "--json", "--work-dir", str(work),
-           "--unanswerable", str(ood / "ood.jsonl")]
+    cmd = [
+        *RAGD,
+        "eval",
+        str(folder),
+        "--json",
+        "--work-dir",
+        str(work),
+        "--unanswerable",
+        str(ood / "ood.jsonl"),
+    ]
     first = run(cmd, env_for(tmp_path / "data"))
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
@@ -62,13 +73,15 @@ def test_ragd_eval_scores_every_mode_and_reuses_its_work_dir(tmp_path: Path):
     assert abstention["answered"] == 1.0 and abstention["unanswerable"] == 1
     assert abstention["suggested_abstained"] == 1.0 and abstention["suggested_answered"] == 1.0
 
-    [name] = Library(work / "index").names()
-    generation = Library(work / "index").collection(name).manifest().generation
-    table = run([*RAGD, "eval", str(folder), "--mode", "keyword", "--work-dir", str(work)],
-                env_for(tmp_path / "data"))
+    [name] = FaissStore(work / "index").names()
+    generation = FaissStore(work / "index").collection(name).manifest().generation
+    table = run(
+        [*RAGD, "eval", str(folder), "--mode", "keyword", "--work-dir", str(work)],
+        env_for(tmp_path / "data"),
+    )
     assert table.returncode == 0, table.stderr
     assert "nDCG@10" in table.stdout and "keyword" in table.stdout and "hybrid" not in table.stdout
-    assert Library(work / "index").collection(name).manifest().generation == generation  # reused
+    assert FaissStore(work / "index").collection(name).manifest().generation == generation  # reused
 
 
 def test_ragd_eval_refuses_a_folder_without_qrels(tmp_path: Path):

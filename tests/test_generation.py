@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from app.conversation import clean_rewrite, keyword_query, standalone_query
-from app.errors import QueueFull
-from app.generation import GenerationQueue
+from app.answering.conversation import clean_rewrite, keyword_query, standalone_query
+from app.answering.errors import QueueFull
+from app.answering.queue import GenerationQueue
 from tests.conftest import FakeGenerator
 
 HISTORY = [

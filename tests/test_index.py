@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from index.check import check_collection
-from index.chunkstore import DocumentRow, NewChunk
 from index.errors import EmptyCollection, IndexCorrupt, ModelMismatch, WriterBusy
-from index.library import Library
-from index.manifest import PREVIOUS, IndexSpec, read_manifest
-from index.writer import Writer
+from index.faiss_store.check import check_collection
+from index.faiss_store.manifest import PREVIOUS, read_manifest
+from index.faiss_store.store import FaissStore
+from index.faiss_store.writer import Writer
+from index.types import DocumentRow, IndexSpec, NewChunk
 
 SPEC = IndexSpec("fake", 4, True, "v1")
 
@@ -20,7 +20,7 @@ def doc(source: str, n: int = 2) -> tuple[DocumentRow, list[NewChunk], np.ndarra
     return row, chunks, vectors
 
 
-def test_commit_makes_documents_searchable(library: Library):
+def test_commit_makes_documents_searchable(library: FaissStore):
     coll = library.collection("default")
     with pytest.raises(EmptyCollection):
         coll.snapshot()
@@ -33,7 +33,7 @@ def test_commit_makes_documents_searchable(library: Library):
     assert check_collection(coll) == []
 
 
-def test_replacing_a_document_retires_its_old_chunks(library: Library):
+def test_replacing_a_document_retires_its_old_chunks(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md", 3))
@@ -45,7 +45,7 @@ def test_replacing_a_document_retires_its_old_chunks(library: Library):
     assert check_collection(coll) == []
 
 
-def test_delete_needs_no_vectors_and_keeps_counts_consistent(library: Library):
+def test_delete_needs_no_vectors_and_keeps_counts_consistent(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md"))
@@ -57,25 +57,27 @@ def test_delete_needs_no_vectors_and_keeps_counts_consistent(library: Library):
     assert manifest.rows == 2 and check_collection(coll) == []
 
 
-def test_second_writer_is_refused(library: Library):
+def test_second_writer_is_refused(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC), pytest.raises(WriterBusy, match="ingest already running"):
         Writer(coll, SPEC).__enter__()
 
 
-def test_uncommitted_rows_are_invisible_and_rolled_back(library: Library):
+def test_uncommitted_rows_are_invisible_and_rolled_back(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md"))
         w.commit()
-    coll.store.apply(2, [], [(doc("b.md")[0], doc("b.md")[1])])  # a writer died before its manifest
+    coll.chunk_store.apply(
+        2, [], [(doc("b.md")[0], doc("b.md")[1])]
+    )  # a writer died before its manifest
     assert [d.source for d in coll.snapshot().documents()] == ["a.md"]
     with Writer(coll, SPEC) as w:
         assert [d.source for d in w.documents()] == ["a.md"]
-    assert coll.store.counts(2) == (1, 2)
+    assert coll.chunk_store.counts(2) == (1, 2)
 
 
-def test_model_mismatch_is_refused_with_a_way_out(library: Library):
+def test_model_mismatch_is_refused_with_a_way_out(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md"))
@@ -88,7 +90,7 @@ def test_model_mismatch_is_refused_with_a_way_out(library: Library):
     assert manifest.spec == other and manifest.rows == 0
 
 
-def test_corrupt_segment_serves_the_previous_generation(library: Library):
+def test_corrupt_segment_serves_the_previous_generation(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md"))
@@ -99,14 +101,14 @@ def test_corrupt_segment_serves_the_previous_generation(library: Library):
     newest.write_bytes(newest.read_bytes()[:-10])  # truncated
     problems = check_collection(coll)
     assert problems and "checksum" in problems[0]
-    fresh = Library(library.root).collection("default")
+    fresh = FaissStore(library.root).collection("default")
     assert fresh.snapshot().generation == 1  # the fallback, not a crash
     (coll.folder / PREVIOUS).unlink()
     with pytest.raises(IndexCorrupt, match="checksum"):
-        Library(library.root).collection("default").snapshot()
+        FaissStore(library.root).collection("default").snapshot()
 
 
-def test_manifest_disagreeing_with_the_store_is_detected(library: Library):
+def test_manifest_disagreeing_with_the_store_is_detected(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         w.put(*doc("a.md"))
@@ -117,7 +119,7 @@ def test_manifest_disagreeing_with_the_store_is_detected(library: Library):
     assert read_manifest(coll.folder) is not None
 
 
-def test_many_commits_are_compacted(library: Library):
+def test_many_commits_are_compacted(library: FaissStore):
     coll = library.collection("default")
     with Writer(coll, SPEC) as w:
         for i in range(20):

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from app.evaluate import calibrate, suggest_threshold
-from app.scoring import (
+from app.evals.evaluate import calibrate, suggest_threshold
+from app.evals.scoring import (
     contains_answer,
     exact_match,
     mrr_at,

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.services import Services
+from app.answering.services import Services
+from app.server.main import create_app
 from ingest.pipeline import build_ingestor, discover
 from tests.conftest import FakeGenerator, write_files
 

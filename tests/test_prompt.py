@@ -2,9 +2,9 @@
 
 import pytest
 
-from app.errors import QuestionTooLong
-from app.prompt import Passage, build_messages, fit_context
-from index.chunkstore import ChunkRow
+from app.answering.errors import QuestionTooLong
+from app.answering.prompt import Passage, build_messages, fit_context
+from index.types import ChunkRow
 from tests.conftest import FakeGenerator
 
 

@@ -8,17 +8,16 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.answer import ABSTAIN_ANSWER
-from app.main import create_app
-from app.retrieval import Retriever
-from app.services import Services
-from index.check import check_collection
-from index.chunkstore import ChunkRow
-from index.collection import Hit
+from app.answering.answer import ABSTAIN_ANSWER
+from app.answering.retrieval import Retriever
+from app.answering.services import Services
+from app.server.main import create_app
 from index.errors import IndexCorrupt
+from index.faiss_store.check import check_collection
+from index.faiss_store.keyword import KeywordIndex, count_terms, merge_counts
+from index.faiss_store.manifest import Segment, write_manifest
 from index.fusion import per_document, reciprocal_rank, weighted
-from index.keyword import KeywordIndex, count_terms, merge_counts
-from index.manifest import Segment, write_manifest
+from index.types import ChunkRow, Hit
 from ingest.pipeline import build_ingestor, discover
 from tests.conftest import FakeGenerator, write_files
 
@@ -88,7 +87,7 @@ def on_disk(settings, embedder, library, tmp_path: Path) -> Services:
 
 
 def sources(services: Services, query: str, mode: str) -> list[str]:
-    retriever = Retriever(services.settings, services.embedder, services.library)
+    retriever = Retriever(services.settings, services.embedder, services.store)
     return [p.chunk.source for p in retriever.retrieve(query, None, 4, mode).passages]  # type: ignore[arg-type]
 
 
@@ -100,10 +99,11 @@ def test_each_mode_ranks_the_tiny_corpus(ingested):
 
 
 def test_hybrid_is_the_weighted_fusion_of_both_sides(ingested):
-    query, retriever = "turbines electricity", Retriever(
-        ingested.settings, ingested.embedder, ingested.library
+    query, retriever = (
+        "turbines electricity",
+        Retriever(ingested.settings, ingested.embedder, ingested.store),
     )
-    snapshot = ingested.library.collection("default").snapshot()
+    snapshot = ingested.store.collection("default").snapshot()
     dense = snapshot.search(ingested.embedder.embed([query])[0], 100)
     keyword = snapshot.keyword_search(query, 100)
     expected = [h.chunk.id for h in weighted(dense, keyword, 0.5)]
@@ -112,10 +112,10 @@ def test_hybrid_is_the_weighted_fusion_of_both_sides(ingested):
 
 
 def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(on_disk, tmp_path):
-    collection = on_disk.library.collection("default")
+    collection = on_disk.store.collection("default")
     before = collection.manifest().keyword
     assert [s.count for s in before] == [4]
-    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library)
+    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.store)
     with ingestor.writer() as writer:
         writer.delete(writer.document(source="codes.txt").id)
         writer.commit()
@@ -132,7 +132,7 @@ def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(on_d
 
 
 def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(on_disk):
-    collection = on_disk.library.collection("default")
+    collection = on_disk.store.collection("default")
     keyword = collection.snapshot().keyword
     ids, scores = keyword.search("electricity", 5)
     # 2 of 4 chunks hold "electr" once: idf = ln(1 + (4 - 2 + 0.5) / (2 + 0.5)) = ln 2
@@ -142,7 +142,7 @@ def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(on_disk):
 
 
 def test_a_corrupt_keyword_segment_is_reported_and_never_served(on_disk):
-    collection = on_disk.library.collection("default")
+    collection = on_disk.store.collection("default")
     path = collection.folder / collection.manifest().keyword[0].file
     path.write_bytes(path.read_bytes()[:-10])
     assert any("keyword segment" in p and "checksum" in p for p in check_collection(collection))
@@ -197,12 +197,12 @@ def test_merged_segments_score_exactly_as_the_separate_ones():
 
 
 def test_compaction_merges_the_keyword_segments_with_the_vectors(on_disk, tmp_path, monkeypatch):
-    monkeypatch.setattr("index.writer.MAX_SEGMENTS", 2)
-    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library)
+    monkeypatch.setattr("index.faiss_store.writer.MAX_SEGMENTS", 2)
+    ingestor = build_ingestor(on_disk.settings, on_disk.embedder, on_disk.store)
     for n in range(3):
         root = write_files(tmp_path / f"batch{n}", {f"n{n}.txt": f"Batch {n} talks of QZV-4471."})
         ingestor.ingest(discover([root]))
-    collection = on_disk.library.collection("default")
+    collection = on_disk.store.collection("default")
     manifest = collection.manifest()
     assert len(manifest.segments) == len(manifest.keyword) <= 2
     assert sum(s.count for s in manifest.keyword) == manifest.rows
@@ -212,12 +212,12 @@ def test_compaction_merges_the_keyword_segments_with_the_vectors(on_disk, tmp_pa
 
 
 def test_a_collection_from_before_keyword_search_gains_it_on_its_next_commit(on_disk):
-    collection = on_disk.library.collection("default")
+    collection = on_disk.store.collection("default")
     manifest = collection.manifest()
     write_manifest(collection.folder, replace(manifest, keyword=()))
     assert collection.snapshot().keyword_search("QZV-4471", 5) == []
     assert "no keyword index" in " ".join(check_collection(collection))
-    with build_ingestor(on_disk.settings, on_disk.embedder, on_disk.library).writer() as w:
+    with build_ingestor(on_disk.settings, on_disk.embedder, on_disk.store).writer() as w:
         w.commit()
     assert [s.count for s in collection.manifest().keyword] == [4]
     assert collection.snapshot().keyword_search("QZV-4471", 5)[0].chunk.source == "codes.txt"

@@ -14,14 +14,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from app.auth import KeyRing, bearer_token, key_file_line
-from app.cli import guard_bind, is_loopback
-from app.deps import get_principal
-from app.errors import Unauthorized
-from app.main import create_app
-from app.services import Services
-from ingest.errors import SettingsError
-from ingest.settings import Settings
+from app.answering.services import Services
+from app.cli.main import guard_bind, is_loopback
+from app.server.auth import KeyRing, bearer_token, key_file_line
+from app.server.deps import get_principal
+from app.server.errors import Unauthorized
+from app.server.main import create_app
+from config.errors import SettingsError
+from config.settings import Settings
 from tests.conftest import FakeGenerator
 
 ADMIN = "admin-key-0123456789abcdef"
@@ -41,9 +41,9 @@ def client_for(settings: Settings, embedder) -> TestClient:
 
 
 def _library(settings: Settings):
-    from index.library import Library
+    from index.faiss_store.store import FaissStore
 
-    return Library(settings.index_dir)
+    return FaissStore(settings.index_dir)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.library import Library
+from index.faiss_store.store import FaissStore
 from tests import hostile as h
 from tests.test_e2e import INGEST, RAGD, env_for, run
 
@@ -76,8 +76,10 @@ def test_ingest_skips_or_fails_each_hostile_file_with_its_reason(
     for source, (status, reason) in EXPECTED.items():
         assert outcomes[source]["status"] == status, outcomes[source]
         assert reason in outcomes[source]["reason"], outcomes[source]
-    snap = Library(data / "index").collection("default").snapshot()
+    snap = FaissStore(data / "index").collection("default").snapshot()
     assert [d.source for d in snap.documents()] == ["good.md"]
-    rows = snap.store.chunks(snap.generation, snap.store.live_ids(snap.generation).tolist())
+    rows = snap.chunk_store.chunks(
+        snap.generation, snap.chunk_store.live_ids(snap.generation).tolist()
+    )
     assert h.SECRET not in " ".join(c.text for c in rows.values())
     assert run([*RAGD, "index", "check"], env).returncode == 0

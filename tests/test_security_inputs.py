@@ -19,12 +19,12 @@ import httpx
 import pytest
 import uvicorn
 
-from app.main import create_app
-from app.services import Services
-from index.library import Library
-from index.manifest import MANIFEST
+from app.answering.services import Services
+from app.server.main import create_app
+from config.settings import Settings
+from index.faiss_store.manifest import MANIFEST
+from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from ingest.settings import Settings
 from tests import hostile as h
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
 from tests.test_e2e import free_port
@@ -41,8 +41,8 @@ class Live:
     secret: Path
 
     def index_state(self) -> tuple[bytes, list[str]]:
-        folder = self.services.library.collection("default").folder
-        docs = self.services.library.collection("default").snapshot().documents()
+        folder = self.services.store.collection("default").folder
+        docs = self.services.store.collection("default").snapshot().documents()
         return (folder / MANIFEST).read_bytes(), sorted(f"{d.source}:{d.hash}" for d in docs)
 
 
@@ -57,9 +57,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         allowed_hosts="127.0.0.1,localhost",
         _env_file=None,
     )
-    services = Services(settings, FakeEmbedder(), FakeGenerator(), Library(settings.index_dir))
+    services = Services(settings, FakeEmbedder(), FakeGenerator(), FaissStore(settings.index_dir))
     docs = write_files(root / "docs", {"rota.md": "# Rota\n\nThe rota starts on Monday."})
-    build_ingestor(settings, services.embedder, services.library).ingest(discover([docs]))
+    build_ingestor(settings, services.embedder, services.store).ingest(discover([docs]))
     secret = root / "secret.txt"
     secret.write_text(h.SECRET)
     port = free_port()
@@ -395,8 +395,10 @@ def test_external_entities_are_never_read(live: Live):
         f"{live.url}/api/documents", files=[("file", f) for f in files], headers=key(), timeout=60
     )
     assert response.json()["added"] == 2, response.json()
-    snap = live.services.library.collection("default").snapshot()
-    rows = snap.store.chunks(snap.generation, snap.store.live_ids(snap.generation).tolist())
+    snap = live.services.store.collection("default").snapshot()
+    rows = snap.chunk_store.chunks(
+        snap.generation, snap.chunk_store.live_ids(snap.generation).tolist()
+    )
     everything = " ".join(c.text for c in rows.values())
     assert "The rota starts on Monday." in everything and "The office opens at nine." in everything
     assert h.SECRET not in everything

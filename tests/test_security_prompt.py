@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.prompt import Passage, build_messages
-from index.chunkstore import ChunkRow
+from app.answering.prompt import Passage, build_messages
+from index.types import ChunkRow
 from models.generator import LlamaCppGenerator
 from models.resolve import DEFAULT_LLM_MODEL, resolve_llm_model
 

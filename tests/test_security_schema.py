@@ -9,11 +9,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from app.main import create_app
-from app.services import Services
-from index.library import Library
+from app.answering.services import Services
+from app.server.main import create_app
+from config.settings import Settings
+from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from ingest.settings import Settings
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
 
 KEY = "schema-key-0123456789abcdef"
@@ -31,9 +31,9 @@ def build_app(root: Path):
     config = Settings(  # type: ignore[call-arg]
         data_dir=root / "data", api_keys=KEY, rate_limit="", max_upload_mb=1, _env_file=None
     )
-    services = Services(config, FakeEmbedder(), FakeGenerator(), Library(config.index_dir))
+    services = Services(config, FakeEmbedder(), FakeGenerator(), FaissStore(config.index_dir))
     docs = write_files(root / "docs", {"faq.md": "# FAQ\n\nThe maintainers meet on Tuesdays."})
-    build_ingestor(config, services.embedder, services.library).ingest(discover([docs]))
+    build_ingestor(config, services.embedder, services.store).ingest(discover([docs]))
     return create_app(services=services)
 
 

@@ -182,11 +182,11 @@ def test_follow_up_is_made_standalone_before_retrieval(server):
 
 
 def test_budget_on_the_real_tokenizer_drops_what_does_not_fit(data_dir):
-    from app.answer import Answerer
-    from app.errors import QuestionTooLong
-    from app.generation import GenerationQueue
-    from app.services import Services
-    from ingest.settings import Settings
+    from app.answering.answer import Answerer
+    from app.answering.errors import QuestionTooLong
+    from app.answering.queue import GenerationQueue
+    from app.answering.services import Services
+    from config.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
         data_dir=data_dir, llm_context=768, top_k=8, max_answer_tokens=48, _env_file=None
@@ -203,13 +203,13 @@ def test_budget_on_the_real_tokenizer_drops_what_does_not_fit(data_dir):
 def test_follow_up_keywords_beat_the_raw_follow_up_on_the_sample_set(samples_data_dir):
     """The cheap fallback alone, measured on bench/data/followups.jsonl (the model rewrite is
     measured by `python -m bench followups`)."""
-    from app.conversation import keyword_query
+    from app.answering.conversation import keyword_query
     from bench.followups import sample_cases
-    from index.library import Library
+    from index.faiss_store.store import FaissStore
     from models.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
-    snapshot = Library(samples_data_dir / "index").collection("default").snapshot()
+    snapshot = FaissStore(samples_data_dir / "index").collection("default").snapshot()
 
     def top_source(query: str) -> str:
         return snapshot.search(embedder.embed([query])[0], 1)[0].chunk.source

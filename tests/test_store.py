@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from app.retrieval import check_model
-from index.chunkstore import DocumentRow, NewChunk
+from app.answering.retrieval import check_model
 from index.errors import (
     CollectionNotFound,
     DocumentNotFound,
@@ -13,8 +12,8 @@ from index.errors import (
     ModelMismatch,
     WriterBusy,
 )
-from index.manifest import IndexSpec
-from index.store import VectorStore
+from index.protocol import VectorStore
+from index.types import DocumentRow, IndexSpec, NewChunk
 from tests.conftest import FakeEmbedder
 
 SPEC = IndexSpec("fake", 4, True, "v1")
@@ -127,7 +126,7 @@ def test_a_second_writer_in_the_process_is_refused(store: VectorStore):
 
 
 def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_client):
-    from index.milvus import MilvusStore, chunk_id
+    from index.milvus_store.store import MilvusStore, chunk_id
 
     coll = MilvusStore(milvus_client, "idem_").collection("default")
     for _ in range(2):  # e.g. two replicas ingesting the same file: last writer wins
@@ -141,7 +140,7 @@ def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_c
 
 
 def test_milvus_check_finds_what_a_writer_dying_mid_commit_leaves(milvus_client):
-    from index.milvus import MilvusStore
+    from index.milvus_store.store import MilvusStore
 
     coll = MilvusStore(milvus_client, "crash_").collection("default")
     with coll.writer(SPEC) as w:

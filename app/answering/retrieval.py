@@ -1,0 +1,76 @@
+"""Retrieval for search and answers: dense, keyword (BM25) or hybrid, and the evidence strength."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from app.answering.prompt import Passage
+from config.settings import Settings
+from index.errors import ModelMismatch
+from index.fusion import per_document, reciprocal_rank, weighted
+from index.protocol import Reader, VectorStore
+from index.types import Hit, mismatch_message
+from ingest.pipeline import index_spec
+from models.embedder import Embedder
+
+Mode = Literal["hybrid", "dense", "keyword"]
+MODES: tuple[Mode, ...] = ("hybrid", "dense", "keyword")
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The best chunks, and how close the nearest chunk's meaning is to the query."""
+
+    passages: list[Passage]
+    evidence: float | None  # cosine similarity of the nearest chunk by embedding (-1..1)
+
+
+class Retriever:
+    """Runs one query against a collection's current generation (blocking: call off the loop)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+
+    def retrieve(
+        self,
+        query: str,
+        collection: str | None,
+        k: int,
+        mode: Mode | None = None,
+        evidence: bool = False,
+    ) -> Retrieval:
+        """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity."""
+        name = collection or self.settings.collection
+        check_model(self.store, self.embedder, name)
+        snapshot = self.store.collection(name).snapshot()
+        mode = mode or self.settings.retrieval_mode
+        depth = max(self.settings.retrieval_candidates, k)
+        need_dense = mode != "keyword" or evidence
+        dense = snapshot.search(self.embedder.embed([query])[0], depth) if need_dense else []
+        hits = self._rank(snapshot, query, dense, mode, depth)
+        hits = per_document(hits, self.settings.chunks_per_document)[:k]
+        best = (dense[0].score if dense else 0.0) if evidence else None
+        return Retrieval([Passage(h.chunk, h.score) for h in hits], best)
+
+    def _rank(
+        self, snapshot: Reader, query: str, dense: list[Hit], mode: Mode, depth: int
+    ) -> list[Hit]:
+        if mode == "dense":
+            return dense
+        keyword = snapshot.keyword_search(query, depth)
+        if mode == "keyword":
+            return keyword
+        if self.settings.fusion == "rrf":
+            return reciprocal_rank([dense, keyword], self.settings.rrf_k)
+        return weighted(dense, keyword, self.settings.fusion_dense_weight)
+
+
+def check_model(store: VectorStore, embedder: Embedder, name: str) -> None:
+    """Refuse a collection built by another embedding model or chunker."""
+    manifest = store.collection(name).manifest()
+    wanted = index_spec(embedder)
+    if manifest is not None and manifest.spec != wanted:
+        raise ModelMismatch(mismatch_message(name, manifest.spec, wanted))

@@ -1,0 +1,93 @@
+"""The `ingest` command: files and folders into a collection, with progress and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.cli.errors import console, run_cli
+from config.factories import load_embedder, open_store
+from config.settings import Settings
+from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="ingest", description="Add documents (.txt .md .pdf .docx .html) to a ragd collection."
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="files and folders to ingest")
+    parser.add_argument("--collection", default=None, help="collection name (default: default)")
+    parser.add_argument(
+        "--prune", action="store_true", help="remove documents whose files are gone"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="drop and re-embed the collection")
+    parser.add_argument("--wait", type=float, default=0, help="seconds to wait for another ingest")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_cli(lambda: ingest_command(args, Settings()))
+
+
+def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
+    items = list(discover(args.paths))
+    with console.status("loading the embedding model"):
+        embedder = load_embedder(settings)
+        store = open_store(settings)
+        ingestor = build_ingestor(settings, embedder, store, args.collection)
+    files = sum(isinstance(i, SourceFile) for i in items)
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=files)
+
+        def advance(outcome: Outcome) -> None:
+            progress.update(task, advance=1, description=outcome.source[-40:])
+
+        summary = ingestor.ingest(
+            items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
+        )
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print_summary(summary, ingestor.collection.name)
+    return 0 if summary.ok else 1
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def print_summary(summary: Summary, collection: str) -> None:
+    out = Console(file=sys.stdout)
+    counts = summary.as_dict()
+    out.print(
+        f"[bold]{collection}[/]: {counts['added']} added, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {counts['removed']} removed, "
+        f"{counts['skipped']} skipped, {counts['failed']} failed; {summary.chunks} chunks embedded",
+        highlight=False,
+    )
+    problems = [o for o in summary.outcomes if o.status in ("skipped", "failed")]
+    if problems:
+        table = Table("file", "status", "reason", show_edge=False)
+        for o in problems:
+            table.add_row(o.source, o.status, o.reason)
+        out.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

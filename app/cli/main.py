@@ -1,0 +1,149 @@
+"""The `ragd` command: serve, ask, index check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from app.answering.answer import Answerer
+from app.answering.queue import GenerationQueue
+from app.answering.services import Services
+from app.cli.errors import run_cli
+from app.evals.cli import add_eval_parser, evaluate
+from app.server.auth import ROLES, KeyRing, key_file_line, new_key
+from config.errors import SettingsError
+from config.factories import open_store
+from config.settings import Settings
+
+out = Console()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="ragd", description="Local question answering over your documents."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve a non-loopback address with no API key (anyone who can reach it can use it)",
+    )
+    ask = commands.add_parser("ask", help="answer one question in the terminal")
+    ask.add_argument("question")
+    ask.add_argument("--collection", default=None)
+    ask.add_argument("--json", action="store_true", help="print the full JSON answer")
+    add_eval_parser(commands)
+    index = commands.add_parser("index", help="index maintenance")
+    index_commands = index.add_subparsers(dest="index_command", required=True)
+    check = index_commands.add_parser("check", help="verify the index on disk")
+    check.add_argument("--collection", default=None)
+    key = commands.add_parser("key", help="API keys")
+    key_commands = key.add_subparsers(dest="key_command", required=True)
+    new = key_commands.add_parser("new", help="print a new random key and its keys-file line")
+    new.add_argument("--role", choices=ROLES, default="admin")
+    new.add_argument("--name", default="", help="a label for the key, e.g. who holds it")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new, "eval": evaluate}
+    return run_cli(lambda: commands[args.command](args, Settings()))
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from app.server.main import run
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = guard_bind(args.host, args.insecure, settings)
+    services = Services.load(settings)  # fails here, before binding, if a model is missing
+    services.check_all_collections()
+    print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
+    run(services, args.host, args.port)
+    return 0
+
+
+def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
+    """Refuse to serve the network with no key; without keys, answer only to localhost names."""
+    if KeyRing.from_settings(settings).enabled:
+        return settings
+    if not is_loopback(host):
+        if not insecure:
+            raise SettingsError(
+                f"refusing to serve {host} with no API key: anyone on the network could read and "
+                "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
+                "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
+            )
+        out.print(INSECURE_WARNING, style="bold red", highlight=False)
+        return settings
+    if settings.allowed_hosts:
+        return settings
+    return settings.model_copy(update={"allowed_hosts": LOCAL_HOSTS})
+
+
+LOCAL_HOSTS = "localhost,127.0.0.1,::1,[::1]"
+INSECURE_WARNING = (
+    "WARNING: --insecure: serving on the network with NO API KEY. Anyone who can reach this "
+    "address can read every document, upload and delete. Set RAGD_API_KEYS to fix this."
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def key_new(args: argparse.Namespace, settings: Settings) -> int:
+    key = new_key()
+    print(f"key:  {key}")
+    print("Give the key to its user once; it is not stored. Add this line to RAGD_API_KEYS_FILE:")
+    print(key_file_line(key, args.role, args.name))
+    return 0
+
+
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    services = Services.load(settings)
+    answerer = Answerer(services, GenerationQueue(services.generator))
+    response = asyncio.run(answerer.answer(args.question, args.collection))
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    out.print(response.answer, highlight=False)
+    out.print()
+    for source in response.sources:
+        page = f", page {source.page}" if source.page else ""
+        mark = "" if source.cited else " (not cited)"
+        out.print(f"[bold][{source.n}][/] {source.source}{page}{mark}", highlight=False)
+        if source.quote:
+            out.print(f"    {source.quote}", style="dim", highlight=False)
+    return 0
+
+
+def index_check(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings)
+    names = [args.collection] if args.collection else store.names()
+    failed = False
+    for name in names:
+        problems = store.collection(name).check()
+        failed |= bool(problems)
+        status = "ok" if not problems else "INCONSISTENT"
+        print(json.dumps({"collection": name, "status": status, "problems": problems}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

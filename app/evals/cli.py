@@ -1,0 +1,182 @@
+"""The `ragd eval` command: arguments, a progress bar, and the tables it prints."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.answering.retrieval import MODES
+from app.evals.beir import load_beir
+from app.evals.errors import InvalidDataset
+from app.evals.evaluate import Abstention, BeirReport, Tick, evaluate_beir
+from app.evals.qa import QAReport, load_qa, run_qa
+from config.factories import load_embedder
+from config.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+# Published test-split nDCG@10 on SciFact, for reference beside a SciFact run.
+PUBLISHED = {"scifact": {"dense": 0.645, "keyword": 0.665}}
+
+
+def add_eval_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "eval",
+        help="retrieval metrics on a BEIR folder, or answer metrics on a QA JSONL",
+        description="DATASET is a BEIR folder (corpus.jsonl, queries.jsonl, qrels/*.tsv or "
+        "qrels.tsv), ingested into a temporary collection; or a QA JSONL of "
+        '{"question", "answers": [...]} asked of an ingested collection.',
+    )
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--mode", action="append", choices=MODES, help="repeatable; default all")
+    parser.add_argument("--collection", default=None, help="QA: the collection to ask")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help="BEIR: keep the ingested corpus here and reuse it on the next run",
+    )
+    parser.add_argument(
+        "--unanswerable",
+        type=Path,
+        default=None,
+        help="BEIR: JSONL of questions the corpus cannot answer, to calibrate RAGD_ABSTAIN_BELOW",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dataset.is_dir():
+        return _beir(args, settings)
+    if args.dataset.is_file():
+        return _qa(args, settings)
+    raise InvalidDataset(f"{args.dataset} is neither a BEIR folder nor a QA JSONL file")
+
+
+def _beir(args: argparse.Namespace, settings: Settings) -> int:
+    dataset = load_beir(args.dataset)  # a malformed folder fails before the model loads
+    with err.status("loading the embedding model"):
+        embedder = load_embedder(settings)
+    with progress_ticks() as tick:
+        report = evaluate_beir(
+            dataset,
+            settings,
+            embedder,
+            modes=tuple(args.mode or MODES),
+            work_dir=args.work_dir,
+            unanswerable=args.unanswerable,
+            limit=args.limit,
+            tick=tick,
+        )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_beir(report)
+    return 0
+
+
+def _qa(args: argparse.Namespace, settings: Settings) -> int:
+    from app.answering.answer import Answerer
+    from app.answering.queue import GenerationQueue
+    from app.answering.services import Services
+
+    items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
+    services = Services.load(settings)
+    answerer = Answerer(services, GenerationQueue(services.generator))
+    with progress_ticks() as tick:
+        report = asyncio.run(run_qa(answerer, items, args.collection, tick))
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print_qa(report)
+    return 0
+
+
+@contextmanager
+def progress_ticks() -> Iterator[Tick]:
+    """A rich progress bar per phase (ingest, then each mode), fed by (phase, done, total)."""
+    progress = Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def tick(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = progress.add_task(phase, total=total)
+        progress.update(tasks[phase], completed=done)
+
+    with progress:
+        yield tick
+
+
+def print_beir(report: BeirReport) -> None:
+    published = PUBLISHED.get(report.dataset.lower(), {})
+    table = Table(
+        title=f"{report.dataset}: {report.queries} queries, {report.documents} "
+        f"documents, {report.chunks} chunks",
+        show_edge=False,
+    )
+    for column in ("mode", "nDCG@10", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    if published:
+        table.add_column("published nDCG@10", justify="right")
+    for m in report.modes:
+        row = [
+            m.mode,
+            *(f"{v:.4f}" for v in (m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10)),
+            f"{m.latency_p50_ms:.1f}",
+            f"{m.latency_p95_ms:.1f}",
+        ]
+        if published:
+            row.append(f"{published[m.mode]:.3f}" if m.mode in published else "")
+        table.add_row(*row)
+    out.print(table)
+    settings = ", ".join(f"{k}={v}" for k, v in report.settings.items())
+    out.print(f"settings: {settings}", style="dim", highlight=False)
+    if report.abstention:
+        print_abstention(report.abstention)
+
+
+def print_abstention(a: Abstention) -> None:
+    out.print(
+        f"abstention at RAGD_ABSTAIN_BELOW={a.threshold}: answers {a.answered:.1%} of "
+        f"{a.answerable} answerable queries (their evidence: p1 {a.evidence_p1}, median "
+        f"{a.evidence_p50}); the highest threshold answering 99% of them is {a.suggested}",
+        highlight=False,
+    )
+    if a.unanswerable:
+        out.print(
+            f"  unanswerable queries ({a.unanswerable}, evidence median {a.unanswerable_p50}, "
+            f"p95 {a.unanswerable_p95}): refused {a.abstained:.1%} at {a.threshold}, "
+            f"{a.suggested_abstained:.1%} at {a.suggested}",
+            highlight=False,
+        )
+
+
+def print_qa(report: QAReport) -> None:
+    table = Table(
+        title=f"{report.questions} questions, {report.answerable} answerable", show_edge=False
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report.as_dict().items():
+        if name not in ("questions", "answerable", "abstention"):
+            table.add_row(name, "-" if value is None else str(value))
+    out.print(table)
+    if report.abstention:
+        print_abstention(report.abstention)

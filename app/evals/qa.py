@@ -1,0 +1,133 @@
+"""`ragd eval QA.jsonl`: ask a collection each question; score retrieval, answers, citations."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from app.answering.answer import Answerer
+from app.answering.schemas import AskResponse
+from app.evals.beir import read_jsonl
+from app.evals.errors import InvalidDataset
+from app.evals.evaluate import Abstention, Tick, calibrate
+from app.evals.scoring import contains_answer, exact_match, percentile, token_f1
+
+_MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+
+@dataclass(frozen=True)
+class QAItem:
+    question: str
+    answers: list[str]  # empty: the documents cannot answer it, ragd should abstain
+    sources: list[str]  # documents holding the answer, when known
+
+
+@dataclass(frozen=True)
+class QAReport:
+    questions: int
+    answerable: int
+    k: int
+    source_recall_at_k: float  # answerable questions whose answer source was retrieved
+    exact_match: float
+    token_f1: float
+    cites_answer_source: float  # answerable questions citing a source that holds the answer
+    abstained_when_unanswerable: float | None
+    abstained_when_answerable: float
+    latency_p50_ms: float
+    abstention: Abstention | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def load_qa(path: Path) -> list[QAItem]:
+    """One JSON object per line: question, answers (list, may be empty), optional source(s)."""
+    items = []
+    for row in read_jsonl(path):
+        question, answers = row.get("question"), row.get("answers", [])
+        if not isinstance(question, str) or not isinstance(answers, list):
+            raise InvalidDataset(f'{path}: each line needs "question" and "answers": [...]')
+        sources = row.get("sources", [row["source"]] if "source" in row else [])
+        sources = sources if isinstance(sources, list) else [sources]
+        items.append(QAItem(question, [str(a) for a in answers], [str(s) for s in sources]))
+    if not items:
+        raise InvalidDataset(f"{path} holds no questions")
+    return items
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    item: QAItem
+    response: AskResponse
+    seconds: float
+
+
+async def run_qa(
+    answerer: Answerer, items: Sequence[QAItem], collection: str | None, tick: Tick
+) -> QAReport:
+    """Each question through the real /api/ask path (retrieve, abstain or generate, cite)."""
+    outcomes = []
+    for n, item in enumerate(items, 1):
+        started = time.perf_counter()
+        response = await answerer.answer(item.question, collection)
+        outcomes.append(_Outcome(item, response, time.perf_counter() - started))
+        tick("questions", n, len(items))
+    settings = answerer.services.settings
+    return score_qa(outcomes, settings.top_k, settings.abstain_below)
+
+
+def score_qa(outcomes: Sequence[_Outcome], k: int, threshold: float) -> QAReport:
+    answerable = [o for o in outcomes if o.item.answers]
+    unanswerable = [o for o in outcomes if not o.item.answers]
+    return QAReport(
+        questions=len(outcomes),
+        answerable=len(answerable),
+        k=k,
+        source_recall_at_k=_mean(answerable, _retrieved),
+        exact_match=_mean(answerable, lambda o: exact_match(_plain(o), o.item.answers)),
+        token_f1=_mean(answerable, lambda o: token_f1(_plain(o), o.item.answers)),
+        cites_answer_source=_mean(answerable, _cites_answer),
+        abstained_when_unanswerable=(
+            _mean(unanswerable, lambda o: not o.response.answerable) if unanswerable else None
+        ),
+        abstained_when_answerable=_mean(answerable, lambda o: not o.response.answerable),
+        latency_p50_ms=round(percentile([o.seconds * 1000 for o in outcomes], 50), 1),
+        abstention=_abstention(answerable, unanswerable, threshold),
+    )
+
+
+def _abstention(
+    answerable: Sequence[_Outcome], unanswerable: Sequence[_Outcome], threshold: float
+) -> Abstention | None:
+    def evidence(outcomes: Sequence[_Outcome]) -> list[float]:
+        return [o.response.evidence for o in outcomes if o.response.evidence is not None]
+
+    if not evidence(answerable):
+        return None
+    return calibrate(evidence(answerable), evidence(unanswerable), threshold)
+
+
+def _plain(outcome: _Outcome) -> str:
+    return _MARKERS.sub("", outcome.response.answer).strip()
+
+
+def _holds_answer(item: QAItem, source: str, text: str) -> bool:
+    return source in item.sources if item.sources else contains_answer(text, item.answers)
+
+
+def _retrieved(o: _Outcome) -> bool:
+    return any(_holds_answer(o.item, s.source, s.text) for s in o.response.sources)
+
+
+def _cites_answer(o: _Outcome) -> bool:
+    return any(_holds_answer(o.item, s.source, s.text) for s in o.response.sources if s.cited)
+
+
+def _mean(outcomes: Sequence[_Outcome], value: Callable[[_Outcome], float | bool]) -> float:
+    if not outcomes:
+        return 0.0
+    return round(statistics.fmean(float(value(o)) for o in outcomes), 4)

@@ -1,0 +1,67 @@
+"""The app factory: one FastAPI object, built alike by `ragd serve` and by the tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app.answering.answer import Answerer
+from app.answering.queue import GenerationQueue
+from app.answering.services import Services
+from app.server import deps, errors, middleware
+from app.server.metrics import Metrics, MetricsMiddleware
+from app.server.routes import ask, documents, health, metrics, openai, page, search
+from config.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("ragd")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the service; models load in the lifespan unless `services` is given."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.services is None:
+            app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
+        ready: Services = app.state.services
+        ready.check_all_collections()
+        queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
+        app.state.answerer = Answerer(ready, queue)
+        app.state.metrics.queue = queue
+        yield
+
+    app = FastAPI(
+        title="ragd",
+        version="0.1.0",
+        summary="Question answering over your own documents, with citations.",
+        lifespan=lifespan,
+        dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
+    )
+    app.state.services = services
+    app.state.metrics = Metrics()
+    errors.install(app)
+    middleware.install(app, settings)  # auth for every route, old or new: see app/middleware.py
+    # Added last, so outermost: requests the guard refuses are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    for module in (search, ask, documents, openai):
+        app.include_router(module.router, responses=errors.ERROR_RESPONSES)
+    for module in (health, page, metrics):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def run(services: Services, host: str, port: int) -> None:
+    """Serve the app over HTTP until interrupted (what `ragd serve` runs)."""
+    import uvicorn
+
+    app = create_app(services.settings, services)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,212 @@
+"""ASGI middleware that guards every request before any route runs, and security headers."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.answering.errors import RequestError
+from app.server.auth import ANONYMOUS, KeyRing, Principal, bearer_token, is_public, may
+from app.server.errors import (
+    CrossOrigin,
+    Forbidden,
+    RequestTooLarge,
+    Unauthorized,
+    UntrustedHost,
+    error_response,
+)
+from app.server.ratelimit import RateLimiter
+from config.errors import SettingsError
+from config.settings import Settings
+
+MULTIPART_SLACK = 64 * 1024  # multipart boundaries and part headers around the file bytes
+UPLOAD_PATH = "/api/documents"
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+FRAME_POLICY = "frame-ancestors 'none'"  # for responses that set no Content-Security-Policy
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Guard (host, origin, key, role, rate, body size), then CORS if allowed, then headers."""
+    origins = cors_origins(settings)  # settings errors surface here, at startup
+    keys, limiter = KeyRing.from_settings(settings), RateLimiter(settings.rate_limit)
+    app.add_middleware(Guard, settings=settings, keys=keys, limiter=limiter)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_credentials=False,  # keys travel in a header, never in cookies
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    origins = [o.strip().rstrip("/") for o in settings.cors_origins.split(",") if o.strip()]
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin == "*" or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                f"RAGD_CORS_ORIGINS entry {origin!r} is not an origin like https://host:port "
+                "(`*` is refused: list the pages that may call ragd)"
+            )
+    return origins
+
+
+def split_list(value: str) -> frozenset[str]:
+    return frozenset(v.strip().lower() for v in value.split(",") if v.strip())
+
+
+class SecurityHeaders:
+    """Adds nosniff, no framing and no referrer to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", FRAME_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class Guard:
+    """Refuses a request before any route runs: bad host or origin, no key, wrong role, too
+    many requests, or a body over the limit (by Content-Length, or counted as it streams in).
+    Every path not explicitly public needs a key, so forgotten routes fail closed."""
+
+    def __init__(
+        self, app: ASGIApp, settings: Settings, keys: KeyRing, limiter: RateLimiter
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.keys = keys
+        self.limiter = limiter
+        self.hosts = split_list(settings.allowed_hosts)
+        self.origins = frozenset(cors_origins(settings))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            scope.setdefault("state", {})["principal"] = self.admit(scope)
+        except RequestError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        await BodyCounter(self.app, self.body_limit(scope)).run(scope, receive, send)
+
+    def admit(self, scope: Scope) -> Principal:
+        headers, method, path = Headers(scope=scope), scope["method"], scope["path"]
+        self.check_host(headers)
+        self.check_origin(headers, method)
+        if is_public(method, path):
+            return ANONYMOUS
+        principal = self.authenticate(headers)
+        if not may(principal, method, path):
+            raise Forbidden("this API key is read-only: uploading and deleting need an admin key")
+        self.limiter.hit(principal.id if self.keys.enabled else _client(scope))
+        self.check_length(headers, self.body_limit(scope))
+        return principal
+
+    def check_host(self, headers: Headers) -> None:
+        host = urlsplit("//" + headers.get("host", "")).hostname or ""
+        if self.hosts and host not in self.hosts:
+            raise UntrustedHost(
+                f"this server does not answer to host {host!r}; allowed: "
+                f"{', '.join(sorted(self.hosts))} (RAGD_ALLOWED_HOSTS)"
+            )
+
+    def check_origin(self, headers: Headers, method: str) -> None:
+        """A browser page of another origin may not change anything (CSRF), unless allowed."""
+        origin = headers.get("origin")
+        if origin is None or method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if urlsplit(origin).netloc != headers.get("host") and origin not in self.origins:
+            raise CrossOrigin(
+                f"requests from pages at {origin} are not allowed; add the origin to "
+                "RAGD_CORS_ORIGINS to allow it"
+            )
+
+    def authenticate(self, headers: Headers) -> Principal:
+        if not self.keys.enabled:
+            return ANONYMOUS
+        token = bearer_token(headers)
+        if token is None:
+            raise Unauthorized("an API key is required: send the header Authorization: Bearer KEY")
+        principal = self.keys.identify(token)
+        if principal is None:
+            raise Unauthorized("unknown API key: check the key, or ask an admin for one")
+        return principal
+
+    def body_limit(self, scope: Scope) -> int:
+        if scope["method"] == "POST" and scope["path"] == UPLOAD_PATH:
+            return int(self.settings.max_upload_mb * 1024 * 1024) + MULTIPART_SLACK
+        return self.settings.max_request_kb * 1024
+
+    def check_length(self, headers: Headers, limit: int) -> None:
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            raise RequestTooLarge(too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return (
+        f"the request body is larger than the {limit / 1048576:.1f} MB limit "
+        "(RAGD_MAX_UPLOAD_MB for uploads, RAGD_MAX_REQUEST_KB otherwise)"
+    )
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+class BodyCounter:
+    """Counts request body bytes as the app reads them; past the limit the read fails and the
+    client gets 413, so an oversized body is never buffered whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.received, self.exceeded, self.started = 0, False, False
+
+    async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def counted() -> Message:
+            message = await receive()
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                self.exceeded = True
+                raise RequestTooLarge(too_large(self.limit))
+            return message
+
+        async def tracked(message: Message) -> None:
+            if self.exceeded and not self.started:
+                return  # the app's own error for the aborted read: ours is sent instead
+            self.started |= message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except Exception:
+            if not self.exceeded:
+                raise
+        if self.exceeded and not self.started:
+            await error_response(RequestTooLarge(too_large(self.limit)))(scope, receive, send)

@@ -1,0 +1,96 @@
+"""Documents and collections: list, upload (multipart, field `file`, repeatable), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from app.answering.services import Services
+from app.server.deps import ServicesDep
+from app.server.schemas import DocumentOut, DocumentsResponse
+from ingest.errors import FileTooLarge
+from ingest.pipeline import Summary, upload_source_name
+
+router = APIRouter(prefix="/api", tags=["documents"])
+CollectionQuery = Annotated[str | None, Query(description="Collection (default: default).")]
+
+
+@router.get("/collections")
+def collections(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
+    out = []
+    for name in services.store.names():
+        manifest = services.store.collection(name).manifest()
+        if manifest is not None:
+            out.append({"name": name, "documents": manifest.documents, "chunks": manifest.rows})
+    return {"collections": out}
+
+
+@router.get("/documents")
+def list_documents(services: ServicesDep, collection: CollectionQuery = None) -> DocumentsResponse:
+    name = collection or services.settings.collection
+    coll = services.store.collection(name)
+    docs = coll.snapshot().documents() if coll.exists() else []
+    return DocumentsResponse(collection=name, documents=[DocumentOut(**d.__dict__) for d in docs])
+
+
+@router.post("/documents")
+async def upload(
+    services: ServicesDep,
+    file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
+    collection: Annotated[str | None, Form()] = None,
+) -> dict[str, object]:
+    """Ingest the files; 200 with one outcome per file, or the first file's error when none
+    was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
+    Guard middleware while the body streams in; names are display names, never paths."""
+    limit = int(services.settings.max_upload_mb * 1024 * 1024)
+    received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
+    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+    _raise_if_nothing_accepted(summary)
+    return summary.as_dict()
+
+
+@router.delete("/documents/{doc_id}")
+async def delete(
+    doc_id: str, services: ServicesDep, collection: CollectionQuery = None
+) -> dict[str, object]:
+    return await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+
+
+async def _read(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(f"{upload.filename!r} is larger than the {limit / 1048576:g} MB limit")
+    return data
+
+
+def _raise_if_nothing_accepted(summary: Summary) -> None:
+    rejected = [o for o in summary.outcomes if o.status in ("skipped", "failed")]
+    if not rejected or len(rejected) < len(summary.outcomes):
+        return
+    first, error = rejected[0], rejected[0].error
+    if error is not None:
+        raise type(error)(f"{first.source}: {first.reason}")
+
+
+def _ingest(services: Services, collection: str | None, files: list[tuple[str, bytes]]) -> Summary:
+    ingestor = services.ingestor(collection)
+    summary = Summary()
+    with ingestor.writer() as writer:
+        summary.outcomes = [ingestor.ingest_bytes(writer, name, data) for name, data in files]
+        writer.commit()
+    return summary
+
+
+def _delete(services: Services, collection: str | None, doc_id: str) -> dict[str, object]:
+    ingestor = services.ingestor(collection)
+    with ingestor.writer() as writer:
+        doc = writer.delete(doc_id)
+        manifest = writer.commit()
+    return {
+        "deleted": doc.id,
+        "source": doc.source,
+        "chunks": doc.chunks,
+        "generation": manifest.generation,
+    }

@@ -1,0 +1,65 @@
+"""Consistency check of a collection: manifest, segment checksums, vector and row counts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.errors import IndexCorrupt
+from index.faiss_store.collection import Collection
+from index.faiss_store.keyword import load_keyword
+from index.faiss_store.manifest import Manifest
+from index.faiss_store.vectors import read_segment
+
+
+def check_collection(collection: Collection) -> list[str]:
+    """Problems found in the committed generation; an empty list means consistent."""
+    try:
+        manifest = collection.manifest()
+    except IndexCorrupt as exc:
+        return [str(exc)]
+    if manifest is None:
+        return [f"collection {collection.name!r} has no manifest (nothing committed yet)"]
+    problems = collection.chunk_store.integrity_problems()
+    live = collection.chunk_store.live_ids(manifest.generation)
+    found = []
+    for segment in manifest.segments:
+        try:
+            ids, _ = read_segment(collection.folder, segment, manifest.spec.dimension)
+        except IndexCorrupt as exc:
+            problems.append(str(exc))
+            continue
+        found.append(ids[np.isin(ids, live)])
+    vectors = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+    docs, rows = collection.chunk_store.counts(manifest.generation)
+    problems += _count_problems(
+        manifest.vectors, manifest.rows, manifest.documents, len(vectors), rows, docs
+    )
+    if not problems and len(np.setdiff1d(live, vectors)) > 0:
+        problems.append("chunk rows without a vector")
+    return problems + _keyword_problems(collection, manifest, live)
+
+
+def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarray) -> list[str]:
+    """Each BM25 segment must pass its checksum; together they cover every live chunk once."""
+    if not manifest.keyword:
+        return ["no keyword index: run `ingest` once more to build it"] if len(live) else []
+    try:
+        keyword = load_keyword(collection.folder, manifest.keyword, live, None)
+    except IndexCorrupt as exc:
+        return [str(exc)]
+    if not keyword.covers(live):
+        return [f"the keyword index covers {keyword.live_count} of {len(live)} live chunks"]
+    return []
+
+
+def _count_problems(
+    want_vectors: int, want_rows: int, want_docs: int, vectors: int, rows: int, docs: int
+) -> list[str]:
+    problems = []
+    if vectors != want_vectors:
+        problems.append(f"manifest says {want_vectors} vectors, segments hold {vectors} live")
+    if rows != want_rows:
+        problems.append(f"manifest says {want_rows} chunk rows, the chunk store has {rows}")
+    if docs != want_docs:
+        problems.append(f"manifest says {want_docs} documents, the chunk store has {docs}")
+    return problems

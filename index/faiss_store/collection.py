@@ -1,0 +1,146 @@
+"""One collection on disk, read side: snapshots of its current committed generation."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import EmptyCollection, IndexCorrupt
+from index.faiss_store.chunkstore import ChunkStore
+from index.faiss_store.keyword import KeywordIndex, load_keyword
+from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
+from index.faiss_store.vectors import VectorIndex, load_segments
+from index.types import DocumentRow, Hit
+
+STORE = "chunks.sqlite"
+LOCK = "write.lock"
+
+
+class Snapshot:
+    """One whole committed generation: its vectors in memory and its rows in the store."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        vectors: VectorIndex,
+        chunk_store: ChunkStore,
+        keyword: KeywordIndex | None = None,
+    ) -> None:
+        self.manifest = manifest
+        self.vectors = vectors
+        self.chunk_store = chunk_store
+        self.keyword = keyword
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation
+
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        return self._hits(*self.vectors.search(query, k))
+
+    def keyword_search(self, text: str, k: int) -> list[Hit]:
+        """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
+        if self.keyword is None:
+            return []
+        return self._hits(*self.keyword.search(text, k))
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        rows = self.chunk_store.chunks(self.generation, [int(i) for i in ids])
+        return [Hit(rows[int(i)], float(s)) for i, s in zip(ids, scores, strict=True) if i in rows]
+
+    def documents(self) -> list[DocumentRow]:
+        return self.chunk_store.documents(self.generation)
+
+
+class Collection:
+    """A named folder holding manifests, FAISS segments, the chunk store and the writer lock."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self._snapshot: Snapshot | None = None
+        self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
+        self._store: ChunkStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def chunk_store(self) -> ChunkStore:
+        if self._store is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._store = ChunkStore(self.folder / STORE)
+        return self._store
+
+    def manifest(self) -> Manifest | None:
+        return read_manifest(self.folder)
+
+    def snapshot(self) -> Snapshot:
+        """The newest committed generation, reloaded here when a writer has committed another."""
+        with self._lock:
+            manifest = self.manifest()
+            if manifest is None:
+                raise EmptyCollection(
+                    f"collection {self.name!r} is empty: add documents with "
+                    f"`ingest PATH --collection {self.name}` or POST /api/documents"
+                )
+            if self._snapshot is None or self._seen != manifest:
+                self._snapshot = self._load(manifest)
+                self._seen = manifest
+            return self._snapshot
+
+    def _load(self, manifest: Manifest) -> Snapshot:
+        try:
+            return self._load_exact(manifest)
+        except IndexCorrupt as exc:
+            previous = read_manifest(self.folder, PREVIOUS)
+            if previous is None or previous.generation >= manifest.generation:
+                raise IndexCorrupt(
+                    f"{exc}; no earlier good generation to serve. Rebuild the collection with "
+                    f"`ingest --rebuild PATH --collection {self.name}`"
+                ) from exc
+            return self._load_exact(previous)  # serve the last good generation meanwhile
+
+    def _load_exact(self, manifest: Manifest) -> Snapshot:
+        live = self.chunk_store.live_ids(manifest.generation)
+        vectors = self._vectors(manifest, live)
+        if len(vectors) != manifest.vectors or len(live) != manifest.rows:
+            raise IndexCorrupt(
+                f"collection {self.name!r} generation {manifest.generation}: manifest says "
+                f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
+                f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
+            )
+        return Snapshot(manifest, vectors, self.chunk_store, self._keyword(manifest, live))
+
+    def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
+        """The generation's BM25 index, reusing the segments already loaded.
+
+        A collection committed before keyword search has none until its next commit.
+        """
+        loaded = self._snapshot.keyword if self._snapshot else None
+        keyword = load_keyword(self.folder, manifest.keyword, live, loaded)
+        if manifest.keyword and not keyword.covers(live):
+            raise IndexCorrupt(
+                f"collection {self.name!r} generation {manifest.generation}: the keyword "
+                f"index covers {keyword.live_count} of {len(live)} live chunks. "
+                "Rebuild it with `ingest --rebuild PATH`."
+            )
+        return keyword
+
+    def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex:
+        """Reuse the loaded generation when the new one only adds segments and drops chunks."""
+        base = self._snapshot
+        files = {s.file for s in manifest.segments}
+        if base is None or base.manifest.spec != manifest.spec:
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        known = {s.file for s in base.manifest.segments}
+        if not known <= files:  # compacted: segments were rewritten
+            return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
+        vectors = base.vectors.clone()  # in-flight searches keep using the old snapshot
+        vectors.remove(np.setdiff1d(vectors.ids(), live, assume_unique=True))
+        added = [s for s in manifest.segments if s.file not in known]
+        vectors.merge(load_segments(self.folder, added, manifest.spec.dimension, live))
+        return vectors
+
+    def exists(self) -> bool:
+        return (self.folder / MANIFEST).exists()

@@ -1,0 +1,51 @@
+"""The FAISS vector store: every collection under one data folder, opened by name."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from index.errors import CollectionNotFound, InvalidCollectionName
+from index.faiss_store.check import check_collection
+from index.faiss_store.collection import Collection
+from index.faiss_store.writer import Writer
+from index.types import IndexSpec, valid_name
+
+
+class FaissCollection(Collection):
+    """A collection as the store hands it out: its reader, plus its single writer and its check."""
+
+    def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> Writer:
+        """This collection's single writer (enter it to take the lock)."""
+        return Writer(self, spec, wait=wait, rebuild=rebuild)
+
+    def check(self) -> list[str]:
+        """Problems found on disk; an empty list means consistent."""
+        return check_collection(self)
+
+
+class FaissStore:
+    """Collections live in `<root>/<name>/`; names are validated so they are never paths."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[str, FaissCollection] = {}
+        self._lock = threading.Lock()
+
+    def collection(self, name: str, *, must_exist: bool = False) -> FaissCollection:
+        if not valid_name(name):
+            raise InvalidCollectionName(
+                f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-'"
+            )
+        with self._lock:
+            if name not in self._open:
+                self._open[name] = FaissCollection(self.root / name)
+            collection = self._open[name]
+        if must_exist and not collection.exists():
+            raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")
+        return collection
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if valid_name(p.name) and p.is_dir())

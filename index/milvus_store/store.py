@@ -1,0 +1,448 @@
+"""The Milvus vector store: chunks, vectors and BM25 in Milvus, shared by every ragd replica.
+
+Each ragd collection is two Milvus collections, `<prefix>c_<name>` (one row per chunk: text,
+metadata, a dense vector, and a sparse BM25 vector that Milvus derives from the text with its
+built-in BM25 function) and `<prefix>d_<name>` (one row per document); `<prefix>meta` holds each
+collection's index spec and generation, so every replica checks the same embedding model.
+
+Writes are single-writer per document, last writer wins: chunk ids derive from the content, so
+an upsert is idempotent; re-ingesting a document upserts its new chunks, then its row, then
+deletes its old chunks, so a reader never finds it missing (briefly both versions, never none).
+Within one process a lock serializes writers as with FAISS; across replicas none is taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from index.errors import (
+    CollectionNotFound,
+    DocumentNotFound,
+    EmptyCollection,
+    IndexStoreError,
+    InvalidCollectionName,
+    ModelMismatch,
+    WriterBusy,
+)
+from index.milvus_store.schema import chunk_index, chunk_schema, doc_schema, meta_schema, stub_index
+from index.types import (
+    ChunkRow,
+    DocumentRow,
+    Hit,
+    IndexSpec,
+    NewChunk,
+    mismatch_message,
+    valid_name,
+)
+
+CHUNK_FIELDS = ["id", "doc_id", "source", "ord", "text", "page", "heading"]
+DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
+MAX_TOPK = 16384  # Milvus' limit on one search
+BATCH = 512  # rows per upsert call
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def connect(uri: str, token: str = "") -> Any:
+    """One MilvusClient per endpoint and process; a `.db` path runs milvus-lite embedded."""
+    from pymilvus import MilvusClient
+
+    # milvus-lite answers no mvccTs for a query iterator; the client-side time it falls back on
+    # is right here (strong consistency), so its warning on every listing is noise.
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    with _clients_lock:
+        if (uri, token) not in _clients:
+            if "://" not in uri:
+                Path(uri).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                # No keepalive pings while idle: milvus-lite answers them with GOAWAY
+                # "too_many_pings" (logged as an error) between an ingest's commits.
+                options = {"grpc.keepalive_permit_without_calls": False}
+                _clients[uri, token] = MilvusClient(uri=uri, token=token, grpc_options=options)
+            except Exception as exc:  # pymilvus raises several kinds for an unreachable server
+                raise IndexStoreError(
+                    f"cannot open the Milvus store at {uri!r} ({exc}); check RAGD_MILVUS_URI "
+                    "(http://host:19530, or a .db file path no other process has open)"
+                ) from exc
+        return _clients[uri, token]
+
+
+@dataclass(frozen=True)
+class MilvusState:
+    """A collection's spec, generation (commits so far) and sizes."""
+
+    generation: int
+    spec: IndexSpec
+    documents: int
+    rows: int
+
+
+class MilvusStore:
+    """Collections by name in one Milvus database; `prefix` keeps deployments apart."""
+
+    def __init__(self, client: Any, prefix: str = "ragd_") -> None:
+        self.client = client
+        self.prefix = prefix
+        self.meta = f"{prefix}meta"
+        self._open: dict[str, MilvusCollection] = {}
+        self._lock = threading.Lock()
+        self._loaded: set[str] = set()
+
+    def ready(self, collection: str) -> bool:
+        """Whether the Milvus collection exists, loading it for queries (once per process):
+        Milvus keeps a collection released after a restart until a client loads it."""
+        if collection in self._loaded:
+            return True
+        if not self.client.has_collection(collection):
+            return False
+        self.client.load_collection(collection)
+        self._loaded.add(collection)
+        return True
+
+    def collection(self, name: str, *, must_exist: bool = False) -> MilvusCollection:
+        if not valid_name(name):
+            raise InvalidCollectionName(
+                f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-'"
+            )
+        with self._lock:
+            if name not in self._open:
+                self._open[name] = MilvusCollection(self, name)
+            collection = self._open[name]
+        if must_exist and not collection.exists():
+            raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")
+        return collection
+
+    def names(self) -> list[str]:
+        if not self.ready(self.meta):
+            return []
+        rows = _query_all(self.client, self.meta, 'name != ""', ["name"])
+        return sorted(str(r["name"]) for r in rows)
+
+    def read_meta(self, name: str) -> tuple[IndexSpec, int] | None:
+        if not self.ready(self.meta):
+            return None
+        rows = self.client.query(self.meta, ids=[name], output_fields=["spec", "generation"])
+        if not rows:
+            return None
+        return IndexSpec(**json.loads(rows[0]["spec"])), int(rows[0]["generation"])
+
+    def write_meta(self, name: str, spec: IndexSpec, generation: int) -> None:
+        if not self.ready(self.meta):
+            self._create(self.meta, meta_schema(), stub_index(self.client))
+        row = {"name": name, "spec": json.dumps(asdict(spec)), "generation": generation}
+        self.client.upsert(self.meta, [{**row, "stub": [0.0, 0.0]}])
+
+    def drop_meta(self, name: str) -> None:
+        if self.ready(self.meta):
+            self.client.delete(self.meta, ids=[name])
+
+    def _create(self, name: str, schema: Any, index: Any) -> None:
+        # Strong consistency: a replica's search sees every write acknowledged before it.
+        self.client.create_collection(
+            name, schema=schema, index_params=index, consistency_level="Strong"
+        )
+        self._loaded.add(name)
+
+
+class MilvusCollection:
+    """One ragd collection: its chunk and document collections in Milvus."""
+
+    def __init__(self, store: MilvusStore, name: str) -> None:
+        self.store = store
+        self.client = store.client
+        self.name = name
+        encoded = name.replace("_", "_u").replace("-", "_h")  # Milvus names allow no '-'
+        self.chunks = f"{store.prefix}c_{encoded}"
+        self.docs = f"{store.prefix}d_{encoded}"
+        self.write_lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self.store.read_meta(self.name) is not None
+
+    def manifest(self) -> MilvusState | None:
+        meta = self.store.read_meta(self.name)
+        if meta is None:
+            return None
+        return MilvusState(meta[1], meta[0], self._count(self.docs), self._count(self.chunks))
+
+    def _count(self, collection: str) -> int:
+        if not self.store.ready(collection):
+            return 0
+        rows = self.client.query(collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def snapshot(self) -> MilvusCollection:
+        """Milvus serves the latest committed data itself: the collection is its own view."""
+        if not self.exists():
+            raise EmptyCollection(
+                f"collection {self.name!r} is empty: add documents with "
+                f"`ingest PATH --collection {self.name}` or POST /api/documents"
+            )
+        return self
+
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
+        return self._search([vector], "vector", "IP", k)
+
+    def keyword_search(self, text: str, k: int) -> list[Hit]:
+        """BM25 by Milvus over the chunk texts; empty when no chunk shares a term with `text`."""
+        if not text.strip():
+            return []
+        return self._search([text], "sparse", "BM25", k)
+
+    def _search(self, data: list[Any], field: str, metric: str, k: int) -> list[Hit]:
+        if k <= 0:
+            return []
+        found = self.client.search(
+            self.chunks,
+            data=data,
+            anns_field=field,
+            limit=min(k, MAX_TOPK),
+            output_fields=CHUNK_FIELDS[1:],
+            search_params={"metric_type": metric},
+        )
+        # milvus-lite reports BM25 negated (best first still), a Milvus server as is.
+        score = abs if metric == "BM25" else float
+        return [Hit(_chunk_row(h["id"], h["entity"]), score(h["distance"])) for h in found[0]]
+
+    def documents(self) -> list[DocumentRow]:
+        if not self.store.ready(self.docs):
+            return []
+        rows = _query_all(self.client, self.docs, 'id != ""', DOC_FIELDS)
+        return sorted((_document_row(r) for r in rows), key=lambda d: d.source)
+
+    def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> MilvusWriter:
+        return MilvusWriter(self, spec, wait=wait, rebuild=rebuild)
+
+    def check(self) -> list[str]:
+        """The spec is readable and every document has exactly its chunks, no more, no fewer.
+
+        A writer that died mid-commit can leave a document's old chunks beside its new ones, or
+        chunks of a document never listed: re-ingesting the file (or `--rebuild`) clears them.
+        """
+        try:
+            state = self.manifest()
+        except (TypeError, ValueError, KeyError) as exc:
+            return [f"collection {self.name!r}: unreadable index spec ({exc})"]
+        if state is None:
+            return [f"collection {self.name!r} has no index spec (nothing committed yet)"]
+        rows = _query_all(self.client, self.chunks, "id >= 0", ["doc_id"])
+        found = Counter(str(r["doc_id"]) for r in rows)
+        problems = []
+        for doc in self.documents():
+            stored = found.pop(doc.id, 0)
+            if stored != doc.chunks:
+                problems.append(f"{doc.source}: {stored} chunks stored, {doc.chunks} listed")
+        if found:
+            problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
+        return problems
+
+    def create(self, spec: IndexSpec) -> None:
+        """Make the chunk and document collections for vectors of `spec.dimension`."""
+        if not self.store.ready(self.chunks):
+            self.store._create(self.chunks, chunk_schema(spec), chunk_index(self.client))
+        if not self.store.ready(self.docs):
+            self.store._create(self.docs, doc_schema(), stub_index(self.client))
+
+    def drop(self) -> None:
+        for name in (self.chunks, self.docs):
+            self.client.drop_collection(name)
+            self.store._loaded.discard(name)
+
+
+@dataclass
+class _Pending:
+    deletes: list[str] = field(default_factory=list)
+    adds: dict[str, tuple[DocumentRow, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.deletes or self.adds)
+
+
+class MilvusWriter:
+    """Stages documents and deletes, and writes them to Milvus at `commit()`."""
+
+    def __init__(
+        self, collection: MilvusCollection, spec: IndexSpec, wait: float = 0, rebuild: bool = False
+    ) -> None:
+        self.collection = collection
+        self.spec = spec
+        self.rebuild = rebuild
+        self._wait = wait
+        self._pending = _Pending()
+        self._docs: dict[str, DocumentRow] = {}
+        self.generation = 0
+
+    def __enter__(self) -> MilvusWriter:
+        lock = self.collection.write_lock
+        if not lock.acquire(timeout=self._wait if self._wait > 0 else -1, blocking=self._wait > 0):
+            raise WriterBusy(
+                f"ingest already running on collection {self.collection.name!r}; "
+                "wait for it to finish and try again"
+            )
+        try:
+            self._load()
+        except BaseException:
+            lock.release()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.collection.write_lock.release()
+
+    def _load(self) -> None:
+        meta = self.collection.store.read_meta(self.collection.name)
+        if meta is not None:
+            spec, self.generation = meta
+            if spec != self.spec and not self.rebuild:
+                raise ModelMismatch(mismatch_message(self.collection.name, spec, self.spec))
+        # A rebuild starts from nothing: every file is embedded again.
+        docs = [] if self.rebuild else self.collection.documents()
+        self._docs = {d.id: d for d in docs}
+
+    def documents(self) -> list[DocumentRow]:
+        return sorted(self._docs.values(), key=lambda d: d.source)
+
+    def document(self, *, source: str = "", doc_id: str = "") -> DocumentRow | None:
+        if doc_id in self._docs:
+            return self._docs[doc_id]
+        return next((d for d in self._docs.values() if d.source == source), None)
+
+    def put(self, doc: DocumentRow, chunks: Sequence[NewChunk], vectors: np.ndarray) -> None:
+        """Stage a document (replacing any document with the same id) and its chunk vectors."""
+        assert len(chunks) == len(vectors), "one vector per chunk"
+        pairs = enumerate(zip(chunks, vectors, strict=True))
+        rows = [_chunk_dict(doc, i, chunk, vector) for i, (chunk, vector) in pairs]
+        self._pending.adds[doc.id] = (doc, rows)
+
+    def delete(self, doc_id: str) -> DocumentRow:
+        doc = self.document(doc_id=doc_id)
+        if doc is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in collection {self.collection.name!r}")
+        self._pending.deletes.append(doc_id)
+        return doc
+
+    @property
+    def staged_chunks(self) -> int:
+        return sum(len(rows) for _, rows in self._pending.adds.values())
+
+    def commit(self) -> MilvusState:
+        """Write the staged changes; the generation counts commits (informational)."""
+        pending, self._pending = self._pending, _Pending()
+        if pending or self.rebuild:
+            self._write(pending)
+        # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
+        return self.collection.manifest() or MilvusState(0, self.spec, 0, 0)
+
+    def _write(self, pending: _Pending) -> None:
+        coll = self.collection
+        if self.rebuild:
+            coll.drop()
+            self.rebuild = False
+        coll.create(self.spec)
+        self.generation += 1
+        coll.store.write_meta(coll.name, self.spec, self.generation)
+        self._remove(pending.deletes)
+        self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
+        self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
+        self._drop_stale(pending.adds)
+        self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
+
+    def _upsert(self, collection: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), BATCH):
+            self.collection.client.upsert(collection, rows[start : start + BATCH])
+
+    def _remove(self, doc_ids: list[str]) -> None:
+        coll = self.collection
+        for start in range(0, len(doc_ids), BATCH):
+            batch = doc_ids[start : start + BATCH]
+            coll.client.delete(coll.docs, ids=batch)
+            coll.client.delete(coll.chunks, filter=f"doc_id in {json.dumps(batch)}")
+        for doc_id in doc_ids:
+            self._docs.pop(doc_id, None)
+
+    def _drop_stale(self, adds: dict[str, tuple[DocumentRow, list[dict[str, Any]]]]) -> None:
+        """The documents' chunks from before this version, in one delete per batch: always
+        asked, since another replica may have written a document since this writer began."""
+        docs = list(adds)
+        for start in range(0, len(docs), BATCH):
+            batch = docs[start : start + BATCH]
+            keep = [row["id"] for doc_id in batch for row in adds[doc_id][1]]
+            where = f"doc_id in {json.dumps(batch)} and id not in {json.dumps(keep)}"
+            self.collection.client.delete(self.collection.chunks, filter=where)
+
+
+def chunk_id(doc_id: str, ord_: int, chunk: NewChunk) -> int:
+    """A 63-bit id derived from the chunk's content and place: upserting it is idempotent."""
+    key = json.dumps([doc_id, ord_, chunk.page, chunk.heading, chunk.text])
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
+
+
+def _chunk_dict(doc: DocumentRow, ord_: int, chunk: NewChunk, vector: np.ndarray) -> dict[str, Any]:
+    return {
+        "id": chunk_id(doc.id, ord_, chunk),
+        "doc_id": doc.id,
+        "source": doc.source,
+        "ord": ord_,
+        "text": chunk.text,
+        "page": -1 if chunk.page is None else chunk.page,  # -1: no page
+        "heading": chunk.heading or "",
+        "vector": np.asarray(vector, dtype=np.float32).tolist(),
+    }
+
+
+def _chunk_row(chunk_id_: Any, entity: dict[str, Any]) -> ChunkRow:
+    page = int(entity["page"])
+    return ChunkRow(
+        id=int(chunk_id_),
+        doc_id=str(entity["doc_id"]),
+        source=str(entity["source"]),
+        ord=int(entity["ord"]),
+        text=str(entity["text"]),
+        page=None if page < 0 else page,
+        heading=entity["heading"] or None,
+    )
+
+
+def _doc_dict(doc: DocumentRow) -> dict[str, Any]:
+    pages = -1 if doc.pages is None else doc.pages
+    return {**asdict(doc), "pages": pages, "stub": [0.0, 0.0]}
+
+
+def _document_row(row: dict[str, Any]) -> DocumentRow:
+    pages = int(row["pages"])
+    return DocumentRow(
+        id=str(row["id"]),
+        source=str(row["source"]),
+        hash=str(row["hash"]),
+        pages=None if pages < 0 else pages,
+        chunks=int(row["chunks"]),
+        ingested_at=str(row["ingested_at"]),
+    )
+
+
+def _query_all(client: Any, collection: str, where: str, fields: list[str]) -> Iterable[Any]:
+    """Every row matching `where`, fetched in batches (one query is capped at 16384 rows)."""
+    iterator = client.query_iterator(
+        collection, batch_size=1000, filter=where, output_fields=fields
+    )
+    rows: list[Any] = []
+    try:
+        while batch := iterator.next():
+            rows.extend(batch)
+    finally:
+        iterator.close()
+    return rows

@@ -1,0 +1,71 @@
+"""Types every store shares: rows, hits, what built an index, names, and the model check."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """What the vectors were made with; a query must be embedded the same way."""
+
+    embed_model: str
+    dimension: int
+    normalized: bool = True
+    chunker: str = ""
+    embed_backend: str = "torch"  # torch, onnx, onnx-int8: vectors differ slightly between them
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    source: str
+    hash: str
+    pages: int | None
+    chunks: int
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc_id: str
+    source: str
+    ord: int
+    text: str
+    page: int | None
+    heading: str | None
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    text: str
+    page: int | None = None
+    heading: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk and its score (higher is better)."""
+
+    chunk: ChunkRow
+    score: float
+
+
+def valid_name(name: str) -> bool:
+    """Whether `name` can name a collection (never a path, nor an engine's reserved word)."""
+    return bool(_NAME.match(name))
+
+
+def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
+    return (
+        f"collection {name!r} was built with embedding model {built.embed_model!r} "
+        f"(backend {built.embed_backend}, dimension {built.dimension}, chunker {built.chunker!r}) "
+        f"but ragd is configured for {wanted.embed_model!r} (backend {wanted.embed_backend}, "
+        f"dimension {wanted.dimension}, chunker {wanted.chunker!r}). "
+        f"Set RAGD_EMBED_MODEL={built.embed_model} RAGD_EMBED_BACKEND={built.embed_backend} to "
+        f"use the index as it is, or re-embed it with `ingest --rebuild PATH --collection {name}`."
+    )
