@@ -23,10 +23,10 @@ from sse_starlette import EventSourceResponse
 from app.answering.answer import Answerer, Failed, Prepared
 from app.answering.errors import UnknownModel
 from app.answering.schemas import AskResponse
-from app.server.routes.ask import admit, release_task, until_disconnected
 from app.server.deps import AnswererDep, ServicesDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
+from app.server.routes.ask import admit, release_task, until_disconnected
 from models.generator import Message
 
 router = APIRouter(prefix="/v1", tags=["openai"])
