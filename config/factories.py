@@ -18,8 +18,8 @@ def open_store(settings: Settings) -> VectorStore:
         from index.milvus_store.store import MilvusStore, connect
 
         client = connect(settings.milvus_endpoint, settings.milvus_token)
-        return MilvusStore(client, settings.milvus_prefix)
-    return FaissStore(settings.index_dir)
+        return MilvusStore(client, settings.milvus_prefix, settings.max_query_terms)
+    return FaissStore(settings.index_dir, settings.max_query_terms)
 
 
 def load_embedder(settings: Settings) -> Embedder:

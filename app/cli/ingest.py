@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from app.cli.errors import console, run_cli
 from config.factories import load_embedder, open_store
@@ -49,7 +51,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         task = progress.add_task("ingesting", total=files)
 
         def advance(outcome: Outcome) -> None:
-            progress.update(task, advance=1, description=outcome.source[-40:])
+            progress.update(task, advance=1, description=escape(outcome.source[-40:]))
 
         summary = ingestor.ingest(
             items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
@@ -76,7 +78,7 @@ def print_summary(summary: Summary, collection: str) -> None:
     out = Console(file=sys.stdout)
     counts = summary.as_dict()
     out.print(
-        f"[bold]{collection}[/]: {counts['added']} added, {counts['updated']} updated, "
+        f"[bold]{escape(collection)}[/]: {counts['added']} added, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {counts['removed']} removed, "
         f"{counts['skipped']} skipped, {counts['failed']} failed; {summary.chunks} chunks embedded",
         highlight=False,
@@ -85,7 +87,7 @@ def print_summary(summary: Summary, collection: str) -> None:
     if problems:
         table = Table("file", "status", "reason", show_edge=False)
         for o in problems:
-            table.add_row(o.source, o.status, o.reason)
+            table.add_row(Text(o.source), Text(o.status), Text(o.reason))  # names stay literal
         out.print(table)
 
 

@@ -11,13 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from app.answering.answer import Answerer
+from app.answering.limits import check_question
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
+from app.server.hosts import LOCAL_HOSTS, machine_hosts
 from config.errors import SettingsError
 from config.factories import open_store
 from config.settings import Settings
@@ -74,24 +77,25 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
-    """Refuse to serve the network with no key; without keys, answer only to localhost names."""
+    """Refuse to serve the network with no key. Without keys the server answers only to its
+    own names: localhost names on loopback; with --insecure also this machine's names and
+    addresses. RAGD_ALLOWED_HOSTS adds names (a reverse proxy's) in every mode."""
     if KeyRing.from_settings(settings).enabled:
         return settings
-    if not is_loopback(host):
-        if not insecure:
-            raise SettingsError(
-                f"refusing to serve {host} with no API key: anyone on the network could read and "
-                "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
-                "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
-            )
+    if not is_loopback(host) and not insecure:
+        raise SettingsError(
+            f"refusing to serve {host} with no API key: anyone on the network could read and "
+            "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
+            "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
+        )
+    hosts = list(LOCAL_HOSTS) if is_loopback(host) else machine_hosts(host)
+    if insecure and not is_loopback(host):
         out.print(INSECURE_WARNING, style="bold red", highlight=False)
-        return settings
-    if settings.allowed_hosts:
-        return settings
-    return settings.model_copy(update={"allowed_hosts": LOCAL_HOSTS})
+    extra = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
+    allowed = ",".join(dict.fromkeys([*hosts, *extra]))
+    return settings.model_copy(update={"allowed_hosts": allowed})
 
 
-LOCAL_HOSTS = "localhost,127.0.0.1,::1,[::1]"
 INSECURE_WARNING = (
     "WARNING: --insecure: serving on the network with NO API KEY. Anyone who can reach this "
     "address can read every document, upload and delete. Set RAGD_API_KEYS to fix this."
@@ -116,20 +120,23 @@ def key_new(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
+    question = check_question(args.question)  # /api/ask's limits, before any model loads
     services = Services.load(settings)
     answerer = Answerer(services, GenerationQueue(services.generator))
-    response = asyncio.run(answerer.answer(args.question, args.collection))
+    response = asyncio.run(answerer.answer(question, args.collection))
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
-    out.print(response.answer, highlight=False)
+    # Answers, names and quotes come from documents and the model: printed literally.
+    out.print(response.answer, markup=False, highlight=False)
     out.print()
     for source in response.sources:
         page = f", page {source.page}" if source.page else ""
         mark = "" if source.cited else " (not cited)"
-        out.print(f"[bold][{source.n}][/] {source.source}{page}{mark}", highlight=False)
+        line = Text.assemble((f"[{source.n}]", "bold"), f" {source.source}{page}{mark}")
+        out.print(line, highlight=False)
         if source.quote:
-            out.print(f"    {source.quote}", style="dim", highlight=False)
+            out.print(f"    {source.quote}", style="dim", markup=False, highlight=False)
     return 0
 
 

@@ -60,8 +60,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 def run(services: Services, host: str, port: int) -> None:
-    """Serve the app over HTTP until interrupted (what `ragd serve` runs)."""
+    """Serve the app over HTTP until interrupted (what `ragd serve` runs): slow clients are
+    timed out and connections bounded (app/server/serving.py)."""
     import uvicorn
 
+    from app.server.serving import server_config
+
     app = create_app(services.settings, services)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(app, host, port, services.settings, log_level="info")).run()
