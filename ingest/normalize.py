@@ -24,6 +24,7 @@ _INVISIBLE_RUN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}]{%d,}" % (MAX_INVISIBLE_RUN
 # A heading path ("Guide > Setup > Linux") is stored with every chunk under it: bounded.
 MAX_HEADING_DEPTH = 6  # the innermost levels are kept
 MAX_HEADING_PART = 120  # characters of one level
+MAX_HEADING_CHARS = 256  # the whole path: outer levels go first
 HEADING_SEPARATOR = " > "
 
 
@@ -94,11 +95,14 @@ def cap_invisible(text: str) -> str:
 
 
 def bound_heading(heading: str | None) -> str | None:
-    """A heading path of at most MAX_HEADING_DEPTH levels of MAX_HEADING_PART characters."""
+    """A heading path of at most MAX_HEADING_DEPTH levels of MAX_HEADING_PART characters,
+    MAX_HEADING_CHARS in all, the innermost levels kept."""
     if not heading:
         return heading
     parts = [p.strip() for p in cap_invisible(heading).split(HEADING_SEPARATOR)]
     parts = [_shorten(p, MAX_HEADING_PART) for p in parts[-MAX_HEADING_DEPTH:] if p]
+    while len(HEADING_SEPARATOR.join(parts)) > MAX_HEADING_CHARS:
+        parts = parts[1:]  # one part alone always fits: MAX_HEADING_PART < MAX_HEADING_CHARS
     return HEADING_SEPARATOR.join(parts) or None
 
 

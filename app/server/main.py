@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         summary="Question answering over your own documents, with citations.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/page.py from packaged assets, never a CDN
+        redoc_url=None,
         dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
     )
     app.state.services = services
