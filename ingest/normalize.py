@@ -20,7 +20,7 @@ _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # ESC (\x1b) is 
 # embedder token: unbounded runs of them would let a short chunk hold megabytes. Real text
 # stacks a few at most (Vietnamese two, Hebrew with cantillation four).
 MAX_INVISIBLE_RUN = 4
-_INVISIBLE_RUN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}]{%d,}" % (MAX_INVISIBLE_RUN + 1))
+_INVISIBLE_RUN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}]{" + str(MAX_INVISIBLE_RUN + 1) + ",}")
 # A heading path ("Guide > Setup > Linux") is stored with every chunk under it: bounded.
 MAX_HEADING_DEPTH = 6  # the innermost levels are kept
 MAX_HEADING_PART = 120  # characters of one level
@@ -91,7 +91,8 @@ def clean(text: str) -> str:
 
 def cap_invisible(text: str) -> str:
     """Runs of invisible characters cut to MAX_INVISIBLE_RUN."""
-    return _INVISIBLE_RUN.sub(lambda m: m.group()[:MAX_INVISIBLE_RUN], text)
+    capped: str = _INVISIBLE_RUN.sub(lambda m: m.group()[:MAX_INVISIBLE_RUN], text)
+    return capped
 
 
 def bound_heading(heading: str | None) -> str | None:

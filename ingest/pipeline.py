@@ -344,7 +344,7 @@ class Ingestor:
                 )
 
 
-def bounded(blocks: Sequence[Block]) -> list[Block]:
+def bounded(blocks: list[Block]) -> list[Block]:
     """Every loader's blocks with runs of invisible characters capped and heading paths
     bounded in depth and length: a heading is stored with each chunk under it."""
     return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading)) for b in blocks]

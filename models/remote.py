@@ -114,8 +114,8 @@ class RemoteGenerator:
         return int(self._json("POST", "/tokenize", root=True, json=body)["count"])
 
     def _count_llama_server(self, messages: Sequence[Message]) -> int:
-        body = {"messages": defused(messages)}
-        rendered = self._json("POST", "/apply-template", root=True, json=body)
+        template = {"messages": defused(messages)}
+        rendered = self._json("POST", "/apply-template", root=True, json=template)
         body = {"content": rendered["prompt"], "add_special": True, "parse_special": True}
         return len(self._json("POST", "/tokenize", root=True, json=body)["tokens"])
 
@@ -196,5 +196,7 @@ def defused(messages: Sequence[Message]) -> list[Message]:
 
 
 def _byte_bound(messages: Sequence[Message]) -> int:
-    body = sum(len(defuse_text(m["content"]).encode("utf-8")) + TEMPLATE_ALLOWANCE for m in messages)
+    body = sum(
+        len(defuse_text(m["content"]).encode("utf-8")) + TEMPLATE_ALLOWANCE for m in messages
+    )
     return body + TEMPLATE_ALLOWANCE

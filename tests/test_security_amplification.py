@@ -116,14 +116,20 @@ def test_chat_completions_refuse_what_ask_refuses(app_client: TestClient):
     for name, messages in cases.items():
         response = chat(app_client, messages)
         assert response.status_code == 422, (name, response.text[:300])
-        ask = {"question": messages[-1]["content"]} if isinstance(messages[-1]["content"], str) else None
+        ask = (
+            {"question": messages[-1]["content"]}
+            if isinstance(messages[-1]["content"], str)
+            else None
+        )
         if ask is not None and len(messages) == 1:
             assert app_client.post("/api/ask", json=ask).status_code == 422, name
     assert app_client.get("/health").json()["status"] == "ok"
 
 
 def test_chat_strips_control_characters_like_ask(app_client: TestClient):
-    response = chat(app_client, [user("Hi\x00 there\x1b"), user("When does\x07 the rota start?\x00")])
+    response = chat(
+        app_client, [user("Hi\x00 there\x1b"), user("When does\x07 the rota start?\x00")]
+    )
     assert response.status_code == 200, response.text
     prompt = app_client.generator.prompts[-1]  # type: ignore[attr-defined]
     assert not any(ch in m["content"] for m in prompt for ch in "\x00\x07\x1b")
@@ -149,7 +155,9 @@ def test_a_lone_surrogate_is_a_4xx_with_an_encodable_body(app_client, path: str,
 
 def test_the_refusal_echoes_a_lone_surrogate_as_a_replacement_character(app_client):
     body = b'{"question": "When\\ud800 is the rota?"}'
-    response = app_client.post("/api/ask", content=body, headers={"Content-Type": "application/json"})
+    response = app_client.post(
+        "/api/ask", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["input"] == "When\ufffd is the rota?"
 
@@ -303,7 +311,10 @@ def test_an_evaluation_loop_of_540_searches_is_never_throttled(tmp_path: Path, e
 
 def test_answers_and_searches_are_limited_apart(tmp_path: Path, embedder):
     settings = Settings(  # type: ignore[call-arg]
-        data_dir=tmp_path / "data", rate_limit="2/minute", search_rate_limit="5/minute", _env_file=None
+        data_dir=tmp_path / "data",
+        rate_limit="2/minute",
+        search_rate_limit="5/minute",
+        _env_file=None,
     )
     services = Services(settings, embedder, FakeGenerator(), FaissStore(settings.index_dir))
     with TestClient(create_app(services=services)) as client:
@@ -319,5 +330,7 @@ def test_refused_inputs_leave_the_index_unchanged(app_client: TestClient, tmp_pa
     folder = tmp_path / "data" / "index" / "default"
     before = (folder / MANIFEST).read_bytes()
     chat(app_client, [user("x" * 5000)])
-    app_client.post("/api/search", content=b'{"query": "\\ud800"}', headers={"Content-Type": "application/json"})
+    app_client.post(
+        "/api/search", content=b'{"query": "\\ud800"}', headers={"Content-Type": "application/json"}
+    )
     assert (folder / MANIFEST).read_bytes() == before

@@ -128,8 +128,10 @@ def progress_ticks() -> Iterator[Tick]:
 def print_beir(report: BeirReport) -> None:
     published = PUBLISHED.get(report.dataset.lower(), {})
     table = Table(
-        title=escape(f"{report.dataset}: {report.queries} queries, {report.documents} "
-        f"documents, {report.chunks} chunks"),
+        title=escape(
+            f"{report.dataset}: {report.queries} queries, {report.documents} "
+            f"documents, {report.chunks} chunks"
+        ),
         show_edge=False,
     )
     for column in ("mode", "nDCG@10", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"):

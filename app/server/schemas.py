@@ -98,7 +98,9 @@ class ChatRequest(BaseModel):
         question = _question(last.text())
         history = [m for m in turns if m.role in ("user", "assistant")]
         if len(history) > MAX_HISTORY_TURNS:
-            raise ValueError(f"at most {MAX_HISTORY_TURNS} user and assistant turns before the question")
+            raise ValueError(
+                f"at most {MAX_HISTORY_TURNS} user and assistant turns before the question"
+            )
         return [*(_turn(m) for m in history), ChatMessage(role="user", content=question)]
 
     def question(self) -> str:
@@ -114,7 +116,9 @@ def _question(text: str) -> str:
     try:
         return clean_question(text)
     except ValueError:
-        raise ValueError("the last message must be a non-empty user message: the question") from None
+        raise ValueError(
+            "the last message must be a non-empty user message: the question"
+        ) from None
 
 
 def _turn(message: ChatMessage) -> ChatMessage:

@@ -19,6 +19,7 @@ class HeadTimedH11(H11Protocol):
     client that sends half its headers (slowloris) would hold its connection forever."""
 
     head_timeout: float = 10.0
+    _head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -29,11 +30,12 @@ class HeadTimedH11(H11Protocol):
         self._arm_head_timer()  # the next request's head has the same deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._head_timer.cancel()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
         super().connection_lost(exc)
 
     def _arm_head_timer(self) -> None:
-        if getattr(self, "_head_timer", None) is not None:
+        if self._head_timer is not None:
             self._head_timer.cancel()
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
@@ -47,7 +49,9 @@ def protocol(head_timeout: float) -> type[HeadTimedH11]:
     return type("HeadTimedH11", (HeadTimedH11,), {"head_timeout": head_timeout})
 
 
-def server_config(app: Any, host: str, port: int, settings: Settings, **extra: Any) -> uvicorn.Config:
+def server_config(
+    app: Any, host: str, port: int, settings: Settings, **extra: Any
+) -> uvicorn.Config:
     """uvicorn's settings for ragd: h11 with a head deadline, short keep-alive, a bounded
     head size and at most RAGD_MAX_CONNECTIONS connections (more get 503)."""
     return uvicorn.Config(
