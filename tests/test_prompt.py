@@ -43,4 +43,4 @@ def test_oldest_history_goes_first():
 def test_passages_are_numbered_and_labelled_with_source_and_page():
     p = Passage(ChunkRow(1, "d", "guide.pdf", 0, "Text here.", 3, "Setup"), 0.9)
     user = build_messages("q?", [p])[-1]["content"]
-    assert '[1] "guide.pdf", page 3 — "Setup"\n"""\nText here.\n"""' in user
+    assert '[1] guide.pdf, page 3 — Setup\n"""\nText here.\n"""' in user

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,10 +32,11 @@ class Passage:
     score: float
 
     def label(self) -> str:
-        """The file name and heading, each a quoted, escaped string: one line, no way out."""
+        """The file name and heading on the passage's number line, made inert: one line, no
+        two adjacent quotes, no control-token text, so neither can open or close a block."""
         page = f", page {self.chunk.page}" if self.chunk.page else ""
-        heading = f" — {quoted(self.chunk.heading)}" if self.chunk.heading else ""
-        return quoted(self.chunk.source) + page + heading
+        heading = f" — {inline(self.chunk.heading)}" if self.chunk.heading else ""
+        return inline(self.chunk.source) + page + heading
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,20 @@ class Budgeted:
     prompt_tokens: int
 
 
-def quoted(text: str) -> str:
-    """Document-derived text as a JSON string: quotes and line breaks escaped."""
-    return json.dumps(defuse_text(text), ensure_ascii=False)
+def inert(text: str) -> str:
+    """Document-derived text that cannot end a quote block: no two adjacent quotes (a zero-
+    width space between them), no control-token text."""
+    return _QUOTE_RUN.sub('"\u200b', defuse_text(text))
+
+
+def inline(text: str) -> str:
+    """inert, on one line: a name or heading cannot start a line of its own."""
+    return " ".join(inert(text).splitlines())
 
 
 def block(text: str) -> str:
-    """A passage between triple quotes it cannot close: no two quotes stay adjacent in it."""
-    return '"""\n' + _QUOTE_RUN.sub('"\u200b', defuse_text(text)) + '\n"""'
+    """A passage between triple quotes it cannot close."""
+    return '"""\n' + inert(text) + '\n"""'
 
 
 _QUOTE_RUN = re.compile(r'"(?=")')
