@@ -104,7 +104,7 @@ def _stream(remote: Remote, part: Path, have: int, progress: Progress) -> str:
         with part.open("r+b" if have else "wb") as out:
             out.truncate(have)
             out.seek(have)
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as it arrives: a cut loses nothing received
                 out.write(chunk)
                 digest.update(chunk)
                 have += len(chunk)

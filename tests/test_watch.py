@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from index.faiss_store.store import FaissStore
 from ingest.pipeline import Ingestor
 from ingest.watch import Background, FolderWatch
 from tests.conftest import write_files
@@ -78,7 +77,9 @@ def test_hidden_and_editor_temp_files_are_not_ingested(ingestor, tmp_path):
 
 
 def test_restart_catches_up_with_changes_made_while_down(ingestor, tmp_path):
-    root = write_files(tmp_path / "docs", {"keep.md": "Kept.", "edit.md": "Old.", "gone.md": "Bye."})
+    root = write_files(
+        tmp_path / "docs", {"keep.md": "Kept.", "edit.md": "Old.", "gone.md": "Bye."}
+    )
     with watching(ingestor, root):
         assert set(sources(ingestor)) == {"keep.md", "edit.md", "gone.md"}
     before = sources(ingestor)
