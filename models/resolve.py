@@ -59,8 +59,8 @@ def resolve_llm_model(spec: str, models_dir: Path) -> Path:
         )
     if match := HF_GGUF.match(spec):
         return _download_gguf(match["repo"], match["file"], models_dir)
-    path = Path(spec).expanduser()
-    if not path.is_file():
+    path = _user_file(spec)
+    if path is None:
         raise ModelNotFound(
             f"generation model {spec!r} not found: give a .gguf file path, "
             "or a Hugging Face repo and file as owner/repo:file.gguf"
@@ -81,8 +81,17 @@ def local_llm_model(spec: str, models_dir: Path) -> Path | None:
     if match := HF_GGUF.match(spec):
         path = gguf_path(match["repo"], match["file"], models_dir)
         return path if path.is_file() else None
-    path = Path(spec).expanduser()
-    return path if path.is_file() else None
+    return _user_file(spec)
+
+
+def _user_file(spec: str) -> Path | None:
+    """A user-given path, if it is a file; a name the OS cannot take (too long, NUL byte,
+    an unknown ~user) is none."""
+    try:
+        path = Path(spec).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
 
 
 def _looks_like_path(spec: str) -> bool:

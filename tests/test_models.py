@@ -232,3 +232,15 @@ def post_model(url: str, key: str, model: str, order: list[str] | None = None) -
     if order is not None:
         order.append("switch")
     return response
+
+
+def test_switch_refuses_a_gguf_outside_data_models(settings, tmp_path):
+    outside = tmp_path / "elsewhere.gguf"
+    outside.write_bytes(b"GGUF")
+    generator = FakeGenerator()
+    answerer = Answerer.__new__(Answerer)
+    answerer.services = fake_services(settings, generator)
+    answerer.queue = GenerationQueue(generator)
+    with pytest.raises(ModelNotDownloaded, match="is not in"):
+        asyncio.run(switch_model(answerer, str(outside)))
+    assert answerer.queue.generator is generator

@@ -53,10 +53,10 @@ async def switch_model(answerer: Answerer, spec: str) -> dict[str, Any]:
     """Load `spec` and make it answer from the next generation on; record it as the choice."""
     services = answerer.services
     settings = services.settings.model_copy(update={"llm_model": spec})
-    if not settings.llm_url and local_llm_model(spec, settings.models_dir) is None:
+    if not settings.llm_url and not _servable(spec, settings.models_dir):
         raise ModelNotDownloaded(
-            f"model {spec!r} is not on this machine: `ragd models pull {spec}` downloads it "
-            "(a catalogue name, owner/repo:file.gguf, or a .gguf path)"
+            f"model {spec!r} is not in {settings.models_dir}: `ragd models pull {spec}` "
+            "downloads it (a catalogue name or owner/repo:file.gguf)"
         )
     started = time.perf_counter()
     replaced = await answerer.queue.swap(lambda: load_generator(settings))
@@ -67,3 +67,12 @@ async def switch_model(answerer: Answerer, spec: str) -> dict[str, Any]:
         "previous": replaced.name,
         "load_seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _servable(spec: str, models_dir: Path) -> bool:
+    """A model the API may switch to: the packaged one, or a file pulled into data/models (an
+    admin key must not make the server open any file on disk)."""
+    path = local_llm_model(spec, models_dir)
+    if path is None:
+        return False
+    return path == packaged_llm_model() or path.resolve().is_relative_to(models_dir.resolve())

@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.metrics.queue = queue
         app.state.watches = start_watches(ready)
         try:
-            async with app.state.mcp:
+            async with app.state.mcp.running():
                 yield
         finally:
             for watch in app.state.watches:
