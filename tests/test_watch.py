@@ -3,6 +3,7 @@ write lock with uploads, and catches up after a restart (real watchfiles, real F
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import tempfile
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from index.faiss_store.store import FaissStore
 from ingest.pipeline import Ingestor
 from ingest.watch import Background, FolderWatch
 from tests.conftest import write_files
@@ -149,3 +151,25 @@ def test_served_collection_answers_from_new_content_of_a_watched_folder(tmp_path
     print(f"new file searchable after {seconds:.1f} s")
     assert watch[0]["paths"] == [str(folder.resolve())] and watch[0]["last_sync"]
     assert watch[0]["watching"] and watch[0]["error"] is None
+
+
+@pytest.mark.e2e
+def test_ingest_watch_command_follows_a_folder_and_stops_cleanly_on_ctrl_c(tmp_path):
+    folder = write_files(tmp_path / "notes", {"a.md": "Alpha is the first letter."})
+    data = tmp_path / "data"
+    collection = FaissStore(data / "index").collection("notes")
+    command = [*RAGD[:-1], "app.cli.ingest", str(folder), "--watch", "--collection", "notes"]
+    with tempfile.TemporaryFile(mode="w+") as log:
+        proc = subprocess.Popen(command, env=env_for(data), cwd=ROOT, stdout=log, stderr=log)
+        try:
+            names = lambda: {d.source for d in collection.snapshot().documents()}  # noqa: E731
+            eventually(lambda: collection.exists() and names() == {"a.md"}, 120)
+            write_files(folder, {"b.md": "Beta follows alpha."})
+            eventually(lambda: names() == {"a.md", "b.md"})
+        finally:
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=30)
+        log.seek(0)
+        output = log.read()
+    assert code == 0 and "stopped watching" in output, output
+    assert "1 added" in " ".join(output.split())
