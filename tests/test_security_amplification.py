@@ -334,3 +334,21 @@ def test_refused_inputs_leave_the_index_unchanged(app_client: TestClient, tmp_pa
         "/api/search", content=b'{"query": "\\ud800"}', headers={"Content-Type": "application/json"}
     )
     assert (folder / MANIFEST).read_bytes() == before
+
+
+def test_mcp_tools_hold_questions_to_the_same_limits(tmp_path: Path, embedder):
+    import anyio
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from app.answering.answer import Answerer
+    from app.answering.queue import GenerationQueue
+    from app.mcp.server import Tools
+
+    settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+    generator = FakeGenerator()
+    services = Services(settings, embedder, generator, FaissStore(settings.index_dir))
+    tools = Tools(lambda: Answerer(services, GenerationQueue(generator)))
+    for call in (lambda: tools.search("\x00\x01\x7f"), lambda: tools.ask("\x1b\x00")):
+        with pytest.raises(ToolError, match="must not be empty"):
+            anyio.run(call)
+    assert generator.prompts == []

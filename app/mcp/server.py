@@ -14,6 +14,7 @@ from pydantic import Field
 
 from app.answering.answer import Answerer, search_result
 from app.answering.errors import ROOTS
+from app.answering.limits import check_question
 from app.answering.schemas import AskResponse
 from app.mcp.schemas import (
     AskOutput,
@@ -53,6 +54,7 @@ class Tools:
         """Find the passages of the documents most relevant to a query (no generation)."""
         answerer = self.answerer()
         try:
+            query = check_question(query)  # the limits of every route (app.answering.limits)
             passages = await anyio.to_thread.run_sync(answerer.search, query, collection, k)
         except ROOTS as exc:
             raise ToolError(str(exc)) from exc
@@ -62,7 +64,7 @@ class Tools:
     async def ask(self, question: Question, collection: CollectionArg = None) -> AskOutput:
         """Answer a question from the documents, citing sources as [n] with file, page, quote."""
         try:
-            response = await self.answerer().answer(question, collection)
+            response = await self.answerer().answer(check_question(question), collection)
         except ROOTS as exc:
             raise ToolError(str(exc)) from exc
         return ask_output(response)
