@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app.answering.access import scoped
 from app.answering.retrieval import check_model
 from config.factories import load_embedder, load_generator, open_store
 from config.settings import Settings
@@ -26,6 +27,10 @@ class Services:
     store: (
         VectorStore  # FAISS (index.faiss_store) or Milvus (index.milvus_store): RAGD_VECTOR_STORE
     )
+
+    def __post_init__(self) -> None:
+        # Every lookup of a collection asks who is acting (app/answering/access.py).
+        self.store = scoped(self.store)
 
     @classmethod
     def load(cls, settings: Settings) -> Services:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.answering.access import Principal
 from app.answering.answer import Answerer
 from app.answering.services import Services
-from app.server.auth import Principal
 from app.server.errors import Unauthorized
 
 

@@ -31,6 +31,8 @@ The exception tree (each root lives in the package that raises it):
     ├── QuestionTooLong          413
     ├── InvalidQuestion          422  (empty once control characters are removed)
     ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
+    ├── NotAllowed               403  a key scoped to read a collection, writing to it
+    ├── ConversationNotFound     404  not this key's conversation
     ├── QueueFull                429  (with Retry-After)
     ├── Unauthorized             401  (with WWW-Authenticate: Bearer)
     ├── Forbidden                403  a read-only key on an admin route
@@ -55,6 +57,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.answering.access import NotAllowed
+from app.answering.conversations import ConversationNotFound
 from app.answering.errors import (
     ROOTS,
     InvalidQuestion,
@@ -127,6 +131,8 @@ STATUS: dict[type[Exception], int] = {
     QuestionTooLong: 413,
     InvalidQuestion: 422,
     UnknownModel: 404,
+    NotAllowed: 403,
+    ConversationNotFound: 404,
     QueueFull: 429,
     Unauthorized: 401,
     Forbidden: 403,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from app.answering.services import Services
+from app.server.audit import audited
 from app.server.deps import ServicesDep
 from app.server.schemas import DocumentOut, DocumentsResponse
 from ingest.errors import FileTooLarge
@@ -38,6 +39,7 @@ def list_documents(services: ServicesDep, collection: CollectionQuery = None) ->
 @router.post("/documents")
 async def upload(
     services: ServicesDep,
+    request: Request,
     file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
     collection: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
@@ -45,17 +47,25 @@ async def upload(
     was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
     Guard middleware while the body streams in; names are display names, never paths."""
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
-    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
-    _raise_if_nothing_accepted(summary)
+    names = [upload_source_name(f.filename or "") for f in file]
+    name = collection or services.settings.collection
+    async with audited(request, "upload", collection=name, files=names) as details:
+        received = [(n, await _read(f, limit)) for n, f in zip(names, file, strict=True)]
+        summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+        _raise_if_nothing_accepted(summary)
+        details["outcomes"] = {o.source: o.status for o in summary.outcomes}
     return summary.as_dict()
 
 
 @router.delete("/documents/{doc_id}")
 async def delete(
-    doc_id: str, services: ServicesDep, collection: CollectionQuery = None
+    doc_id: str, services: ServicesDep, request: Request, collection: CollectionQuery = None
 ) -> dict[str, object]:
-    return await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+    name = collection or services.settings.collection
+    async with audited(request, "delete", collection=name, document=doc_id) as details:
+        deleted = await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+        details["source"] = deleted["source"]
+    return deleted
 
 
 async def _read(upload: UploadFile, limit: int) -> bytes:

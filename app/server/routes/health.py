@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.answering.access import current
 from app.answering.models import demo_notice
 from app.server.deps import ServicesDep
 
@@ -37,8 +38,14 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
         "queue": queue.state(),
         "collections": collection_sizes(services),
         "notice": demo_notice(services.settings),
-        "watch": [w.watch.status() for w in getattr(request.app.state, "watches", [])],
+        "watch": watch_status(request),
     }
+
+
+def watch_status(request: Request) -> list[dict[str, Any]]:
+    """The folder watches filling collections the caller may see."""
+    found = [w.watch.status() for w in getattr(request.app.state, "watches", [])]
+    return [s for s in found if current().role_on(s["collection"]) is not None]
 
 
 def collection_sizes(services: ServicesDep) -> dict[str, dict[str, int]]:
