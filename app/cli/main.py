@@ -20,6 +20,7 @@ from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
 from app.cli.models import add_models_parser, models_command
+from app.cli.team import add_team_parsers, audit_command, keys_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from app.server.hosts import LOCAL_HOSTS, machine_hosts
@@ -54,6 +55,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve.add_argument("--watch-collection", default=None, help="the collection they fill")
     commands.add_parser("mcp", help="the MCP server over stdio, for desktop assistants")
     add_models_parser(commands)
+    add_team_parsers(commands)
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
@@ -81,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval": evaluate,
         "mcp": mcp_stdio,
         "models": models_command,
+        "keys": keys_command,
+        "audit": audit_command,
     }
     return run_cli(lambda: commands[args.command](args, Settings()))
 

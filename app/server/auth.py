@@ -6,13 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.answering.access import ROLES as ROLES
 from app.answering.access import Principal, Role
+from app.server.usage import KeyUsage
 from config.errors import SettingsError
 from config.settings import Settings
 from index.types import valid_name
@@ -58,18 +58,21 @@ class KeyRing:
     """The configured keys; empty means authentication is off. The keys file is read again
     when its modification time changes, so `ragd keys create|revoke` needs no restart."""
 
-    def __init__(self, entries: Iterable[KeyEntry], file: Path | None = None) -> None:
+    def __init__(
+        self, entries: Iterable[KeyEntry], file: Path | None = None, usage: KeyUsage | None = None
+    ) -> None:
         self._plain = tuple(entries)
-        self._file, self._stamp = file, None if file is None else -1.0
+        self.usage = usage
+        self._file, self._stamp = file, (-1,)
         self._from_file: tuple[KeyEntry, ...] = ()
-        self.used: dict[str, float] = {}  # key id -> last use, for `ragd keys list`
         self._refresh()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KeyRing:
         if settings.api_keys_file is not None:
             list(_keys_file(settings.api_keys_file))  # a named file must exist: fail at startup
-        return cls(_plain_keys(settings.api_keys), keys_file_path(settings))
+        usage = KeyUsage(settings.data_dir)
+        return cls(_plain_keys(settings.api_keys), keys_file_path(settings), usage)
 
     @property
     def entries(self) -> tuple[KeyEntry, ...]:
@@ -84,9 +87,10 @@ class KeyRing:
         if self._file is None:
             return
         try:
-            stamp = self._file.stat().st_mtime_ns
+            found = self._file.stat()
+            stamp: tuple[int, ...] = (found.st_mtime_ns, found.st_ino, found.st_size)
         except FileNotFoundError:
-            stamp = 0
+            stamp = ()
         if stamp != self._stamp:
             self._from_file = tuple(_keys_file(self._file)) if stamp else ()
             self._stamp = stamp
@@ -100,7 +104,8 @@ class KeyRing:
                 found = entry
         if found is None:
             return None
-        self.used[found.id] = time.time()
+        if self.usage is not None:
+            self.usage.note(found.id)
         return found.principal()
 
 
@@ -159,6 +164,10 @@ def format_scopes(scopes: Mapping[str, Role] | None) -> str:
     return "*" if scopes is None else ",".join(f"{n}:{r}" for n, r in sorted(scopes.items()))
 
 
+def read_keys_file(path: Path) -> list[KeyEntry]:
+    return list(_keys_file(path))
+
+
 def _keys_file(path: Path) -> Iterator[KeyEntry]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -167,10 +176,10 @@ def _keys_file(path: Path) -> Iterator[KeyEntry]:
     for number, line in enumerate(lines, 1):
         fields = line.split("#", 1)[0].split()
         if fields:
-            yield _key_line(fields, f"{path}:{number}")
+            yield key_line(fields, f"{path}:{number}")
 
 
-def _key_line(fields: list[str], where: str) -> KeyEntry:
+def key_line(fields: list[str], where: str) -> KeyEntry:
     digest, role = fields[0].lower(), (fields[1:2] or ["admin"])[0]
     rest, scopes = fields[2:], None
     if not _HEX_DIGEST.match(digest):
@@ -204,7 +213,8 @@ def may(principal: Principal, method: str, path: str) -> bool:
         return True
     if path == OWN_PREFIX or path.startswith(OWN_PREFIX + "/"):
         return True
-    return principal.role == "admin" and path.startswith(COLLECTION_WRITES)
+    admin_somewhere = principal.role == "admin" or "admin" in (principal.scopes or {}).values()
+    return admin_somewhere and path.startswith(COLLECTION_WRITES)
 
 
 def new_key() -> str:
