@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from tests.team_support import A, ADMIN, B, B_FILES, add_key, bearer, client, team_box
+from tests.team_support import ADMIN, B_FILES, A, B, add_key, bearer, client, team_box
 
 SCOPES = {  # key -> its keys-file line: role, scope, name
     "scoped-read-key-0123456789": f"read collections={A}:read reader-a",
@@ -188,7 +187,7 @@ def test_a_key_scoped_to_a_learns_nothing_about_b_on_any_route(box, key):
 
 def refused(status: int, body: str) -> bool:
     """An HTTP error, or a JSON-RPC error (MCP answers those with 200)."""
-    return status >= 400 or body.startswith('{"jsonrpc":"2.0","id":') and '"error":{' in body
+    return status >= 400 or (body.startswith('{"jsonrpc":"2.0","id":') and '"error":{' in body)
 
 
 def _mcp_refused_or_clean(call: dict[str, Any], body: str) -> bool:
