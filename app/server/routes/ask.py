@@ -71,7 +71,7 @@ class Keeper:
         return kept[-2 * MAX_HISTORY_TURNS :]
 
     async def append(self, response: AskResponse) -> None:
-        sources = [s.model_dump(exclude={"text"}) for s in response.sources]
+        sources = [s.model_dump() for s in response.sources]  # with text: the page shows it
         turn = {
             "question": self.body.question,
             "answer": response.answer,
