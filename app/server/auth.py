@@ -63,7 +63,8 @@ class KeyRing:
     ) -> None:
         self._plain = tuple(entries)
         self.usage = usage
-        self._file, self._stamp = file, (-1,)
+        self._file = file
+        self._stamp: tuple[int, ...] = (-1,)
         self._from_file: tuple[KeyEntry, ...] = ()
         self._refresh()
 
