@@ -97,6 +97,18 @@ class Settings(BaseSettings):
         "the model. Calibrated for the default embedding model with `ragd eval`.",
     )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
+    commit_seconds: float = Field(
+        30,
+        gt=0,
+        description="An ingest commits what it has embedded at least this often (as well as "
+        "every 2048 chunks): an interrupted ingest loses at most this many seconds of work.",
+    )
+    min_free_mb: float = Field(
+        100,
+        ge=0,
+        description="Ingest and uploads refuse to start with less free space than this on the "
+        "data folder's disk (507 over HTTP), rather than fail half-way; 0 turns the check off.",
+    )
     api_keys: str = Field(
         "",
         description="Comma-separated API keys, each optionally suffixed `:read` (search and ask "

@@ -7,13 +7,13 @@ embedded in a file).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
-from index.types import DocumentRow, Hit, IndexSpec, NewChunk
+from index.types import DocumentRow, Health, Hit, IndexSpec, NewChunk
 
 
 class State(Protocol):
@@ -63,6 +63,8 @@ class StoreCollection(Protocol):
     def snapshot(self) -> Reader: ...
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> StoreWriter: ...
     def check(self) -> list[str]: ...
+    def health(self) -> Health: ...
+    def export(self) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]: ...
 
 
 class VectorStore(Protocol):

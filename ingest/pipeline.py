@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -13,6 +14,7 @@ from typing import Literal
 
 from config.settings import Settings
 from index.protocol import StoreCollection, StoreWriter, VectorStore
+from index.space import require_free
 from index.types import DocumentRow, IndexSpec, NewChunk
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import IngestError, UnreadableFile
@@ -49,6 +51,8 @@ class Outcome:
 @dataclass
 class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
+    kept: int = 0  # how many outcomes were committed (all of them once the ingest finishes)
+    generation: int = 0  # the generation that holds them
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -65,7 +69,18 @@ class Summary:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.as_dict() for o in self.outcomes]
-        return {**counts, "chunks": self.chunks, "files": files}
+        return {**counts, "chunks": self.chunks, "generation": self.generation, "files": files}
+
+    def kept_line(self) -> str:
+        """What an interrupted ingest kept: the files committed before it stopped."""
+        kept = [o for o in self.outcomes[: self.kept] if o.status in ("added", "updated")]
+        chunks = sum(o.chunks for o in kept)
+        if not kept:
+            return "no new files were committed before it stopped"
+        return (
+            f"{len(kept)} new or updated files ({chunks} chunks) were committed before it "
+            f"stopped (generation {self.generation}); run the same command again to add the rest"
+        )
 
 
 def document_id(source: str) -> str:
@@ -135,12 +150,18 @@ class Ingestor:
         commit_every: int = 2048,
         batch_chunks: int = 256,
         parser: Sandbox | None = None,
+        commit_seconds: float = 30,
+        space_check: Callable[[], None] = lambda: None,
     ) -> None:
         self.embedder = embedder
         self.chunker = chunker
         self.collection = collection
         self.spec = index_spec(embedder)
         self.commit_every = commit_every
+        self.commit_seconds = commit_seconds  # at most this much work is lost to an interruption
+        self.space_check = space_check  # raises DiskFull before a write starts on a full disk
+        self.summary = Summary()  # the last ingest's, read by a caller it was interrupted in
+        self._committed_at = 0.0
         self.batch_chunks = batch_chunks
         self.parser = parser or shared(ParseLimits())
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
@@ -159,16 +180,28 @@ class Ingestor:
         on_file: Callable[[Outcome], None] = lambda _: None,
     ) -> Summary:
         """Ingest files incrementally: unchanged ones are skipped by content hash."""
-        summary = Summary()
+        self.space_check()
+        summary = self.summary = Summary()  # kept here too: an interrupted caller reports it
         seen: set[str] = set()
         with self.writer(wait=wait, rebuild=rebuild) as writer:
-            for outcome in self._process(writer, items, seen):
+            for outcome in self._process(writer, items, seen, summary):
                 summary.outcomes.append(outcome)
                 on_file(outcome)
             if prune:
                 summary.outcomes.extend(self._prune(writer, seen))
-            writer.commit()
+            self._commit(writer, summary)
         return summary
+
+    def _commit(self, writer: StoreWriter, summary: Summary) -> None:
+        """Commit what is staged: every outcome reported so far is then kept."""
+        summary.generation = writer.commit().generation
+        summary.kept = len(summary.outcomes)
+        self._committed_at = time.monotonic()
+
+    def _commit_due(self, writer: StoreWriter) -> bool:
+        staged = writer.staged_chunks
+        late = time.monotonic() - self._committed_at >= self.commit_seconds
+        return staged >= self.commit_every or (staged > 0 and late)
 
     def ingest_bytes(self, writer: StoreWriter, source: str, data: bytes) -> Outcome:
         """Stage one uploaded file in an open writer; the caller commits."""
@@ -178,8 +211,13 @@ class Ingestor:
         return outcome
 
     def _process(
-        self, writer: StoreWriter, items: Iterable[SourceFile | Outcome], seen: set[str]
+        self,
+        writer: StoreWriter,
+        items: Iterable[SourceFile | Outcome],
+        seen: set[str],
+        summary: Summary,
     ) -> Iterator[Outcome]:
+        self._committed_at = time.monotonic()
         batch: list[_Parsed] = []
         done: list[Outcome] = []
         jobs: deque[_Job] = deque()
@@ -195,8 +233,8 @@ class Ingestor:
                 self._flush(writer, batch)
                 yield from done
                 done = []
-            if writer.staged_chunks >= self.commit_every:
-                writer.commit()  # a crash from here on keeps everything before this point
+            if self._commit_due(writer):
+                self._commit(writer, summary)  # a crash from here on keeps all before this
         done.extend(self._finish(job, batch) for job in jobs)
         self._flush(writer, batch)
         yield from done
@@ -285,7 +323,12 @@ def build_ingestor(
     chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)
     parser = shared(ParseLimits.from_settings(settings))
     return Ingestor(
-        embedder, chunker, store.collection(collection or settings.collection), parser=parser
+        embedder,
+        chunker,
+        store.collection(collection or settings.collection),
+        parser=parser,
+        commit_seconds=settings.commit_seconds,
+        space_check=lambda: require_free(settings.data_dir, settings.min_free_mb, "an ingest"),
     )
 
 

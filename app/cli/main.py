@@ -1,11 +1,10 @@
-"""The `ragd` command: serve, ask, index check."""
+"""The `ragd` command: serve, ask, eval, key, index (check, backup, restore, migrate)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import ipaddress
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,10 +15,10 @@ from app.answering.answer import Answerer
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
+from app.cli.index_cmd import add_index_parser, index_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from config.errors import SettingsError
-from config.factories import open_store
 from config.settings import Settings
 
 out = Console()
@@ -43,10 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ask.add_argument("--collection", default=None)
     ask.add_argument("--json", action="store_true", help="print the full JSON answer")
     add_eval_parser(commands)
-    index = commands.add_parser("index", help="index maintenance")
-    index_commands = index.add_subparsers(dest="index_command", required=True)
-    check = index_commands.add_parser("check", help="verify the index on disk")
-    check.add_argument("--collection", default=None)
+    add_index_parser(commands)
     key = commands.add_parser("key", help="API keys")
     key_commands = key.add_subparsers(dest="key_command", required=True)
     new = key_commands.add_parser("new", help="print a new random key and its keys-file line")
@@ -57,7 +53,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new, "eval": evaluate}
+    commands = {"serve": serve, "ask": ask, "index": index_command, "key": key_new}
+    commands["eval"] = evaluate
     return run_cli(lambda: commands[args.command](args, Settings()))
 
 
@@ -131,18 +128,6 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         if source.quote:
             out.print(f"    {source.quote}", style="dim", highlight=False)
     return 0
-
-
-def index_check(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    names = [args.collection] if args.collection else store.names()
-    failed = False
-    for name in names:
-        problems = store.collection(name).check()
-        failed |= bool(problems)
-        status = "ok" if not problems else "INCONSISTENT"
-        print(json.dumps({"collection": name, "status": status, "problems": problems}))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ The exception tree (each root lives in the package that raises it):
     ├── InvalidCollectionName    422
     ├── ModelMismatch            409  "re-embed with ingest --rebuild"
     ├── IndexCorrupt             503
-    └── WriterBusy               409  "ingest already running"
+    ├── WriterBusy               409  "ingest already running"
+    └── WriteFailed              500  an I/O error mid-commit: the last generation still serves
+        └── DiskFull             507  no space left (or under RAGD_MIN_FREE_MB before starting)
     ingest.errors.IngestError
     ├── UnsupportedFile          415
     ├── UnreadableFile           422
@@ -98,6 +100,8 @@ STATUS: dict[type[Exception], int] = {
     index_errors.ModelMismatch: 409,
     index_errors.IndexCorrupt: 503,
     index_errors.WriterBusy: 409,
+    index_errors.WriteFailed: 500,
+    index_errors.DiskFull: 507,
     ingest_errors.IngestError: 422,
     SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,
@@ -146,6 +150,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     421: _error("Host header not allowed."),
     422: {"model": InvalidBody, "description": "Invalid request or unreadable document."},
     429: _error("Rate limit or model queue full; see Retry-After."),
+    507: _error("The disk is full: nothing was written; the last generation still serves."),
 }
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from index.errors import CollectionNotFound, InvalidCollectionName
-from index.faiss_store.check import check_collection
+from index.faiss_store.check import check_collection, collection_health
 from index.faiss_store.collection import Collection
+from index.faiss_store.export import Exported, export_documents
 from index.faiss_store.writer import Writer
-from index.types import IndexSpec, valid_name
+from index.types import Health, IndexSpec, valid_name
 
 
 class FaissCollection(Collection):
@@ -22,6 +24,14 @@ class FaissCollection(Collection):
     def check(self) -> list[str]:
         """Problems found on disk; an empty list means consistent."""
         return check_collection(self)
+
+    def export(self) -> Iterator[Exported]:
+        """Each document of the newest generation with its chunks and stored vectors."""
+        return export_documents(self)
+
+    def health(self) -> Health:
+        """Empty, ok, degraded or broken, with what to do."""
+        return collection_health(self)
 
 
 class FaissStore:

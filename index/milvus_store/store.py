@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -34,11 +34,13 @@ from index.errors import (
     InvalidCollectionName,
     ModelMismatch,
     WriterBusy,
+    write_failed,
 )
 from index.milvus_store.schema import chunk_index, chunk_schema, doc_schema, meta_schema, stub_index
 from index.types import (
     ChunkRow,
     DocumentRow,
+    Health,
     Hit,
     IndexSpec,
     NewChunk,
@@ -236,7 +238,7 @@ class MilvusCollection:
         except (TypeError, ValueError, KeyError) as exc:
             return [f"collection {self.name!r}: unreadable index spec ({exc})"]
         if state is None:
-            return [f"collection {self.name!r} has no index spec (nothing committed yet)"]
+            return []  # never committed: empty, not broken
         rows = _query_all(self.client, self.chunks, "id >= 0", ["doc_id"])
         found = Counter(str(r["doc_id"]) for r in rows)
         problems = []
@@ -247,6 +249,37 @@ class MilvusCollection:
         if found:
             problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
         return problems
+
+    def export(self, batch: int = 64) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]:
+        """Each listed document with its chunks in order and their stored vectors."""
+        docs = self.documents()
+        fields = ["doc_id", "ord", "text", "page", "heading", "vector"]
+        for start in range(0, len(docs), batch):
+            part = docs[start : start + batch]
+            where = f"doc_id in {json.dumps([d.id for d in part])}"
+            by_doc: dict[str, list[Any]] = {}
+            for row in _query_all(self.client, self.chunks, where, fields):
+                by_doc.setdefault(str(row["doc_id"]), []).append(row)
+            for doc in part:
+                rows = sorted(by_doc.get(doc.id, []), key=lambda r: int(r["ord"]))
+                chunks = [_new_chunk(r) for r in rows]
+                vectors = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+                yield doc, chunks, vectors.reshape(len(rows), -1)
+
+    def health(self) -> Health:
+        """Empty, ok, or degraded: a write that failed half-way left chunks beside their
+        document's (readers still get every document); Milvus keeps no previous generation."""
+        state = self.manifest()
+        if state is None:
+            return Health("empty", advice=f"nothing committed yet: {_how_to_add(self.name)}")
+        problems = self.check()
+        if not problems:
+            return Health("ok", state.generation, state.generation)
+        advice = (
+            "readers still get every document, some chunks twice; ingest the files named "
+            f"again, or re-embed with `ingest --rebuild PATH --collection {self.name}`"
+        )
+        return Health("degraded", state.generation, state.generation, problems, advice)
 
     def create(self, spec: IndexSpec) -> None:
         """Make the chunk and document collections for vectors of `spec.dimension`."""
@@ -343,7 +376,13 @@ class MilvusWriter:
         """Write the staged changes; the generation counts commits (informational)."""
         pending, self._pending = self._pending, _Pending()
         if pending or self.rebuild:
-            self._write(pending)
+            try:
+                self._write(pending)
+            except IndexStoreError:
+                raise
+            except Exception as exc:  # pymilvus raises several kinds (MilvusException, gRPC)
+                serving = "documents already written before it stay searchable"
+                raise write_failed(exc, self.collection.name, "writing to Milvus", serving) from exc
         # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
         return self.collection.manifest() or MilvusState(0, self.spec, 0, 0)
 
@@ -446,3 +485,12 @@ def _query_all(client: Any, collection: str, where: str, fields: list[str]) -> I
     finally:
         iterator.close()
     return rows
+
+
+def _how_to_add(name: str) -> str:
+    return f"add documents with `ingest PATH --collection {name}` or POST /api/documents"
+
+
+def _new_chunk(row: dict[str, Any]) -> NewChunk:
+    page = int(row["page"])
+    return NewChunk(str(row["text"]), None if page < 0 else page, row["heading"] or None)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from app.answering.services import Services
 from app.server.deps import ServicesDep
 from app.server.schemas import DocumentOut, DocumentsResponse
+from index.space import require_free
 from ingest.errors import FileTooLarge
 from ingest.pipeline import Summary, upload_source_name
 
@@ -44,7 +45,9 @@ async def upload(
     """Ingest the files; 200 with one outcome per file, or the first file's error when none
     was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
     Guard middleware while the body streams in; names are display names, never paths."""
-    limit = int(services.settings.max_upload_mb * 1024 * 1024)
+    settings = services.settings
+    require_free(settings.data_dir, settings.min_free_mb, "an upload")  # 507, before writing
+    limit = int(settings.max_upload_mb * 1024 * 1024)
     received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
     summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
     _raise_if_nothing_accepted(summary)

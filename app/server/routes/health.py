@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app.server.deps import ServicesDep
+from index.errors import EmptyCollection, IndexCorrupt
+from index.protocol import StoreCollection
+from index.space import disk_space
 
 router = APIRouter(tags=["health"])
 
@@ -35,7 +38,29 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
         "device": generator.device,
         "queue": queue.state(),
         "collections": collection_sizes(services),
+        "index": {name: serving_state(services.store.collection(name)) for name in names(services)},
+        "storage": disk_space(services.settings.data_dir).as_dict(services.settings.min_free_mb),
     }
+
+
+def names(services: ServicesDep) -> list[str]:
+    return sorted({*services.store.names(), services.settings.collection})
+
+
+def serving_state(collection: StoreCollection) -> dict[str, Any]:
+    """What readers get: empty, ok, degraded (the previous generation) or broken. Cheap: the
+    loaded generation's checksums were verified when it loaded (`ragd index check` re-reads all)."""
+    try:
+        committed = collection.manifest()
+        reader = collection.snapshot()
+    except EmptyCollection:
+        return {"state": "empty", "generation": 0, "serving": None}
+    except IndexCorrupt as exc:
+        return {"state": "broken", "generation": None, "serving": None, "detail": str(exc)}
+    generation = committed.generation if committed else 0
+    serving = getattr(reader, "generation", generation)  # Milvus has no older one to serve
+    state = "ok" if serving == generation else "degraded"
+    return {"state": state, "generation": generation, "serving": serving}
 
 
 def collection_sizes(services: ServicesDep) -> dict[str, dict[str, int]]:
