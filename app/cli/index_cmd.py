@@ -34,7 +34,9 @@ def add_index_parser(commands: Any) -> None:
     backup = sub.add_parser("backup", help="copy the committed index into DEST, while serving")
     backup.add_argument("dest", type=Path)
     backup.add_argument("--collection", default=None, help="one collection (default: all)")
-    restore = sub.add_parser("restore", help="replace collections with those of a backup")
+    restore = sub.add_parser(
+        "restore", help="replace collections with those of a backup (one commit, while serving)"
+    )
     restore.add_argument("src", type=Path)
     restore.add_argument("--collection", default=None, help="one collection (default: all)")
     migrate = sub.add_parser("migrate", help="move collections to the other store, vectors and all")
@@ -66,7 +68,8 @@ def _details(health: Any) -> dict[str, object]:
 def backup(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
     for name in _names(store, args.collection):
-        dest = args.dest / name
+        dest = args.dest / "index" / name  # DEST is a data folder: RAGD_DATA_DIR=DEST reads it
+        dest.parent.mkdir(parents=True, exist_ok=True)
         collection = store.collection(name, must_exist=True)
         if isinstance(collection, FaissCollection):
             manifest = backup_collection(collection, dest)
@@ -89,7 +92,7 @@ def _copy_out(collection: Any, dest: Path) -> dict[str, object]:
 
 
 def restore(args: argparse.Namespace, settings: Settings) -> int:
-    source, target = FaissStore(args.src), open_store(settings)
+    source, target = FaissStore(args.src / "index"), open_store(settings)
     for name in _names(source, args.collection):
         backup_copy = source.collection(name, must_exist=True)
         health = backup_copy.health()

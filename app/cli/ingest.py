@@ -51,9 +51,13 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         def advance(outcome: Outcome) -> None:
             progress.update(task, advance=1, description=outcome.source[-40:])
 
-        summary = ingestor.ingest(
-            items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
-        )
+        try:
+            summary = ingestor.ingest(
+                items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
+            )
+        except BaseException:
+            console.print(f"stopped: {ingestor.summary.kept_line()}", markup=False)
+            raise
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:

@@ -6,8 +6,10 @@ built-in BM25 function) and `<prefix>d_<name>` (one row per document); `<prefix>
 collection's index spec and generation, so every replica checks the same embedding model.
 
 Writes are single-writer per document, last writer wins: chunk ids derive from the content, so
-an upsert is idempotent; re-ingesting a document upserts its new chunks, then its row, then
-deletes its old chunks, so a reader never finds it missing (briefly both versions, never none).
+an upsert is idempotent; re-ingesting a document upserts its new chunks, deletes its old ones,
+then writes its row, so a reader never finds it missing (briefly both versions, never none).
+The row goes last (first, for a delete): a write that fails half-way leaves the row at the old
+version, and running the same ingest again redoes the document and clears what was left.
 Within one process a lock serializes writers as with FAISS; across replicas none is taken.
 """
 
@@ -396,8 +398,8 @@ class MilvusWriter:
         coll.store.write_meta(coll.name, self.spec, self.generation)
         self._remove(pending.deletes)
         self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
-        self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
         self._drop_stale(pending.adds)
+        self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
         self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
     def _upsert(self, collection: str, rows: list[dict[str, Any]]) -> None:
@@ -408,8 +410,8 @@ class MilvusWriter:
         coll = self.collection
         for start in range(0, len(doc_ids), BATCH):
             batch = doc_ids[start : start + BATCH]
-            coll.client.delete(coll.docs, ids=batch)
             coll.client.delete(coll.chunks, filter=f"doc_id in {json.dumps(batch)}")
+            coll.client.delete(coll.docs, ids=batch)  # last: until then a rerun deletes it again
         for doc_id in doc_ids:
             self._docs.pop(doc_id, None)
 
