@@ -83,11 +83,21 @@ def compare(
     problems = [] if sizes[0] == sizes[1] else [f"(documents, chunks) {sizes[0]} != {sizes[1]}"]
     left, right = source.snapshot(), target.snapshot()
     for n, probe in enumerate(probes):
-        if _results(left.search(probe, 5)) != _results(right.search(probe, 5)):
+        if not same_results(left.search(probe, 5), right.search(probe, 5)):
             problems.append(f"probe {n}: the top 5 differ")
     return problems
 
 
+def same_results(a: Sequence[Hit], b: Sequence[Hit]) -> bool:
+    """The same scores, and the same chunks above the last score (chunks tied at the cut-off
+    may differ: which of equals makes the top k is the engine's choice)."""
+    left, right = _results(a), _results(b)
+    if [r[0] for r in left] != [r[0] for r in right]:
+        return False
+    last = left[0][0] if left else 0.0
+    return [r for r in left if r[0] > last] == [r for r in right if r[0] > last]
+
+
 def _results(hits: Sequence[Hit]) -> list[tuple[float, str, str, int]]:
-    """Comparable whatever the chunk ids: score, text, source and order, ties sorted."""
+    """Comparable whatever the chunk ids: score, text, source and order, worst first."""
     return sorted((round(h.score, 4), h.chunk.text, h.chunk.source, h.chunk.ord) for h in hits)

@@ -44,7 +44,7 @@ def test_disk_full_keeps_the_old_generation_serving(ingestor, tmp_path, monkeypa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("index.faiss_store.vectors.atomic_write", full)
-    with pytest.raises(DiskFull, match="the disk is full.*serves generation 1"):
+    with pytest.raises(DiskFull, match=r"the disk is full.*serves generation 1"):
         ingestor.ingest(discover([root]))
     assert ingestor.collection.manifest() == before
     assert check_collection(ingestor.collection) == []
