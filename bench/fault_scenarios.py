@@ -41,7 +41,7 @@ def ingestor(data: Path, commit_every: int = 2048) -> Any:
     return Ingestor(embedder, Chunker(embedder, size=64, overlap=8), collection, commit_every)
 
 
-def ingest(data: Path, folder: Path, prune: bool = False) -> str:
+def ingest(data: Path, folder: Path, prune: bool = False, rebuild: bool = False) -> str:
     """The `ingest` CLI's path: a domain error is the one line it prints; anything else is not
     a clear message."""
     from app.cli.errors import DOMAIN_ERRORS
@@ -49,7 +49,7 @@ def ingest(data: Path, folder: Path, prune: bool = False) -> str:
 
     run = ingestor(data)
     try:
-        run.ingest(discover([folder]), prune=prune)
+        run.ingest(discover([folder]), prune=prune, rebuild=rebuild)
     except DOMAIN_ERRORS as exc:
         return str(exc)
     except Exception as exc:
@@ -144,9 +144,42 @@ def _prepared(data: Path, folder: Path) -> None:
     assert (data / "index" / "default" / "manifest.json").exists(), "nothing was ingested"
 
 
+def rebuild_scenario(work: Path) -> Scenario:
+    """`ingest --rebuild`: every document retired and written again in one generation."""
+    v1 = work / "corpus-v1"
+
+    def attempt(data: Path, retry: bool) -> tuple[str, list[str]]:
+        return ingest(data, v1, rebuild=True), []  # the retry is the same command
+
+    return Scenario("rebuild", lambda data: _prepared(data, v1), attempt)
+
+
+def compact_scenario(work: Path) -> Scenario:
+    """The commit that merges 17 segments into one (and its BM25 segments)."""
+    v1, many = work / "corpus-v1", work / "corpus-many"
+
+    def prepare(data: Path) -> None:
+        shutil.rmtree(many, ignore_errors=True)
+        many.mkdir()
+        for n in range(16):  # one commit each: 16 segments
+            (many / f"f{n:02d}.md").write_text(text(f"f{n}", 0))
+            assert not ingest(data, many)
+
+    def attempt(data: Path, retry: bool) -> tuple[str, list[str]]:
+        return ingest(data, v1), []
+
+    return Scenario("compact", prepare, attempt)
+
+
 def scenarios(work: Path) -> list[Scenario]:
     corpus(work / "corpus-v1", FILES_V1, 1)
-    return [ingest_scenario(work), upload_scenario(work), delete_scenario(work)]
+    return [
+        ingest_scenario(work),
+        upload_scenario(work),
+        delete_scenario(work),
+        rebuild_scenario(work),
+        compact_scenario(work),
+    ]
 
 
 MILVUS_WRITES = ("upsert", "insert", "delete", "create_collection", "drop_collection")
