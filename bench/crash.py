@@ -88,6 +88,7 @@ def disk_benchmarks(args: argparse.Namespace) -> int:
     result: dict[str, object] = {}
     if args.faults:
         result["faults"] = disk.fault_trials(args.workdir / "faults")
+        print(json.dumps(result["faults"]), file=sys.stderr, flush=True)
     if args.at_risk:
         result["at_risk"] = disk.work_at_risk(args.workdir / "at-risk", args.at_risk, 0.5, 400)
     if args.scale:

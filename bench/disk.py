@@ -3,7 +3,9 @@ path, the most work an interrupted ingest can lose, and backup / restore / migra
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -109,11 +111,13 @@ def copy_times(workdir: Path, chunks: int) -> dict[str, Any]:
     times["backup_seconds"] = _timed(lambda: backup_collection(source, workdir / "backup"))
     backup = FaissStore(workdir).collection("backup")
     times["restore_seconds"] = _timed(lambda: copy_collection(backup, source, replace=True))
+    _note(times)
     milvus = MilvusStore(connect(str(workdir / "milvus.db"))).collection("default")
     started = time.perf_counter()
     there = copy_collection(source, milvus)
     times["migrate_to_milvus_seconds"] = round(time.perf_counter() - started, 1)
     times["verify_problems"] = compare(source, milvus, there.probes)
+    _note(times)
     back = FaissStore(workdir / "back").collection("default")
     started = time.perf_counter()
     copy_collection(milvus, back)
@@ -126,3 +130,8 @@ def _timed(work: Any) -> float:
     started = time.perf_counter()
     work()
     return round(time.perf_counter() - started, 1)
+
+
+def _note(times: dict[str, Any]) -> None:
+    """Each figure as soon as it is measured (a long run cut short keeps what it had)."""
+    print(json.dumps(times), file=sys.stderr, flush=True)

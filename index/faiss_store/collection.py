@@ -40,6 +40,12 @@ class Snapshot:
     def search(self, query: np.ndarray, k: int) -> list[Hit]:
         return self._hits(*self.vectors.search(query, k))
 
+    def exact_search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Exhaustive search even when an IVF index answers `search` (to compare stores by)."""
+        ids, scores = self.vectors.exact_search(query, k)
+        keep = ids[0] >= 0
+        return self._hits(ids[0][keep], scores[0][keep])
+
     def keyword_search(self, text: str, k: int) -> list[Hit]:
         """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
         if self.keyword is None:
