@@ -110,7 +110,6 @@ class _Parsed:
     source: str
     hash: str
     chunks: list[Chunk]
-    replaces: DocumentRow | None
 
 
 @dataclass
@@ -232,7 +231,7 @@ class Ingestor:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing))
+        batch.append(_Parsed(job.source, job.digest, chunks))
         status: Status = "updated" if job.existing else "added"
         return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
 

@@ -113,10 +113,6 @@ class LlamaCppGenerator:
                 break
             yield piece["choices"][0]["text"]  # type: ignore[index]
 
-    def forget_cache(self) -> None:
-        """Drop the KV cache, so the next prompt is evaluated cold (for benchmarks)."""
-        self._llm.reset()  # type: ignore[no-untyped-call]
-
     def _cached_prefix(self, tokens: list[int]) -> int:
         """Leading prompt tokens already in the KV cache from the previous call."""
         cached = self._llm.input_ids[: self._llm.n_tokens].tolist()

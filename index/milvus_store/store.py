@@ -143,10 +143,6 @@ class MilvusStore:
         row = {"name": name, "spec": json.dumps(asdict(spec)), "generation": generation}
         self.client.upsert(self.meta, [{**row, "stub": [0.0, 0.0]}])
 
-    def drop_meta(self, name: str) -> None:
-        if self.ready(self.meta):
-            self.client.delete(self.meta, ids=[name])
-
     def _create(self, name: str, schema: Any, index: Any) -> None:
         # Strong consistency: a replica's search sees every write acknowledged before it.
         self.client.create_collection(
