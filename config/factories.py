@@ -18,7 +18,7 @@ def open_store(settings: Settings) -> VectorStore:
         from index.milvus_store.store import MilvusStore, connect
 
         client = connect(settings.milvus_endpoint, settings.milvus_token)
-        return MilvusStore(client, settings.milvus_prefix)
+        return MilvusStore(client, settings.milvus_prefix, owns_client=True)
     return FaissStore(settings.index_dir)
 
 

@@ -38,6 +38,10 @@ class Generator(Protocol):
         """Answer text piece by piece; stops within one token step once `cancel` is set."""
         ...
 
+    def close(self) -> None:
+        """Free the model (or the connection to it); the generator is unusable after."""
+        ...
+
 
 class LlamaCppGenerator:
     """A Generator running a GGUF model in process through llama-cpp-python.
@@ -112,6 +116,9 @@ class LlamaCppGenerator:
             if cancel.is_set():
                 break
             yield piece["choices"][0]["text"]  # type: ignore[index]
+
+    def close(self) -> None:
+        self._llm.close()
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         """Leading prompt tokens already in the KV cache from the previous call."""

@@ -24,8 +24,8 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from tests.browser_support import ThreadedServer, Watched, launch, watched_page
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import ThreadedServer, Watched, launch, watched_page, write_files
 
 ANSWER = (
     "Lunch is **served at noon** in the Orchard room [1]. The model also wrote "

@@ -16,7 +16,8 @@ from bench.crash import run_trial
 from index.faiss_store.check import check_collection
 from index.faiss_store.writer import Writer
 from ingest.pipeline import discover, index_spec
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

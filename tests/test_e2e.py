@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 
 from config.settings import Settings
+from tests.support import INGEST, RAGD, ROOT, SAMPLES, env_for, free_port, run, running_ragd
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-# `python -m` runs this checkout's code, whichever checkout the virtualenv was installed from.
-INGEST = [sys.executable, "-m", "app.cli.ingest"]
-RAGD = [sys.executable, "-m", "app.cli"]
-
-
-def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RAGD_DATA_DIR": str(data_dir),
-        "RAGD_LLM_TEMPERATURE": "0",
-        "HF_HUB_OFFLINE": "1",
-        **extra,
-    }
-
-
-def run(
-    cmd: list[str], env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -57,45 +23,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = json.loads(result.stdout)
     assert (summary["added"], summary["skipped"], summary["failed"]) == (5, 0, 0)
     return data
-
-
-@contextmanager
-def running_ragd(env: dict[str, str]) -> Iterator[str]:
-    """`ragd serve` on a free port: yields its URL once /health answers, stops it afterwards.
-
-    Output goes to a file, not a pipe nobody reads, so a chatty server can never block.
-    """
-    port = free_port()
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(
-            [*RAGD, "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, proc, log)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[str], log: IO[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise AssertionError(f"server exited: {log.read()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.3)
-    raise AssertionError("server did not become healthy")
 
 
 @pytest.fixture(scope="module")

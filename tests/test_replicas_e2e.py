@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import env_for, free_port, running_ragd
-from tests.test_remote_e2e import llm_url  # noqa: F401 (the model server fixture)
+from tests.support import env_for, free_port, running_ragd
 
 pytestmark = pytest.mark.e2e
 NOTE = (
@@ -59,7 +58,7 @@ def _wait_for_milvus(uri: str, proc: subprocess.Popen[bytes], timeout: float = 6
 @pytest.fixture(scope="module")
 def replicas(
     milvus_uri: str,
-    llm_url: str,  # noqa: F811
+    llm_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, str]]:
     """Replicas A and B: each its own (empty) data dir, one Milvus, one model server."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import env_for, running_ragd
+from tests.support import env_for, running_ragd
 
 pytestmark = pytest.mark.e2e
 # Asked at temperature 0 this runs to about a hundred tokens: long enough to cut short.

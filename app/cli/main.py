@@ -21,6 +21,7 @@ from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from config.errors import SettingsError
 from config.factories import open_store
 from config.settings import Settings
+from index.protocol import VectorStore
 
 out = Console()
 
@@ -66,10 +67,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = guard_bind(args.host, args.insecure, settings)
-    services = Services.load(settings)  # fails here, before binding, if a model is missing
-    services.check_all_collections()
-    print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
-    run(services, args.host, args.port)
+    # Fails here, before binding, if a model is missing; the app's lifespan closes them.
+    with Services.load(settings) as services:
+        services.check_all_collections()
+        print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
+        run(services, args.host, args.port)
     return 0
 
 
@@ -116,9 +118,9 @@ def key_new(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    response = asyncio.run(answerer.answer(args.question, args.collection))
+    with Services.load(settings) as services:
+        answerer = Answerer(services, GenerationQueue(services.generator))
+        response = asyncio.run(answerer.answer(args.question, args.collection))
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -135,14 +137,19 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def index_check(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
-    names = [args.collection] if args.collection else store.names()
-    failed = False
-    for name in names:
-        problems = store.collection(name).check()
-        failed |= bool(problems)
-        status = "ok" if not problems else "INCONSISTENT"
-        print(json.dumps({"collection": name, "status": status, "problems": problems}))
-    return 1 if failed else 0
+    try:
+        names = [args.collection] if args.collection else store.names()
+        return 1 if sum(_check_one(store, name) for name in names) else 0
+    finally:
+        store.close()
+
+
+def _check_one(store: VectorStore, name: str) -> bool:
+    """Print one collection's check; True when it found problems."""
+    problems = store.collection(name).check()
+    status = "ok" if not problems else "INCONSISTENT"
+    print(json.dumps({"collection": name, "status": status, "problems": problems}))
+    return bool(problems)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ log = logging.getLogger("ragd")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the service; models load in the lifespan unless `services` is given."""
+    """Build the service; models load in the lifespan unless `services` is given. Either way
+    the app owns them: the lifespan's end closes them (parser workers, clients, the model)."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
@@ -36,7 +37,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
         app.state.answerer = Answerer(ready, queue)
         app.state.metrics.queue = queue
-        yield
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(ready.close)
 
     app = FastAPI(
         title="ragd",

@@ -12,7 +12,7 @@ from index.faiss_store.chunkstore import ChunkStore
 from index.faiss_store.keyword import KeywordIndex, load_keyword
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
-from index.types import DocumentRow, Hit
+from index.types import DocumentRow, Hit, IndexSpec
 
 STORE = "chunks.sqlite"
 LOCK = "write.lock"
@@ -36,6 +36,10 @@ class Snapshot:
     @property
     def generation(self) -> int:
         return self.manifest.generation
+
+    @property
+    def spec(self) -> IndexSpec:
+        return self.manifest.spec
 
     def search(self, query: np.ndarray, k: int) -> list[Hit]:
         return self._hits(*self.vectors.search(query, k))
