@@ -118,6 +118,38 @@ def running_llama_server() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@contextmanager
+def running_milvus_server(data: Path) -> Iterator[str]:
+    """milvus-lite as a gRPC server on a free port, its files in `data`: yields its URI."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data)]
+    with (data / "server.log").open("w") as log:
+        proc = subprocess.Popen(
+            [*cmd, "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=log
+        )
+        uri = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for_milvus(uri, proc)
+            yield uri
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _wait_for_milvus(uri: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, "milvus_lite server exited"
+        try:
+            MilvusClient(uri=uri, timeout=2).list_collections()
+            return
+        except Exception:
+            assert time.monotonic() < deadline, "milvus_lite server did not start"
+            time.sleep(0.5)
+
+
 def _wait_for_models(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:

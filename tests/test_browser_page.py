@@ -33,6 +33,7 @@ ANSWER = (
     "<script>alert('answer-script')</script> and <img src=x onerror=\"alert('answer-img')\"> "
     "and [a link](javascript:alert('answer-link'))."
 )
+pytestmark = pytest.mark.browser
 KEY = "ragd_browser-page-test-key-0123"  # long enough for the real Guard (16+ characters)
 
 
