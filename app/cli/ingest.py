@@ -10,8 +10,10 @@ from contextlib import closing
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from app.cli.errors import console, run_cli
 from config.factories import load_embedder, open_store
@@ -31,6 +33,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="drop and re-embed the collection")
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for another ingest")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep the collection in step with the paths until Ctrl-C (implies --prune)",
+    )
     return parser.parse_args(argv)
 
 
@@ -40,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.watch:
+        from app.cli.watching import watch_command
+
+        return watch_command(args.paths, args.collection, settings, print_summary)
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
         embedder = load_embedder(settings)
@@ -62,7 +73,7 @@ def _run(
         task = progress.add_task("ingesting", total=files)
 
         def advance(outcome: Outcome) -> None:
-            progress.update(task, advance=1, description=outcome.source[-40:])
+            progress.update(task, advance=1, description=escape(outcome.source[-40:]))
 
         return ingestor.ingest(
             items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
@@ -84,7 +95,7 @@ def print_summary(summary: Summary, collection: str) -> None:
     out = Console(file=sys.stdout)
     counts = summary.as_dict()
     out.print(
-        f"[bold]{collection}[/]: {counts['added']} added, {counts['updated']} updated, "
+        f"[bold]{escape(collection)}[/]: {counts['added']} added, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {counts['removed']} removed, "
         f"{counts['skipped']} skipped, {counts['failed']} failed; {summary.chunks} chunks embedded",
         highlight=False,
@@ -93,7 +104,7 @@ def print_summary(summary: Summary, collection: str) -> None:
     if problems:
         table = Table("file", "status", "reason", show_edge=False)
         for o in problems:
-            table.add_row(o.source, o.status, o.reason)
+            table.add_row(Text(o.source), Text(o.status), Text(o.reason))  # names stay literal
         out.print(table)
 
 
