@@ -143,7 +143,7 @@ def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(on_d
 def lucene_bm25(texts: dict[int, str], word: str) -> dict[int, float]:
     """Lucene's BM25 of one query word, worked out here from the chunk texts alone."""
     tokens, vocab = tokenize(list(texts.values()))
-    term = vocab[query_terms(word)[0]]
+    term = vocab[next(iter(query_terms(word)))]
     mean = sum(len(t) for t in tokens) / len(tokens)
     tf = {cid: row.count(term) for cid, row in zip(texts, tokens, strict=True)}
     length = {cid: len(row) for cid, row in zip(texts, tokens, strict=True)}

@@ -96,6 +96,10 @@ def search(name: str, raw: bytes, status: int = 422, detail: str = "") -> Attack
     return Attack(name, "POST", "/api/search", status, "", detail, raw=raw)
 
 
+def switch(name: str, body: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
+    return Attack(name, "POST", "/api/models/current", status, error, detail, body=body)
+
+
 def chat(name: str, body: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
     return Attack(name, "POST", "/v1/chat/completions", status, error, detail, body=body)
 
@@ -286,6 +290,24 @@ ATTACKS = [
         headers=(("Authorization", f"Bearer {ADMIN}"), ("Host", "evil.example")),
     ),
     Attack("docs without a key", "GET", "/openapi.json", 401, "unauthorized", headers=()),
+    # Switching the model: only files already in data/models, only with an admin key.
+    switch("switch to a system file", {"model": "/etc/passwd"}, 404, "model_not_downloaded"),
+    switch(
+        "switch by a traversal path",
+        {"model": "../../../etc/shadow.gguf"},
+        404,
+        "model_not_downloaded",
+    ),
+    switch("switch to an empty name", {"model": ""}, detail="at least 1 character"),
+    Attack(
+        "switch with a read key",
+        "POST",
+        "/api/models/current",
+        403,
+        "forbidden",
+        body={"model": "/etc/passwd"},
+        headers=(("Authorization", f"Bearer {READER}"),),
+    ),
     # The OpenAI-compatible route.
     chat("chat with no messages", {"model": "ragd", "messages": []}, detail="at least 1"),
     chat("chat content not a string", {"model": "ragd", "messages": [USER | {"content": 42}]}),
