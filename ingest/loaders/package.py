@@ -19,7 +19,7 @@ def open_package(data: bytes, kind: str) -> zipfile.ZipFile:
         package = zipfile.ZipFile(io.BytesIO(data))
         infos = package.infolist()
     except (zipfile.BadZipFile, ValueError, EOFError) as exc:
-        raise UnreadableFile(f"not a {kind} file: it is not a valid zip package ({exc})") from None
+        raise UnreadableFile(f"not a valid {kind} file: it is not a zip package ({exc})") from None
     expanded = sum(info.file_size for info in infos)
     if expanded > MAX_EXPANDED or len(infos) > MAX_MEMBERS:
         raise UnreadableFile(
