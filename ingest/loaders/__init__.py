@@ -77,8 +77,8 @@ def load(name: str, data: bytes, options: LoadOptions | None = None) -> Loaded:
             for b in loader(data)
             for text in split_long(b.text, LONGEST_BLOCK)
         ]
-    if not blocks:
-        raise EmptyDocument("no text found in the file")
+    if not blocks:  # a note may say why (e.g. OCR ran out of time)
+        raise EmptyDocument("; ".join(["no text found in the file", *report.notes]))
     return Loaded(blocks, report)
 
 
