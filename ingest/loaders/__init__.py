@@ -78,7 +78,8 @@ def load(name: str, data: bytes, options: LoadOptions | None = None) -> Loaded:
             for text in split_long(b.text, LONGEST_BLOCK)
         ]
     if not blocks:  # a note may say why (e.g. OCR ran out of time)
-        raise EmptyDocument("; ".join(["no text found in the file", *report.notes]))
+        found = "no text found in the file" + (", not even by OCR" if report.ocr_pages else "")
+        raise EmptyDocument("; ".join([found, *report.notes]))
     return Loaded(blocks, report)
 
 
