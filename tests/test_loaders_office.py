@@ -221,3 +221,12 @@ def test_empty_and_unknown_files_still_say_why():
         load("empty.csv", b"   ")
     with pytest.raises(UnsupportedFile, match=r"\.pptx.*\.xlsx"):
         load("model.blend", b"data")
+
+
+def test_docx_keeps_tables_in_place_with_rows_naming_their_columns(made: dict[str, Path]):
+    blocks = blocks_of(made["docx"])
+    found = texts(blocks)
+    row = found.index("Part: Flange bolt | Torque: 42 Nm")
+    assert found[row - 1] == "Connect the brown wire to terminal L and the blue wire to terminal N."
+    assert found[row + 2] == "Maintenance"
+    assert blocks[row].heading == "Installing the pump > Wiring"
