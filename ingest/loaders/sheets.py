@@ -40,8 +40,10 @@ def load_xlsx(data: bytes) -> Iterator[Block]:
     budget = _Budget()
     try:
         for sheet in book.worksheets:
-            _note_wide(f"sheet {sheet.title!r}", sheet.max_column or 0)
-            rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            declared = sheet.max_column or MAX_COLUMNS  # from the sheet's dimension, if any
+            _note_wide(f"sheet {sheet.title!r}", declared)
+            # read_only pads every row to max_col: never past what the sheet declares.
+            rows = sheet.iter_rows(values_only=True, max_col=min(declared, MAX_COLUMNS))
             yield from _table(f"sheet {sheet.title!r}", sheet.title, rows, budget)
     finally:
         book.close()

@@ -14,14 +14,14 @@ def keyed_rows(rows: Iterable[Sequence[str]]) -> Iterator[str]:
     header: list[str] | None = None
     data_rows = 0
     for raw in rows:
-        cells = [clean(c) for c in raw]
+        cells = [" ".join(c.split()) for c in raw]  # a cell's line breaks read as spaces
         if not any(cells):
             continue
         if header is None:
-            header = cells
+            header = [clean(c) for c in cells]
             continue
         data_rows += 1
-        yield row_text(header, cells)
+        yield clean(row_text(header, cells))  # once per row: cells are many, and short
     if header is not None and data_rows == 0:
         yield " | ".join(c for c in header if c)
 
