@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import EmptyDocument, UnreadableFile, UnsupportedFile
-from ingest.loaders import Block, load
+from ingest.loaders import Block, Loaded, load
 from ingest.loaders.sheets import MAX_ROWS
-from tests.office_files import DECK, MANUAL, WORKBOOK, make, require_tools
+from tests.office_files import DECK, MANUAL, WORKBOOK, make, require_tools, soffice
 
 pytestmark = pytest.mark.tools
 
@@ -29,7 +29,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
-def blocks_of(path: Path) -> list[Block]:
+def blocks_of(path: Path) -> Loaded:
     return load(path.name, path.read_bytes())
 
 
@@ -230,3 +230,14 @@ def test_docx_keeps_tables_in_place_with_rows_naming_their_columns(made: dict[st
     assert found[row - 1] == "Connect the brown wire to terminal L and the blue wire to terminal N."
     assert found[row + 2] == "Maintenance"
     assert blocks[row].heading == "Installing the pump > Wiring"
+
+
+def test_a_5000_row_xlsx_is_read_whole_with_no_cut(tmp_path: Path):
+    """read_only openpyxl pads rows to the columns asked for: asking for the 500-column cap
+    on a 3-column sheet once spent the cell budget by row 4,000."""
+    source = tmp_path / "rows.csv"
+    source.write_text("n,double,label\n" + "".join(f"{i},{2 * i},row {i}\n" for i in range(5000)))
+    xlsx = soffice(source, "xlsx", tmp_path)
+    loaded = blocks_of(xlsx)
+    assert (len(loaded), loaded.notes) == (5000, [])
+    assert loaded[-1].text == "n: 4999 | double: 9998 | label: row 4999"
