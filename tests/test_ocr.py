@@ -121,9 +121,11 @@ def test_a_decompression_bomb_image_is_refused_by_pillow(tmp_path: Path):
         load("bomb.png", path.read_bytes())
 
 
-def test_a_broken_image_fails_with_its_format_named():
-    with pytest.raises(UnreadableFile, match="not a PNG, JPEG or TIFF image"):
-        load("photo.jpg", b"\xff\xd8\xff\xe0 this is no JPEG")
+def test_a_broken_or_mislabelled_image_fails_saying_so():
+    with pytest.raises(UnreadableFile, match="could not read the image: Truncated"):
+        load("photo.jpg", b"\xff\xd8\xff\xe0 a JPEG cut short")
+    with pytest.raises(UnreadableFile, match="not a PNG, JPEG or TIFF image, or a damaged one"):
+        load("photo.jpg", b"GIF89a" * 9)
 
 
 def test_ocr_runs_inside_the_sandbox_and_reports_its_pages(scans: dict[str, Path]):

@@ -131,8 +131,10 @@ def _open_image(data: bytes) -> Any:
             return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
     except Image.DecompressionBombError as exc:
         raise UnreadableFile(f"image too large: {exc}") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UnreadableFile(f"not a PNG, JPEG or TIFF image: {exc}") from None
+    except UnidentifiedImageError:
+        raise UnreadableFile("not a PNG, JPEG or TIFF image, or a damaged one") from None
+    except (OSError, ValueError) as exc:
+        raise UnreadableFile(f"could not read the image: {exc}") from None
 
 
 def _checked(image: Any) -> Any:
