@@ -241,3 +241,15 @@ def test_a_5000_row_xlsx_is_read_whole_with_no_cut(tmp_path: Path):
     loaded = blocks_of(xlsx)
     assert (len(loaded), loaded.notes) == (5000, [])
     assert loaded[-1].text == "n: 4999 | double: 9998 | label: row 4999"
+
+
+def test_eml_lists_a_forwarded_message_as_an_attachment_without_reading_it():
+    old = EmailMessage()
+    old["From"], old["Subject"] = "ines@marsh.example", "Old thread"
+    old.set_content("The secret landing spot is the north pier.")
+    message = EmailMessage()
+    message["From"], message["Subject"] = "warden@marsh.example", "Fwd: Old thread"
+    message.set_content("See the thread below.")
+    message.add_attachment(old, filename="old-thread.eml")
+    found = texts(load("fwd.eml", message.as_bytes()))
+    assert found[1:] == ["See the thread below.", "Attachments: old-thread.eml"]

@@ -69,8 +69,8 @@ def _content(part: EmailMessage) -> str:
 def _attachments(message: EmailMessage) -> list[str]:
     names = []
     for part in message.walk():
-        if part.is_multipart():
-            continue
+        if part.is_multipart() and part.get_content_type() != "message/rfc822":
+            continue  # a container; a forwarded message is an attachment of its own
         name = part.get_filename()
         if name or part.get_content_disposition() == "attachment":
             names.append(clean(name or part.get_content_type()))
