@@ -253,3 +253,46 @@ def test_eml_lists_a_forwarded_message_as_an_attachment_without_reading_it():
     message.add_attachment(old, filename="old-thread.eml")
     found = texts(load("fwd.eml", message.as_bytes()))
     assert found[1:] == ["See the thread below.", "Attachments: old-thread.eml"]
+
+
+def with_part(package: Path, part: str, content: bytes, out: Path) -> Path:
+    """A copy of a LibreOffice-made package with one part replaced."""
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, content if item.filename == part else src.read(item.filename))
+    return out
+
+
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "hahahahahahahahahaha">'
+    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+)
+
+
+def test_an_xlsx_sheet_with_entity_expansion_is_refused(made: dict[str, Path], tmp_path: Path):
+    sheet = LAUGHS + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/' \
+        b'main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&c;</t></is></c></row>' \
+        b"</sheetData></worksheet>"
+    bad = with_part(made["xlsx"], "xl/worksheets/sheet1.xml", sheet, tmp_path / "laughs.xlsx")
+    with pytest.raises(UnreadableFile, match=r"could not read XLSX: .*\(EntitiesForbidden"):
+        load("laughs.xlsx", bad.read_bytes())
+
+
+def test_a_pptx_slide_with_an_external_entity_does_not_read_the_file(
+    made: dict[str, Path], tmp_path: Path
+):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the vault code is 8841")
+    with zipfile.ZipFile(made["pptx"]) as deck:
+        slide = deck.read("ppt/slides/slide1.xml")
+    doctype = f'<!DOCTYPE p:sld [<!ENTITY x SYSTEM "file://{secret}">]>'.encode()
+    start = slide.index(b"?>") + 2
+    poisoned = slide[:start] + doctype + slide[start:].replace(
+        b"Purple herons stayed rare.", b"Purple herons stayed rare. &x;"
+    )
+    bad = with_part(made["pptx"], "ppt/slides/slide1.xml", poisoned, tmp_path / "xxe.pptx")
+    try:
+        found = " ".join(texts(load("xxe.pptx", bad.read_bytes())))
+    except UnreadableFile:
+        return  # refused outright: also safe
+    assert "8841" not in found

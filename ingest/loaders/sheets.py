@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ingest.errors import UnreadableFile
+from ingest.errors import IngestError, UnreadableFile
 from ingest.loaders.blocks import Block
 from ingest.loaders.context import note
 from ingest.loaders.package import check_package
@@ -36,15 +36,19 @@ def load_xlsx(data: bytes) -> Iterator[Block]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zip, XML and workbook errors alike
-        raise UnreadableFile(f"could not read XLSX: {exc}") from exc
+        raise UnreadableFile(f"could not read XLSX: {_why(exc)}") from None
     budget = _Budget()
     try:
-        for sheet in book.worksheets:
+        for sheet in book.worksheets:  # sheets are parsed as they are read: errors come here
             declared = sheet.max_column or MAX_COLUMNS  # from the sheet's dimension, if any
             _note_wide(f"sheet {sheet.title!r}", declared)
             # read_only pads every row to max_col: never past what the sheet declares.
             rows = sheet.iter_rows(values_only=True, max_col=min(declared, MAX_COLUMNS))
             yield from _table(f"sheet {sheet.title!r}", sheet.title, rows, budget)
+    except IngestError:
+        raise
+    except Exception as exc:  # defusedxml's refusals, XML and value errors alike
+        raise UnreadableFile(f"could not read XLSX: {_why(exc)}") from None
     finally:
         book.close()
 
@@ -56,6 +60,13 @@ def load_csv(data: bytes) -> Iterator[Block]:
         yield from _table("the file", None, reader, _Budget())
     except csv.Error as exc:
         raise UnreadableFile(f"could not read CSV at line {reader.line_num}: {exc}") from None
+
+
+def _why(exc: BaseException) -> str:
+    """openpyxl's message, and the error under it (e.g. defusedxml's EntitiesForbidden)."""
+    cause = exc.__cause__ or exc.__context__
+    under = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}{under}"
 
 
 def _dialect(sample: str) -> type[csv.Dialect]:

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ingest.errors import UnreadableFile
+from ingest.errors import IngestError, UnreadableFile
 from ingest.loaders.blocks import Block
 from ingest.loaders.package import check_package
 from ingest.loaders.tables import keyed_rows
@@ -22,8 +22,13 @@ def load_pptx(data: bytes) -> Iterator[Block]:
         deck = Presentation(io.BytesIO(data))
     except Exception as exc:  # zip, XML and package errors alike
         raise UnreadableFile(f"could not read PPTX: {exc}") from exc
-    for number, slide in enumerate(deck.slides, start=1):
-        yield from _slide(slide, number)
+    try:
+        for number, slide in enumerate(deck.slides, start=1):  # slides parse as they are read
+            yield from _slide(slide, number)
+    except IngestError:
+        raise
+    except Exception as exc:  # XML and package errors alike
+        raise UnreadableFile(f"could not read PPTX: {type(exc).__name__}: {exc}") from None
 
 
 def _slide(slide: Any, number: int) -> Iterator[Block]:
