@@ -151,6 +151,7 @@ FILTERS = {
     "xlsx": "xlsx:Calc Office Open XML",
     # Windows-1252 with semicolons, as a European Excel writes it.
     "csv": "csv:Text - txt - csv (StarCalc):59,34,1",
+    "tsv": "tsv:Text - txt - csv (StarCalc):9,34,76",  # tabs, UTF-8
 }
 
 

@@ -26,6 +26,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files = make(folder, "manual.fodt", MANUAL, ["odt", "docx", "rtf", "epub"])
     files |= make(folder, "deck.fodp", DECK, ["pptx"])
     files |= make(folder, "census.fods", WORKBOOK, ["xlsx", "csv"])
+    files |= make(folder, "tabbed.fods", WORKBOOK, ["tsv"])
     return files
 
 
@@ -109,6 +110,13 @@ def test_csv_in_windows_1252_with_semicolons_reads_like_the_workbook(made: dict[
         "Site: Reed bank | Species: Purple heron | Count: 3",
         "Site: Café terrace, east | Species: Little egret | Count: 12.5",
     ]
+
+
+def test_tsv_in_utf8_reads_like_the_workbook(made: dict[str, Path]):
+    assert b"\t" in made["tsv"].read_bytes()
+    assert texts(blocks_of(made["tsv"]))[2] == (
+        "Site: Café terrace, east | Species: Little egret | Count: 12.5"
+    )
 
 
 def test_a_csv_longer_than_the_row_limit_is_cut_with_a_note(tmp_path: Path):
