@@ -42,7 +42,7 @@ def load_generator(settings: Settings) -> Generator:
             timeout=settings.llm_timeout,
         )
     return LlamaCppGenerator(
-        resolve_llm_model(settings.llm_model, settings.models_dir),
+        resolve_llm_model(settings.llm_choice, settings.models_dir),
         context_window=settings.llm_context,
         threads=settings.llm_threads,
         gpu=settings.llm_gpu,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.catalog import current
 from models.embedder import EmbedBackend
 from models.resolve import DEFAULT_EMBED_MODEL, DEFAULT_LLM_MODEL
 
@@ -24,7 +25,8 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(
         DEFAULT_LLM_MODEL,
-        description="GGUF model: the packaged default, a .gguf path, or owner/repo:file.gguf.",
+        description="GGUF model: the packaged default, a catalogue name (`ragd models list`), a "
+        ".gguf path, or owner/repo:file.gguf. Unset: the model `ragd models use` chose, if any.",
     )
     embed_backend: EmbedBackend = Field(
         "onnx-int8",
@@ -196,6 +198,28 @@ class Settings(BaseSettings):
         description="Prefix of ragd's collection names in Milvus: deployments sharing one "
         "Milvus server keep apart by using different prefixes.",
     )
+
+    watch: str = Field(
+        "",
+        description="Comma-separated files and folders `ragd serve` keeps a collection in step "
+        "with (as `ragd serve --watch PATH...`): added, changed, renamed and deleted files follow "
+        "within seconds; a full incremental pass at start catches up with changes made while "
+        "it was down.",
+    )
+    watch_collection: str | None = Field(
+        None, description="The collection the watched folders fill (default: RAGD_COLLECTION)."
+    )
+
+    @property
+    def watch_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.watch.split(",") if p.strip()]
+
+    @property
+    def llm_choice(self) -> str:
+        """RAGD_LLM_MODEL when set; else the model `ragd models use` recorded; else the demo."""
+        if "llm_model" in self.model_fields_set:
+            return self.llm_model
+        return current(self.models_dir) or self.llm_model
 
     @property
     def index_dir(self) -> Path:

@@ -162,16 +162,20 @@ class Ingestor:
         rebuild: bool = False,
         wait: float = 0,
         on_file: Callable[[Outcome], None] = lambda _: None,
+        forget: Callable[[str], bool] | None = None,
     ) -> Summary:
-        """Ingest files incrementally: unchanged ones are skipped by content hash."""
+        """Ingest files incrementally: unchanged ones are skipped by content hash. `prune`
+        removes every document not among `items`; `forget` only those whose source it selects
+        (a watcher's deleted or renamed files), in the same commit."""
         summary = Summary()
         seen: set[str] = set()
         with self.writer(wait=wait, rebuild=rebuild) as writer:
             for outcome in self._process(writer, items, seen):
                 summary.outcomes.append(outcome)
                 on_file(outcome)
-            if prune:
-                summary.outcomes.extend(self._prune(writer, seen))
+            if prune or forget:
+                gone = forget if forget and not prune else lambda _: True
+                summary.outcomes.extend(self._prune(writer, seen, gone))
             writer.commit()
         return summary
 
@@ -260,9 +264,11 @@ class Ingestor:
             start = end
         batch.clear()
 
-    def _prune(self, writer: StoreWriter, seen: set[str]) -> Iterator[Outcome]:
+    def _prune(
+        self, writer: StoreWriter, seen: set[str], gone: Callable[[str], bool]
+    ) -> Iterator[Outcome]:
         for doc in writer.documents():
-            if doc.source not in seen:
+            if doc.source not in seen and gone(doc.source):
                 writer.delete(doc.id)
                 yield Outcome(
                     doc.source, "removed", doc.chunks, reason="file is gone", doc_id=doc.id

@@ -24,8 +24,9 @@ ALLOWED = {
 APP_ALLOWED = {
     "app.answering": set(),
     "app.evals": {"app.answering"},
-    "app.server": {"app.answering"},
-    "app.cli": {"app.answering", "app.evals", "app.server"},
+    "app.mcp": {"app.answering"},
+    "app.server": {"app.answering", "app.mcp"},
+    "app.cli": {"app.answering", "app.evals", "app.server", "app.mcp"},
 }
 WEB = ("fastapi", "starlette", "uvicorn", "sse_starlette")
 # Heavy libraries load only inside the adapter that wraps them.

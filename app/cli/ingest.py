@@ -34,6 +34,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="drop and re-embed the collection")
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for another ingest")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep the collection in step with the paths until Ctrl-C (implies --prune)",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.watch:
+        from app.cli.watching import watch_command
+
+        return watch_command(args.paths, args.collection, settings, print_summary)
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
         embedder = load_embedder(settings)

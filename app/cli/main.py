@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
@@ -16,6 +17,7 @@ from app.answering.answer import Answerer
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
+from app.cli.models import add_models_parser, models_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from config.errors import SettingsError
@@ -38,6 +40,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve a non-loopback address with no API key (anyone who can reach it can use it)",
     )
+    serve.add_argument(
+        "--watch",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="keep a collection in step with these files and folders",
+    )
+    serve.add_argument("--watch-collection", default=None, help="the collection they fill")
+    commands.add_parser("mcp", help="the MCP server over stdio, for desktop assistants")
+    add_models_parser(commands)
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
@@ -57,7 +70,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new, "eval": evaluate}
+    commands = {
+        "serve": serve,
+        "ask": ask,
+        "index": index_check,
+        "key": key_new,
+        "eval": evaluate,
+        "mcp": mcp_stdio,
+        "models": models_command,
+    }
     return run_cli(lambda: commands[args.command](args, Settings()))
 
 
@@ -66,10 +87,21 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = guard_bind(args.host, args.insecure, settings)
+    if args.watch:
+        watch = ",".join(str(p) for p in args.watch)
+        update = {"watch": watch, "watch_collection": args.watch_collection}
+        settings = settings.model_copy(update=update)
     services = Services.load(settings)  # fails here, before binding, if a model is missing
     services.check_all_collections()
     print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
     run(services, args.host, args.port)
+    return 0
+
+
+def mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
+    from app.mcp.stdio import serve_stdio
+
+    serve_stdio(settings)
     return 0
 
 

@@ -4,6 +4,9 @@ The exception tree (each root lives in the package that raises it):
 
     models.errors.ModelError
     ├── ModelNotFound            500  (startup: the CLI prints it and exits)
+    │   └── ModelNotDownloaded   404  (a switch to a model not pulled yet)
+    ├── DownloadFailed           502  (`ragd models pull`: a rerun resumes)
+    ├── ChecksumMismatch         502  (`ragd models pull`: the file is removed)
     ├── ModelLoadError           500
     ├── PromptTooLong            413
     └── RemoteModelError         502
@@ -90,6 +93,9 @@ STATUS: dict[type[Exception], int] = {
     model_errors.ModelError: 500,
     model_errors.PromptTooLong: 413,
     model_errors.RemoteModelError: 502,
+    model_errors.ModelNotDownloaded: 404,
+    model_errors.DownloadFailed: 502,
+    model_errors.ChecksumMismatch: 502,
     index_errors.IndexStoreError: 500,
     index_errors.EmptyCollection: 409,
     index_errors.CollectionNotFound: 404,
