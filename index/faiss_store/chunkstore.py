@@ -95,6 +95,16 @@ class ChunkStore:
         rows = self._query(sql, (gen, gen, gen, gen, *params))
         return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
 
+    def matching_chunks(self, gen: int, where: Filter) -> int:
+        """How many chunks the documents matching `where` hold (documents only: cheap)."""
+        params: list[Any] = []
+        condition = to_sql(where, params)
+        sql = (
+            "SELECT COALESCE(SUM(d.chunks), 0) FROM documents d WHERE +d.added_gen <= ? "
+            f"AND (d.deleted_gen IS NULL OR d.deleted_gen > ?) AND {condition}"
+        )
+        return int(self._query(sql, (gen, gen, *params))[0][0])
+
     def set_tags(self, gen: int, doc_id: str, tags: dict[str, str]) -> DocumentRow | None:
         """Replace a visible document's tags in place (metadata only: no new generation)."""
         with self._lock:

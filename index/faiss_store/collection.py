@@ -35,7 +35,7 @@ class Snapshot:
         self.chunk_store = chunk_store
         self.keyword = keyword
         self.max_query_terms = max_query_terms
-        self._matches: dict[str, np.ndarray] = {}
+        self._matches: dict[str, np.ndarray | None] = {}
         self._cache_lock = threading.Lock()
 
     @property
@@ -45,9 +45,10 @@ class Snapshot:
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         """The `k` nearest chunks; with `where`, the nearest among the matching ones (the
         filter is applied first, so k come back whenever k match)."""
-        if where is None:
+        among = None if where is None else self.matching(where)
+        if among is None:
             return self._hits(*self.vectors.search(query, k))
-        return self._hits(*self.vectors.search_among(query, k, self.matching(where)))
+        return self._hits(*self.vectors.search_among(query, k, among))
 
     def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
@@ -56,14 +57,17 @@ class Snapshot:
         among = None if where is None else self.matching(where)
         return self._hits(*self.keyword.search(text, k, self.max_query_terms, among))
 
-    def matching(self, where: Filter) -> np.ndarray:
-        """Sorted ids of the chunks whose document matches; the last few filters are kept
-        (a hybrid search asks twice), until tags change."""
+    def matching(self, where: Filter) -> np.ndarray | None:
+        """Sorted ids of the chunks whose document matches, None when every chunk does (the
+        documents' chunk counts tell, without reading chunk ids); the last few filters are
+        kept (a hybrid search asks twice), until tags change."""
         key = repr(where)
         with self._cache_lock:
             if key in self._matches:
                 return self._matches[key]
-        ids = self.chunk_store.matching_ids(self.generation, where)
+        store, gen = self.chunk_store, self.generation
+        every = store.matching_chunks(gen, where) >= self.manifest.rows
+        ids = None if every else store.matching_ids(gen, where)
         with self._cache_lock:
             self._matches[key] = ids
             while len(self._matches) > 8:

@@ -93,6 +93,8 @@ class VectorIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         if len(ids) <= EXACT_SUBSET:
             return self._score_subset(_matrix(query, self.dimension)[0], k, ids)
+        if len(ids) >= len(self):  # the filter keeps every chunk: nothing to select
+            return self.search(query, k)
         return self._select_search(query, min(k, len(ids)), ids)
 
     def _score_subset(
