@@ -185,6 +185,18 @@ class Settings(BaseSettings):
         description="Largest file `ingest` reads, in MB; larger ones are skipped with their "
         "size before any byte is read.",
     )
+    ocr: Literal["auto", "off"] = Field(
+        "auto",
+        description="OCR (tesseract) for images and for the PDF pages that have no text layer "
+        "(scans): auto reads them, off skips them (a file with no other text is skipped, "
+        "with that reason). Pages with a text layer are never OCR'd.",
+    )
+    ocr_max_pages: int = Field(
+        50,
+        ge=1,
+        description="Most pages (or image frames) of one file read by OCR, at about 2 s a "
+        "page; OCR also stops at 80% of RAGD_PARSE_TIMEOUT_SECONDS. A cut is reported.",
+    )
     queue_depth: int = Field(
         8,
         ge=0,

@@ -22,6 +22,7 @@ from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import FileTooLarge, IngestError, TooMuchText, UnreadableFile
 from ingest.loaders import precheck
 from ingest.loaders.blocks import Block
+from ingest.loaders.context import Loaded
 from ingest.normalize import bound_heading, cap_invisible
 from ingest.sandbox import ParseLimits, Sandbox, shared
 from models.embedder import Embedder
@@ -49,6 +50,7 @@ class Outcome:
     chunks: int = 0
     reason: str = ""
     doc_id: str = ""
+    ocr_pages: int = 0  # pages (or image frames) read by OCR: the slow part of a scan
     error: IngestError | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -67,6 +69,10 @@ class Summary:
         return sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
 
     @property
+    def ocr_pages(self) -> int:
+        return sum(o.ocr_pages for o in self.outcomes)
+
+    @property
     def ok(self) -> bool:
         return self.count("failed") == 0
 
@@ -74,7 +80,7 @@ class Summary:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.as_dict() for o in self.outcomes]
-        return {**counts, "chunks": self.chunks, "files": files}
+        return {**counts, "chunks": self.chunks, "ocr_pages": self.ocr_pages, "files": files}
 
 
 def document_id(source: str) -> str:
@@ -201,7 +207,7 @@ class _Job:
     source: str
     digest: str = ""
     existing: DocumentRow | None = None
-    parsing: Future[list[Block]] | None = None
+    parsing: Future[Loaded] | None = None
     outcome: Outcome | None = None
     meta: FileMeta = field(default_factory=FileMeta)
 
@@ -339,7 +345,8 @@ class Ingestor:
         if job.outcome is not None or job.parsing is None:
             return job.outcome or Outcome(job.source, "failed", reason="not parsed")
         try:
-            blocks = bounded(self.parser.result(job.parsing))
+            loaded = self.parser.result(job.parsing)
+            blocks = bounded(loaded)
             chunks = self.chunker.chunk(blocks)
             self._check_stored(chunks)
         except IngestError as exc:
@@ -348,7 +355,14 @@ class Ingestor:
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
         batch.append(_Parsed(job.source, job.digest, chunks, job.existing, job.meta))
         status: Status = "updated" if job.existing else "added"
-        return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
+        return Outcome(
+            job.source,
+            status,
+            len(chunks),
+            reason="; ".join(loaded.notes),  # what was cut, and why
+            doc_id=document_id(job.source),
+            ocr_pages=loaded.ocr_pages,
+        )
 
     def _check_stored(self, chunks: Sequence[Chunk]) -> None:
         """What a document stores (chunk texts with their overlap, a heading per chunk) is held

@@ -23,7 +23,11 @@ from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discov
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="ingest", description="Add documents (.txt .md .pdf .docx .html) to a ragd collection."
+        prog="ingest",
+        description="Add documents to a ragd collection: text (.txt .md), PDF, Word (.docx), "
+        "OpenDocument (.odt), RTF, HTML, e-books (.epub), e-mail (.eml), slides (.pptx), "
+        "spreadsheets (.xlsx .csv .tsv), and images (.png .jpg .tiff) or scanned PDF pages, "
+        "read by OCR (RAGD_OCR=auto|off).",
     )
     parser.add_argument("paths", nargs="+", type=Path, help="files and folders to ingest")
     parser.add_argument("--collection", default=None, help="collection name (default: default)")
@@ -80,7 +84,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         task = progress.add_task("ingesting", total=files)
 
         def advance(outcome: Outcome) -> None:
-            progress.update(task, advance=1, description=escape(outcome.source[-40:]))
+            progress.update(task, advance=1, description=escape(_describe(outcome)))
 
         summary = ingestor.ingest(
             items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
@@ -90,6 +94,14 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_summary(summary, ingestor.collection.name)
     return 0 if summary.ok else 1
+
+
+def _describe(outcome: Outcome) -> str:
+    """The file just done; its OCR'd pages, which cost seconds each, where there were any."""
+    if not outcome.ocr_pages:
+        return outcome.source[-40:]
+    ocr = f" (OCR {outcome.ocr_pages} p.)"
+    return outcome.source[-(40 - len(ocr)) :] + ocr
 
 
 def _progress() -> Progress:
@@ -109,10 +121,11 @@ def print_summary(summary: Summary, collection: str) -> None:
     out.print(
         f"[bold]{escape(collection)}[/]: {counts['added']} added, {counts['updated']} updated, "
         f"{counts['unchanged']} unchanged, {counts['removed']} removed, "
-        f"{counts['skipped']} skipped, {counts['failed']} failed; {summary.chunks} chunks embedded",
+        f"{counts['skipped']} skipped, {counts['failed']} failed; {summary.chunks} chunks embedded"
+        + (f"; {summary.ocr_pages} pages read by OCR" if summary.ocr_pages else ""),
         highlight=False,
     )
-    problems = [o for o in summary.outcomes if o.status in ("skipped", "failed")]
+    problems = [o for o in summary.outcomes if o.status in ("skipped", "failed") or o.reason]
     if problems:
         table = Table("file", "status", "reason", show_edge=False)
         for o in problems:
