@@ -96,6 +96,11 @@ def search(name: str, raw: bytes, status: int = 422, detail: str = "") -> Attack
     return Attack(name, "POST", "/api/search", status, "", detail, raw=raw)
 
 
+def tags(name: str, value: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
+    body = {"tags": value}
+    return Attack(name, "PATCH", "/api/documents/nosuch", status, error, detail, body=body)
+
+
 def switch(name: str, body: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
     return Attack(name, "POST", "/api/models/current", status, error, detail, body=body)
 
@@ -290,6 +295,21 @@ ATTACKS = [
         headers=(("Authorization", f"Bearer {ADMIN}"), ("Host", "evil.example")),
     ),
     Attack("docs without a key", "GET", "/openapi.json", 401, "unauthorized", headers=()),
+    # Retagging a document: names and sizes checked before any lookup, admin keys only.
+    tags("tag name with a path", {"../x": "y"}, detail="tag name"),
+    tags("tag value over 256 characters", {"k": "v" * 300}, detail="at most 256 characters"),
+    tags("100 tags", {f"k{i}": "v" for i in range(100)}, detail="at most 32 items"),
+    tags("tags not an object", "x", detail="valid dictionary"),
+    tags("tags for no such document", {"a": "b"}, 404, "document_not_found"),
+    Attack(
+        "retag with a read key",
+        "PATCH",
+        "/api/documents/nosuch",
+        403,
+        "forbidden",
+        body={"tags": {"a": "b"}},
+        headers=(("Authorization", f"Bearer {READER}"),),
+    ),
     # Switching the model: only files already in data/models, only with an admin key.
     switch("switch to a system file", {"model": "/etc/passwd"}, 404, "model_not_downloaded"),
     switch(

@@ -8,6 +8,7 @@ from typing import Literal
 from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
+from index.filters import Filter
 from index.fusion import per_document, reciprocal_rank, weighted
 from index.protocol import Reader, VectorStore
 from index.types import Hit, IndexSpec, mismatch_message
@@ -41,26 +42,35 @@ class Retriever:
         k: int,
         mode: Mode | None = None,
         evidence: bool = False,
+        where: Filter | None = None,
     ) -> Retrieval:
-        """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity."""
+        """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
+        `where` (a parsed metadata filter) restricts both searches before they rank."""
         name = collection or self.settings.collection
         snapshot = self.store.collection(name).snapshot()
         require_model(name, snapshot.spec, self.embedder)
         mode = mode or self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         need_dense = mode != "keyword" or evidence
-        dense = snapshot.search(self.embedder.embed([query])[0], depth) if need_dense else []
-        hits = self._rank(snapshot, query, dense, mode, depth)
+        vector = self.embedder.embed([query])[0] if need_dense else None
+        dense = snapshot.search(vector, depth, where) if vector is not None else []
+        hits = self._rank(snapshot, query, dense, mode, depth, where)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
         best = (dense[0].score if dense else 0.0) if evidence else None
         return Retrieval([Passage(h.chunk, h.score) for h in hits], best)
 
     def _rank(
-        self, snapshot: Reader, query: str, dense: list[Hit], mode: Mode, depth: int
+        self,
+        snapshot: Reader,
+        query: str,
+        dense: list[Hit],
+        mode: Mode,
+        depth: int,
+        where: Filter | None = None,
     ) -> list[Hit]:
         if mode == "dense":
             return dense
-        keyword = snapshot.keyword_search(query, depth)
+        keyword = snapshot.keyword_search(query, depth, where)
         if mode == "keyword":
             return keyword
         if self.settings.fusion == "rrf":
