@@ -96,6 +96,35 @@ class Settings(BaseSettings):
         "reaches this; below it /api/ask says the documents do not answer it, without calling "
         "the model. Calibrated for the default embedding model with `ragd eval`.",
     )
+    answer_mode: Literal["generative", "extractive", "auto"] = Field(
+        "auto",
+        description="generative: the model's answer, each sentence support-checked (unsupported "
+        "ones lose their citation); extractive: the passage sentence bearing most on the "
+        "question, quoted verbatim and cited, without generating; auto: generative, replaced "
+        "by the extractive answer when it fails the support check (see RAGD_REPLACE_BELOW).",
+    )
+    support_threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="An answer sentence is supported when its support score (topic words "
+        "found in a three-sentence window of a cited passage, blended with embedding cosine; "
+        "zero when it names a number or identifier the passage lacks) reaches this. "
+        "Calibrated with `ragd eval`.",
+    )
+    replace_below: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="In auto mode, a generated answer whose grounded share (supported "
+        "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
+    )
+    context_sentences: int = Field(
+        4,
+        ge=0,
+        description="Sentences of each retrieved chunk shown to the model: the ones bearing "
+        "most on the question, with a neighbour each side (0: whole chunks).",
+    )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
         "",

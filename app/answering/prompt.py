@@ -29,6 +29,10 @@ class Passage:
 
     chunk: ChunkRow
     score: float
+    context: str | None = None  # what the model sees: the sentences bearing on the question
+
+    def shown(self) -> str:
+        return self.context if self.context is not None else self.chunk.text
 
     def label(self) -> str:
         where = self.chunk.source + (f", page {self.chunk.page}" if self.chunk.page else "")
@@ -44,7 +48,7 @@ class Budgeted:
 
 
 def user_message(question: str, passages: Sequence[Passage]) -> str:
-    blocks = [f'[{n}] {p.label()}\n"""\n{p.chunk.text}\n"""' for n, p in enumerate(passages, 1)]
+    blocks = [f'[{n}] {p.label()}\n"""\n{p.shown()}\n"""' for n, p in enumerate(passages, 1)]
     context = "\n\n".join(blocks) if blocks else "(no passages)"
     return f"Passages:\n\n{context}\n\n{INSTRUCTION}\n\nQuestion: {question}"
 

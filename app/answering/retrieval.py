@@ -24,6 +24,8 @@ class Retrieval:
 
     passages: list[Passage]
     evidence: float | None  # cosine similarity of the nearest chunk by embedding (-1..1)
+    dense_docs: tuple[str, ...] = ()  # with evidence: the dense side's top documents, in order
+    keyword_docs: tuple[str, ...] = ()  # with evidence: the keyword side's top documents
 
 
 class Retriever:
@@ -52,8 +54,13 @@ class Retriever:
         dense = snapshot.search(self.embedder.embed([query])[0], depth) if need_dense else []
         hits = self._rank(snapshot, query, dense, mode, depth)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
-        best = (dense[0].score if dense else 0.0) if evidence else None
-        return Retrieval([Passage(h.chunk, h.score) for h in hits], best)
+        passages = [Passage(h.chunk, h.score) for h in hits]
+        if not evidence:
+            return Retrieval(passages, None)
+        # which documents each side puts first: agreement is evidence the question is on topic
+        keyword = snapshot.keyword_search(query, 10)
+        best = dense[0].score if dense else 0.0
+        return Retrieval(passages, best, _documents(dense), _documents(keyword))
 
     def _rank(
         self, snapshot: Reader, query: str, dense: list[Hit], mode: Mode, depth: int
@@ -66,6 +73,10 @@ class Retriever:
         if self.settings.fusion == "rrf":
             return reciprocal_rank([dense, keyword], self.settings.rrf_k)
         return weighted(dense, keyword, self.settings.fusion_dense_weight)
+
+
+def _documents(hits: list[Hit], n: int = 10) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h.chunk.doc_id for h in hits))[:n]
 
 
 def check_model(store: VectorStore, embedder: Embedder, name: str) -> None:
