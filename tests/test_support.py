@@ -16,6 +16,7 @@ from app.answering.services import Services
 from app.answering.support import OverlapChecker, check, exact_tokens, grounded
 from app.evals.calibrate import abstention_curve
 from app.server.main import create_app
+from config.settings import Settings
 from index.types import ChunkRow
 from ingest.pipeline import build_ingestor, discover
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
@@ -25,6 +26,7 @@ HTTPD = (
     "setting the environment variable R_DISABLE_HTTPD to a non-empty value. It listens on "
     "the loopback interface only."
 )
+THRESHOLD = Settings.model_fields["support_threshold"].default
 TOKYO = "Tokyo is the capital of Japan. It is a very large city on the island of Honshu."
 
 
@@ -36,7 +38,7 @@ def evidence(question: str, *texts: str) -> SentenceEvidence:
 def test_an_invented_identifier_is_flagged_and_loses_its_citation():
     ev = evidence("How is the web server disabled?", HTTPD)
     answer = "The environment variable R_TIDYCMD controls the web server [1]."
-    [sentence] = check(answer, OverlapChecker(ev), 1, threshold=0.5)
+    [sentence] = check(answer, OverlapChecker(ev), 1, threshold=THRESHOLD)
     assert (sentence.supported, sentence.citations, sentence.score) == (False, [], 0.0)
     assert "[1]" not in sentence.text
 
@@ -44,34 +46,34 @@ def test_an_invented_identifier_is_flagged_and_loses_its_citation():
 def test_a_sentence_the_cited_passage_states_keeps_its_citation():
     ev = evidence("How is the web server disabled?", HTTPD)
     answer = "The server is disabled by setting the variable R_DISABLE_HTTPD [1]."
-    [sentence] = check(answer, OverlapChecker(ev), 1, threshold=0.5)
+    [sentence] = check(answer, OverlapChecker(ev), 1, threshold=THRESHOLD)
     assert sentence.supported and sentence.citations == [1] and sentence.text.endswith("[1].")
 
 
 def test_a_wrong_fact_citing_an_unrelated_passage_is_unsupported():
     ev = evidence("What is the capital of Australia?", HTTPD, TOKYO)
     answer = "The capital city of Australia is Canberra [1]."
-    [sentence] = check(answer, OverlapChecker(ev), 2, threshold=0.5)
+    [sentence] = check(answer, OverlapChecker(ev), 2, threshold=THRESHOLD)
     assert not sentence.supported and sentence.citations == []
 
 
 def test_an_uncited_supported_sentence_is_attributed_to_its_passage():
     ev = evidence("capital of Japan?", HTTPD, TOKYO)
-    [sentence] = check("Tokyo is the capital of Japan.", OverlapChecker(ev), 2, threshold=0.5)
+    [sentence] = check("Tokyo is the capital of Japan.", OverlapChecker(ev), 2, threshold=THRESHOLD)
     assert sentence.supported and sentence.attributed and sentence.citations == [2]
 
 
 def test_only_unsupported_sentences_lose_citations_and_grounded_counts_them():
     ev = evidence("capital of Japan?", TOKYO)
     answer = "Tokyo is the capital of Japan [1]. It has 40 million bicycles [1]."
-    checked = check(answer, OverlapChecker(ev), 1, threshold=0.5)
+    checked = check(answer, OverlapChecker(ev), 1, threshold=THRESHOLD)
     assert [c.supported for c in checked] == [True, False]
     assert checked[1].citations == [] and grounded(checked) == 0.5
 
 
 def test_the_model_declining_is_a_refusal_not_a_supported_claim():
     ev = evidence("capital of Japan?", TOKYO)
-    [sentence] = check("The documents do not say.", OverlapChecker(ev), 1, threshold=0.5)
+    [sentence] = check("The documents do not say.", OverlapChecker(ev), 1, threshold=THRESHOLD)
     assert sentence.refusal and not sentence.supported
 
 

@@ -125,6 +125,7 @@ class Answerer:
             sentence=sentences.best_sentence_cosine(),
             coverage=sentences.coverage(),
             agreement=agreement(retrieval.dense_docs, retrieval.keyword_docs),
+            unknown=len(retrieval.unknown),
         )
         return sentences, features
 

@@ -55,10 +55,15 @@ class Features:
     sentence: float  # cosine of the nearest passage sentence
     coverage: float  # share of the question's topic words found in the best passage
     agreement: float  # share of the dense top 3 documents that keyword search ranks top 10
+    unknown: int = 0  # question words that no chunk of the collection contains
 
     def score(self) -> float:
-        """One answerability number; RAGD_ABSTAIN_BELOW (or the collection's) cuts it."""
-        return round(0.5 * self.sentence + 0.5 * self.coverage * self.sentence, 4)
+        """One answerability number; RAGD_ABSTAIN_BELOW (or the collection's) cuts it.
+
+        The nearest sentence's cosine, scaled by how much of the question the best passage
+        covers, and halved for each question word the collection never uses."""
+        base = 0.5 * self.sentence * (1 + self.coverage)
+        return round(base * 0.5**self.unknown, 4)
 
 
 class SentenceEvidence:

@@ -8,6 +8,7 @@ Another checker (an NLI model, a bigger LLM) fits the same `SupportChecker` prot
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ _LABEL = re.compile(r"^\s*answer\s*:\s*", re.IGNORECASE)
 
 
 # Words about the answer itself, not about the documents' subject.
-_META = frozenset("answer answers question passage passages document documents says".split())
+_META = frozenset(stem(w) for w in "answer question passage document says cite".split())
 
 
 class SupportChecker(Protocol):
@@ -69,11 +70,15 @@ class Checked:
 
 
 class OverlapChecker:
-    """Topic-word overlap within a three-sentence window, blended with embedding cosine."""
+    """Topic-word overlap within a three-sentence window, combined with embedding cosine.
 
-    def __init__(self, evidence: SentenceEvidence, lexical_weight: float = 0.6) -> None:
+    The geometric mean of the two: a sentence must share the passage's words and its meaning,
+    so on-topic word salad (high overlap, low cosine) fails as well as a paraphrase of
+    something else (high cosine, low overlap).
+    """
+
+    def __init__(self, evidence: SentenceEvidence) -> None:
         self.evidence = evidence
-        self.lexical_weight = lexical_weight
         self.texts = [p.chunk.text.lower() for p in evidence.passages]
 
     def support(self, claim: str, passages: Sequence[int]) -> tuple[float, int]:
@@ -85,15 +90,14 @@ class OverlapChecker:
 
     def _score(self, claim: str, vector: np.ndarray, i: int) -> float:
         if any(token.lower() not in self.texts[i] for token in exact_tokens(claim)):
-            return 0.0  # a number or identifier the passage does not hold: invented
-        lexical = self._lexical(claim, i)
+            return 0.0  # a number, identifier or name the passage does not hold: invented
         sentences = self.evidence.vectors[i]
         cosine = float(np.max(sentences @ vector)) if len(sentences) else 0.0
-        return round(self.lexical_weight * lexical + (1 - self.lexical_weight) * max(cosine, 0), 4)
+        return round(math.sqrt(self._lexical(claim, i) * max(cosine, 0.0)), 4)
 
     def _lexical(self, claim: str, i: int) -> float:
         """Share of the claim's topic words held by the best window of three sentences."""
-        wanted = {stem(w) for w in topic_words(claim)}
+        wanted = {stem(w) for w in topic_words(claim)} - _META
         group = self.evidence.sentences[i]
         if not wanted or not group:
             return 0.0
@@ -131,7 +135,8 @@ def check(answer: str, checker: SupportChecker, sources: int, threshold: float) 
 def _check_one(claim: Claim, checker: SupportChecker, sources: int, threshold: float) -> Checked:
     if _REFUSAL.search(claim.text):
         return Checked(claim.text, claim.text, False, None, refusal=True)
-    if not topic_words(claim.text) - _META:  # "The answer is [1]." claims nothing: no citation
+    if not {stem(w) for w in topic_words(claim.text)} - _META:
+        # "The answer is [1]." claims nothing: nothing to check, nothing to cite
         return Checked(claim.text, claim.text, True, None)
     within = [n - 1 for n in claim.cited] or list(range(sources))
     score, best = checker.support(claim.text, within)
