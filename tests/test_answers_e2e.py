@@ -80,9 +80,12 @@ def test_extractive_mode_quotes_only_text_of_the_cited_passage(services):
     for question in ("When do the ragd maintainers meet?", "What is the name of the lock file?"):
         body = answer(services, question, answer_mode="extractive")
         assert body["answer_mode"] == "extractive" and body["usage"]["completion_tokens"] == 0
-        quoted = MARKERS.sub("", body["answer"]).strip().strip('"')
-        cited = [s for s in body["sources"] if s["cited"]]
-        assert cited and all(quoted in s["text"] for s in cited), body
+        assert body["sentences"], body
+        for sentence in body["sentences"]:
+            quoted = MARKERS.sub("", sentence["text"]).strip().strip('"')
+            [n] = sentence["citations"]
+            assert quoted in body["sources"][n - 1]["text"], body
+            assert quoted in body["answer"]
 
 
 def test_auto_answers_carry_checked_sentences_and_no_unsupported_citation(services):

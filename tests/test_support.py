@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_numbers_and_identifiers_must_appear_verbatim():
 
 def test_extractive_answer_quotes_only_passage_text():
     ev = evidence("Which environment variable disables the server?", TOKYO, HTTPD)
-    [quote] = extract(ev)
+    [quote] = extract(ev, most=1)
     assert quote.claim in HTTPD and quote.citations == [2]
     assert quote.text == f'"{quote.claim}" [2]'
     assert "R_DISABLE_HTTPD" in quote.claim
@@ -154,7 +155,11 @@ def test_extractive_mode_never_calls_the_model(services):
     services.settings.answer_mode = "extractive"
     body = ask(services)
     assert services.generator.prompts == [] and body["usage"]["completion_tokens"] == 0
-    assert body["answer_mode"] == "extractive" and body["answer"].endswith("[1]")
+    assert body["answer_mode"] == "extractive" and body["answer"].startswith('"Tokyo')
+    for sentence in body["sentences"]:
+        [n] = sentence["citations"]
+        quoted = re.fullmatch(rf'"(.+)" \[{n}\]', sentence["text"])
+        assert quoted and quoted.group(1) in body["sources"][n - 1]["text"]
 
 
 def test_a_collection_threshold_overrides_the_global_one(services):

@@ -25,6 +25,10 @@ _GENERIC = frozenset(
 )
 # Words match on their first letters once a common ending is off ("meeting" ~ "meet").
 _STEM = 6
+# Weight of shared question words beside the cosine when ranking passage sentences: 0.8 put
+# the gold answer in the top two sentences for 30% of the manual questions against 25% at 0.3
+# (90% of the demo questions at both).
+LEXICAL = 0.8
 _SUFFIX = re.compile(r"(?<=\w\w\w)(ing|ed|es|s|ly|er|ers)$")
 
 
@@ -92,7 +96,7 @@ class SentenceEvidence:
         cosines = self.vectors[i] @ self.question_vector if len(self.sentences[i]) else []
         asked = {stem(w) for w in topic_words(self.question)}
         scores = [
-            float(c) + 0.3 * _share(asked, {stem(w) for w in topic_words(s)})
+            float(c) + LEXICAL * _share(asked, {stem(w) for w in topic_words(s)})
             for c, s in zip(cosines, self.sentences[i], strict=True)
         ]
         for j in range(len(scores) - 1):  # a FAQ's question matches; the next sentence answers
