@@ -31,3 +31,7 @@ class IndexCorrupt(IndexStoreError):
 
 class WriterBusy(IndexStoreError):
     """Another process or request is already writing to this collection."""
+
+
+class RowTooLarge(IndexStoreError):
+    """A document's text, heading or name is longer than the store can hold (Milvus fields)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -156,8 +157,10 @@ def progress_ticks() -> Iterator[Tick]:
 def print_beir(report: BeirReport) -> None:
     published = PUBLISHED.get(report.dataset.lower(), {})
     table = Table(
-        title=f"{report.dataset}: {report.queries} queries, {report.documents} "
-        f"documents, {report.chunks} chunks",
+        title=escape(
+            f"{report.dataset}: {report.queries} queries, {report.documents} "
+            f"documents, {report.chunks} chunks"
+        ),
         show_edge=False,
     )
     for column in ("mode", "nDCG@10", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"):
@@ -176,7 +179,7 @@ def print_beir(report: BeirReport) -> None:
         table.add_row(*row)
     out.print(table)
     settings = ", ".join(f"{k}={v}" for k, v in report.settings.items())
-    out.print(f"settings: {settings}", style="dim", highlight=False)
+    out.print(f"settings: {settings}", style="dim", markup=False, highlight=False)
     if report.abstention:
         print_abstention(report.abstention)
 

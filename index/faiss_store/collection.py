@@ -9,7 +9,7 @@ import numpy as np
 
 from index.errors import EmptyCollection, IndexCorrupt
 from index.faiss_store.chunkstore import ChunkStore
-from index.faiss_store.keyword import KeywordIndex, load_keyword
+from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
 from index.types import DocumentRow, Hit
@@ -27,11 +27,13 @@ class Snapshot:
         vectors: VectorIndex,
         chunk_store: ChunkStore,
         keyword: KeywordIndex | None = None,
+        max_query_terms: int = MAX_QUERY_TERMS,
     ) -> None:
         self.manifest = manifest
         self.vectors = vectors
         self.chunk_store = chunk_store
         self.keyword = keyword
+        self.max_query_terms = max_query_terms
 
     @property
     def generation(self) -> int:
@@ -44,7 +46,7 @@ class Snapshot:
         """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
         if self.keyword is None:
             return []
-        return self._hits(*self.keyword.search(text, k))
+        return self._hits(*self.keyword.search(text, k, self.max_query_terms))
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         rows = self.chunk_store.chunks(self.generation, [int(i) for i in ids])
@@ -57,8 +59,9 @@ class Snapshot:
 class Collection:
     """A named folder holding manifests, FAISS segments, the chunk store and the writer lock."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_query_terms: int = MAX_QUERY_TERMS) -> None:
         self.folder = folder
+        self.max_query_terms = max_query_terms
         self.name = folder.name
         self._snapshot: Snapshot | None = None
         self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
@@ -110,7 +113,8 @@ class Collection:
                 f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
                 f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
             )
-        return Snapshot(manifest, vectors, self.chunk_store, self._keyword(manifest, live))
+        keyword = self._keyword(manifest, live)
+        return Snapshot(manifest, vectors, self.chunk_store, keyword, self.max_query_terms)
 
     def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
         """The generation's BM25 index, reusing the segments already loaded.

@@ -8,6 +8,7 @@ from pathlib import Path
 from index.errors import CollectionNotFound, InvalidCollectionName
 from index.faiss_store.check import check_collection
 from index.faiss_store.collection import Collection
+from index.faiss_store.keyword import MAX_QUERY_TERMS
 from index.faiss_store.writer import Writer
 from index.types import IndexSpec, valid_name
 
@@ -27,8 +28,9 @@ class FaissCollection(Collection):
 class FaissStore:
     """Collections live in `<root>/<name>/`; names are validated so they are never paths."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_query_terms: int = MAX_QUERY_TERMS) -> None:
         self.root = root
+        self.max_query_terms = max_query_terms  # distinct keyword terms a query looks up
         self._open: dict[str, FaissCollection] = {}
         self._lock = threading.Lock()
 
@@ -39,7 +41,7 @@ class FaissStore:
             )
         with self._lock:
             if name not in self._open:
-                self._open[name] = FaissCollection(self.root / name)
+                self._open[name] = FaissCollection(self.root / name, self.max_query_terms)
             collection = self._open[name]
         if must_exist and not collection.exists():
             raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")

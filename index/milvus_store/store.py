@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,9 +34,18 @@ from index.errors import (
     IndexStoreError,
     InvalidCollectionName,
     ModelMismatch,
+    RowTooLarge,
     WriterBusy,
 )
-from index.milvus_store.schema import chunk_index, chunk_schema, doc_schema, meta_schema, stub_index
+from index.milvus_store.schema import (
+    MAX_NAME_BYTES,
+    MAX_TEXT_BYTES,
+    chunk_index,
+    chunk_schema,
+    doc_schema,
+    meta_schema,
+    stub_index,
+)
 from index.types import (
     ChunkRow,
     DocumentRow,
@@ -50,6 +60,8 @@ CHUNK_FIELDS = ["id", "doc_id", "source", "ord", "text", "page", "heading"]
 DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
 MAX_TOPK = 16384  # Milvus' limit on one search
 BATCH = 512  # rows per upsert call
+MAX_QUERY_TERMS = 64  # distinct query words sent to Milvus' BM25 (as the FAISS store's)
+_WORD = re.compile(r"\w+")
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -91,9 +103,12 @@ class MilvusState:
 class MilvusStore:
     """Collections by name in one Milvus database; `prefix` keeps deployments apart."""
 
-    def __init__(self, client: Any, prefix: str = "ragd_") -> None:
+    def __init__(
+        self, client: Any, prefix: str = "ragd_", max_query_terms: int = MAX_QUERY_TERMS
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.max_query_terms = max_query_terms
         self.meta = f"{prefix}meta"
         self._open: dict[str, MilvusCollection] = {}
         self._lock = threading.Lock()
@@ -197,7 +212,8 @@ class MilvusCollection:
 
     def keyword_search(self, text: str, k: int) -> list[Hit]:
         """BM25 by Milvus over the chunk texts; empty when no chunk shares a term with `text`."""
-        if not text.strip():
+        text = first_terms(text, self.store.max_query_terms)
+        if not text:
             return []
         return self._search([text], "sparse", "BM25", k)
 
@@ -324,6 +340,7 @@ class MilvusWriter:
     def put(self, doc: DocumentRow, chunks: Sequence[NewChunk], vectors: np.ndarray) -> None:
         """Stage a document (replacing any document with the same id) and its chunk vectors."""
         assert len(chunks) == len(vectors), "one vector per chunk"
+        check_fields(doc, chunks)
         pairs = enumerate(zip(chunks, vectors, strict=True))
         rows = [_chunk_dict(doc, i, chunk, vector) for i, (chunk, vector) in pairs]
         self._pending.adds[doc.id] = (doc, rows)
@@ -383,6 +400,35 @@ class MilvusWriter:
             keep = [row["id"] for doc_id in batch for row in adds[doc_id][1]]
             where = f"doc_id in {json.dumps(batch)} and id not in {json.dumps(keep)}"
             self.collection.client.delete(self.collection.chunks, filter=where)
+
+
+def first_terms(text: str, limit: int) -> str:
+    """The words of `text` among its first `limit` distinct ones (case folded), repeats kept:
+    Milvus analyzes the query itself, so this bounds the terms it looks up."""
+    kept: set[str] = set()
+    words = []
+    for word in _WORD.findall(text):
+        folded = word.casefold()
+        if folded in kept or len(kept) < limit:
+            kept.add(folded)
+            words.append(word)
+    return " ".join(words)
+
+
+def check_fields(doc: DocumentRow, chunks: Sequence[NewChunk]) -> None:
+    """Refuse a document with a field over Milvus' VARCHAR limits before anything is staged:
+    at commit the upsert would fail for every document of the batch."""
+    if _utf8(doc.source) > MAX_NAME_BYTES:
+        raise RowTooLarge(f"the file name is longer than Milvus' {MAX_NAME_BYTES} bytes")
+    for chunk in chunks:
+        if _utf8(chunk.heading or "") > MAX_NAME_BYTES:
+            raise RowTooLarge(f"a heading is longer than Milvus' {MAX_NAME_BYTES} bytes")
+        if _utf8(chunk.text) > MAX_TEXT_BYTES:
+            raise RowTooLarge(f"a chunk is longer than Milvus' {MAX_TEXT_BYTES} bytes")
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def chunk_id(doc_id: str, ord_: int, chunk: NewChunk) -> int:

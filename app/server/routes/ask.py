@@ -37,8 +37,7 @@ STREAM_DOC = {
 
 @router.post("/ask", response_model=AskResponse, responses=STREAM_DOC)  # type: ignore[arg-type]
 async def ask(body: AskRequest, answerer: AnswererDep, request: Request) -> Any:
-    history: list[Message] = [{"role": t.role, "content": t.content} for t in body.history]
-    prepared = await admit(answerer, body.question, body.collection, history)
+    prepared = await admit(answerer, body.question, body.collection, body.messages())
     metrics: Metrics = request.app.state.metrics
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         events = answer_events(answerer, prepared, metrics)
