@@ -197,3 +197,14 @@ def test_openai_stream_final_chunk_carries_the_replacement(services):
     assert final["ragd"]["replaced"] and final["ragd"]["answer"].startswith('"Tokyo')
     assert correction["choices"][0]["delta"]["content"].endswith(final["ragd"]["answer"])
     assert chunks[-1] == "[DONE]"
+
+
+def test_a_number_counts_only_as_a_whole_token_of_the_passage():
+    ev = evidence(
+        "What is the default maximum number of columns?",
+        "Released in 2010. The default maximum number of columns in a table is 2000.",
+    )
+    wrong = "The default maximum number of columns is 10 [1]."
+    right = "The default maximum number of columns is 2000 [1]."
+    checked = check(f"{wrong} {right}", OverlapChecker(ev), 1, threshold=THRESHOLD)
+    assert [c.supported for c in checked] == [False, True]

@@ -79,7 +79,6 @@ class OverlapChecker:
 
     def __init__(self, evidence: SentenceEvidence) -> None:
         self.evidence = evidence
-        self.texts = [p.chunk.text.lower() for p in evidence.passages]
 
     def support(self, claim: str, passages: Sequence[int]) -> tuple[float, int]:
         if not passages:
@@ -89,20 +88,26 @@ class OverlapChecker:
         return max(scored)
 
     def _score(self, claim: str, vector: np.ndarray, i: int) -> float:
-        if any(token.lower() not in self.texts[i] for token in exact_tokens(claim)):
-            return 0.0  # a number, identifier or name the passage does not hold: invented
         sentences = self.evidence.vectors[i]
         cosine = float(np.max(sentences @ vector)) if len(sentences) else 0.0
         return round(math.sqrt(self._lexical(claim, i) * max(cosine, 0.0)), 4)
 
     def _lexical(self, claim: str, i: int) -> float:
-        """Share of the claim's topic words held by the best window of three sentences."""
+        """Share of the claim's topic words held by the best window of three sentences that
+        holds all its numbers, identifiers and names as whole tokens ("10" is not in "2010");
+        0 when no window does: that part of the claim was invented."""
         wanted = {stem(w) for w in topic_words(claim)} - _META
         group = self.evidence.sentences[i]
-        if not wanted or not group:
-            return 0.0
+        exact = [_whole(t) for t in exact_tokens(claim)]
         windows = [" ".join(group[max(0, j - 1) : j + 2]) for j in range(len(group))]
-        return max(len(wanted & {stem(w) for w in topic_words(t)}) / len(wanted) for t in windows)
+        held = [t for t in windows if all(e.search(t) for e in exact)]
+        if not wanted or not held:
+            return 0.0
+        return max(len(wanted & {stem(w) for w in topic_words(t)}) / len(wanted) for t in held)
+
+
+def _whole(token: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-]){re.escape(token)}(?![\w])", re.IGNORECASE)
 
 
 def exact_tokens(text: str) -> list[str]:
