@@ -35,3 +35,11 @@ class WriterBusy(IndexStoreError):
 
 class RowTooLarge(IndexStoreError):
     """A document's text, heading or name is longer than the store can hold (Milvus fields)."""
+
+
+class InvalidFilter(IndexStoreError):
+    """A metadata filter that does not parse: the message says what is wrong and where."""
+
+
+class FilterUnsupported(IndexStoreError):
+    """A collection written before document metadata existed cannot be filtered."""

@@ -17,6 +17,7 @@ from config.settings import Settings
 from index.errors import RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
 from index.types import DocumentRow, IndexSpec, NewChunk
+from ingest import frontmatter
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import FileTooLarge, IngestError, TooMuchText, UnreadableFile
 from ingest.loaders import precheck
@@ -28,6 +29,7 @@ from models.embedder import Embedder
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
 SKIP_ONLY = ("UnsupportedFile", "EmptyDocument", "FileTooLarge")  # the user's files, not a failure
+MARKDOWN = (".md", ".markdown")
 MAX_FILE_BYTES = 200 * 1024 * 1024  # RAGD_MAX_FILE_MB: a file is refused before it is read
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -179,12 +181,23 @@ def _too_large(size: int, limit: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class FileMeta:
+    """What is known of a file before parsing: size, modification time, front-matter tags."""
+
+    size: int = 0
+    modified: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+
+
 @dataclass
 class _Parsed:
     source: str
     hash: str
     chunks: list[Chunk]
     replaces: DocumentRow | None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 @dataclass
@@ -196,6 +209,7 @@ class _Job:
     existing: DocumentRow | None = None
     parsing: Future[Loaded] | None = None
     outcome: Outcome | None = None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 class Ingestor:
@@ -219,6 +233,7 @@ class Ingestor:
         self.batch_chunks = batch_chunks
         self.parser = parser or shared(ParseLimits())
         self.max_file_bytes = max_file_bytes
+        self.tags: dict[str, str] = {}  # given to every file ingested (`ingest --tag K=V`)
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
 
@@ -250,10 +265,13 @@ class Ingestor:
             writer.commit()
         return summary
 
-    def ingest_bytes(self, writer: StoreWriter, source: str, data: bytes) -> Outcome:
-        """Stage one uploaded file in an open writer; the caller commits."""
+    def ingest_bytes(
+        self, writer: StoreWriter, source: str, data: bytes, tags: dict[str, str] | None = None
+    ) -> Outcome:
+        """Stage one uploaded file in an open writer (modified: now); the caller commits."""
         batch: list[_Parsed] = []
-        outcome = self._finish(self._start(writer, source, data), batch)
+        job = self._start(writer, source, data, _now(), tags or {})
+        outcome = self._finish(job, batch)
         return self._flush(writer, batch).get(source, outcome)
 
     def _process(
@@ -286,20 +304,42 @@ class Ingestor:
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
             return _Job(item.source, outcome=Outcome(item.source, "failed", reason=reason))
-        return self._start(writer, item.source, data)
+        return self._start(writer, item.source, data, _modified(item.path))
 
-    def _start(self, writer: StoreWriter, source: str, data: bytes) -> _Job:
+    def _start(
+        self,
+        writer: StoreWriter,
+        source: str,
+        data: bytes,
+        modified: str,
+        tags: dict[str, str] | None = None,
+    ) -> _Job:
         """Decide what needs no parsing; send the rest to the sandbox."""
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
-        if existing is not None and existing.hash == digest:
+        meta = self._meta(source, data, modified, existing, tags or {})
+        if existing is not None and existing.hash == digest and existing.tags == meta.tags:
             unchanged = Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
             return _Job(source, outcome=unchanged)
         try:
             precheck(source, data)
         except IngestError as exc:
             return _Job(source, outcome=_rejected(source, exc))
-        return _Job(source, digest, existing, parsing=self.parser.submit(source, data))
+        return _Job(source, digest, existing, self.parser.submit(source, data), meta=meta)
+
+    def _meta(
+        self,
+        source: str,
+        data: bytes,
+        modified: str,
+        existing: DocumentRow | None,
+        tags: dict[str, str],
+    ) -> FileMeta:
+        """Tags kept from before (an admin's edits), then front matter's, then the command's."""
+        front = frontmatter.split(data)[0] if source.lower().endswith(MARKDOWN) else {}
+        merged = {**(existing.tags if existing else {}), **frontmatter.tags_of(front)}
+        title = frontmatter.text(front["title"]) if "title" in front else ""
+        return FileMeta(len(data), modified, {**merged, **self.tags, **tags}, title)
 
     def _finish(self, job: _Job, batch: list[_Parsed]) -> Outcome:
         if job.outcome is not None or job.parsing is None:
@@ -313,7 +353,7 @@ class Ingestor:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing))
+        batch.append(_Parsed(job.source, job.digest, chunks, job.existing, job.meta))
         status: Status = "updated" if job.existing else "added"
         return Outcome(
             job.source,
@@ -381,14 +421,42 @@ def _rejected(source: str, exc: IngestError) -> Outcome:
 
 def _document(parsed: _Parsed) -> DocumentRow:
     pages = [c.page for c in parsed.chunks if c.page is not None]
+    meta = parsed.meta
     return DocumentRow(
         id=document_id(parsed.source),
         source=parsed.source,
         hash=parsed.hash,
         pages=max(pages) if pages else None,
         chunks=len(parsed.chunks),
-        ingested_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        ingested_at=_now(),
+        type=file_type(parsed.source),
+        size=meta.size,
+        modified=meta.modified,
+        title=meta.title or _first_heading(parsed.chunks),
+        tags=dict(meta.tags),
     )
+
+
+def file_type(source: str) -> str:
+    """The suffix, lower case, without its dot ("" when there is none)."""
+    return Path(source).suffix.lower().lstrip(".")
+
+
+def _first_heading(chunks: Sequence[Chunk]) -> str:
+    heading = next((c.heading for c in chunks if c.heading), "")
+    return heading.split(" > ")[0][:200] if heading else ""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _modified(path: Path) -> str:
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return _now()
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
 
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:

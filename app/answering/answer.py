@@ -29,6 +29,7 @@ from app.answering.schemas import (
     Usage,
 )
 from app.answering.services import Services
+from index.filters import Filter
 from models.generator import Message
 
 NO_CONTEXT_ANSWER = "I could not find anything about this in the documents."
@@ -66,10 +67,15 @@ class Answerer:
         self.retriever = Retriever(services.settings, services.embedder, services.store)
 
     def search(
-        self, query: str, collection: str | None, k: int, mode: Mode | None = None
+        self,
+        query: str,
+        collection: str | None,
+        k: int,
+        mode: Mode | None = None,
+        where: Filter | None = None,
     ) -> list[Passage]:
         """The `k` best chunks of the collection's current generation (blocking)."""
-        return self.retriever.retrieve(query, collection, k, mode).passages
+        return self.retriever.retrieve(query, collection, k, mode, where=where).passages
 
     async def prepare(
         self,
@@ -78,13 +84,16 @@ class Answerer:
         history: Sequence[Message],
         slot: Slot,
         max_tokens: int | None = None,
+        where: Filter | None = None,
     ) -> Prepared:
         """Rewrite a follow-up, retrieve, and fit the prompt; `slot` admits the request."""
         settings, started = self.services.settings, time.perf_counter()
         query, how = await standalone_query(slot, question, history, settings.query_rewrite)
         searched = time.perf_counter()
         retrieval = await anyio.to_thread.run_sync(
-            lambda: self.retriever.retrieve(query, collection, settings.top_k, evidence=True)
+            lambda: self.retriever.retrieve(
+                query, collection, settings.top_k, evidence=True, where=where
+            )
         )
         sentences, features = await anyio.to_thread.run_sync(self._sentences, query, retrieval)
         retrieval_ms = (time.perf_counter() - searched) * 1000

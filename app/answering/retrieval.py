@@ -9,6 +9,7 @@ from app.answering.evidence import topic_words
 from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
+from index.filters import Filter
 from index.fusion import per_document, reciprocal_rank, weighted
 from index.protocol import Reader, VectorStore
 from index.types import Hit, mismatch_message
@@ -45,16 +46,19 @@ class Retriever:
         k: int,
         mode: Mode | None = None,
         evidence: bool = False,
+        where: Filter | None = None,
     ) -> Retrieval:
-        """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity."""
+        """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
+        `where` (a parsed metadata filter) restricts both searches before they rank."""
         name = collection or self.settings.collection
         check_model(self.store, self.embedder, name)
         snapshot = self.store.collection(name).snapshot()
         mode = mode or self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         need_dense = mode != "keyword" or evidence
-        dense = snapshot.search(self.embedder.embed([query])[0], depth) if need_dense else []
-        hits = self._rank(snapshot, query, dense, mode, depth)
+        vector = self.embedder.embed([query])[0] if need_dense else None
+        dense = snapshot.search(vector, depth, where) if vector is not None else []
+        hits = self._rank(snapshot, query, dense, mode, depth, where)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
         passages = [Passage(h.chunk, h.score) for h in hits]
         if not evidence:
@@ -66,11 +70,17 @@ class Retriever:
         return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown)
 
     def _rank(
-        self, snapshot: Reader, query: str, dense: list[Hit], mode: Mode, depth: int
+        self,
+        snapshot: Reader,
+        query: str,
+        dense: list[Hit],
+        mode: Mode,
+        depth: int,
+        where: Filter | None = None,
     ) -> list[Hit]:
         if mode == "dense":
             return dense
-        keyword = snapshot.keyword_search(query, depth)
+        keyword = snapshot.keyword_search(query, depth, where)
         if mode == "keyword":
             return keyword
         if self.settings.fusion == "rrf":

@@ -17,6 +17,7 @@ from rich.text import Text
 from app.cli.errors import console, run_cli
 from config.factories import load_embedder, open_store
 from config.settings import Settings
+from index.filters import TAG_KEY
 from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
 
 
@@ -37,11 +38,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for another ingest")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        type=tag_pair,
+        metavar="KEY=VALUE",
+        help="tag every file ingested (repeatable); filters select on tags.KEY",
+    )
+    parser.add_argument(
         "--watch",
         action="store_true",
         help="then keep the collection in step with the paths until Ctrl-C (implies --prune)",
     )
     return parser.parse_args(argv)
+
+
+def tag_pair(text: str) -> tuple[str, str]:
+    """KEY=VALUE, KEY spelled as filters can name it."""
+    key, sep, value = text.partition("=")
+    if not sep or not TAG_KEY.match(key):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected KEY=VALUE, KEY of 1-64 letters, digits, '_', '.' or '-'"
+        )
+    return key, value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +78,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         embedder = load_embedder(settings)
         store = open_store(settings)
         ingestor = build_ingestor(settings, embedder, store, args.collection)
+        ingestor.tags = dict(args.tag)
     files = sum(isinstance(i, SourceFile) for i in items)
     with _progress() as progress:
         task = progress.add_task("ingesting", total=files)

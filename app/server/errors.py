@@ -119,6 +119,8 @@ STATUS: dict[type[Exception], int] = {
     index_errors.IndexCorrupt: 503,
     index_errors.WriterBusy: 409,
     index_errors.RowTooLarge: 422,
+    index_errors.InvalidFilter: 422,
+    index_errors.FilterUnsupported: 409,
     ingest_errors.IngestError: 422,
     SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,

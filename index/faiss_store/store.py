@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from index.errors import CollectionNotFound, InvalidCollectionName
+from filelock import FileLock, Timeout
+
+from index.errors import CollectionNotFound, DocumentNotFound, InvalidCollectionName, WriterBusy
 from index.faiss_store.check import check_collection
-from index.faiss_store.collection import Collection
+from index.faiss_store.collection import LOCK, Collection
 from index.faiss_store.keyword import MAX_QUERY_TERMS
 from index.faiss_store.writer import Writer
-from index.types import IndexSpec, valid_name
+from index.types import DocumentRow, IndexSpec, valid_name
 
 
 class FaissCollection(Collection):
@@ -23,6 +25,21 @@ class FaissCollection(Collection):
     def check(self) -> list[str]:
         """Problems found on disk; an empty list means consistent."""
         return check_collection(self)
+
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
+        """Replace a document's tags at once, holding the writer's lock (no new generation:
+        metadata only, so nothing is embedded or rewritten)."""
+        try:
+            with FileLock(self.folder / LOCK, timeout=wait):
+                manifest = self.manifest()
+                gen = manifest.generation if manifest else 0
+                doc = self.chunk_store.set_tags(gen, doc_id, tags)
+        except Timeout:
+            raise WriterBusy(f"ingest running on collection {self.name!r}; try again") from None
+        if doc is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in collection {self.name!r}")
+        self.forget_matches()
+        return doc
 
 
 class FaissStore:

@@ -26,7 +26,7 @@ from app.server.deps import AnswererDep, ServicesDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
 from app.server.routes.ask import admit, release_task, until_disconnected
-from app.server.schemas import ChatRequest
+from app.server.schemas import ChatRequest, parsed_filter
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL = "ragd"
@@ -46,7 +46,8 @@ async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Re
     """A retrieval-grounded chat completion, streamed as `chat.completion.chunk`s or not."""
     collection = collection_for(body.model)
     limit = body.max_completion_tokens or body.max_tokens
-    prepared = await admit(answerer, body.question(), collection, body.history(), limit)
+    where = parsed_filter(body.filter)
+    prepared = await admit(answerer, body.question(), collection, body.history(), limit, where)
     metrics: Metrics = request.app.state.metrics
     reply = Reply(body)
     if body.stream:
