@@ -138,7 +138,9 @@ def test_ragd_ask_prints_answers_and_names_literally(monkeypatch, tmp_path: Path
     import app.cli.main as cli
 
     embedder = FakeEmbedder()
-    settings = Settings(data_dir=tmp_path / "data", abstain_below=-1, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data", abstain_below=-1, answer_mode="generative", _env_file=None
+    )  # the model's own words, markup and all, are what must print literally
     generator = FakeGenerator(answer="It starts Monday [1] [/x] [bold]not bold[/bold].")
     services = Services(settings, embedder, generator, FaissStore(settings.index_dir))
     folder = write_files(tmp_path / "d", {"[/x] rota [red].md": "The rota starts on Monday."})
