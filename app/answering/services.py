@@ -9,7 +9,6 @@ from types import TracebackType
 from app.answering.retrieval import check_model
 from config.factories import load_embedder, load_generator, open_store
 from config.settings import Settings
-from index.faiss_store.vectors import AnnPolicy, set_ann_policy
 from index.protocol import VectorStore
 from ingest.pipeline import Ingestor, build_ingestor
 from ingest.sandbox import close_all
@@ -36,7 +35,6 @@ class Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
         passive_openmp()  # before torch and llama.cpp load: neither may spin on the other's cores
         generator = load_generator(settings)
-        set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
         embedder = load_embedder(settings)
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(
