@@ -49,6 +49,7 @@ SUITE = [
         full_timeout_s=900,
     ),
     Bench("delete", "bench.delete", "Delete and re-ingest cost against index size"),
+    Bench("filtered", "bench.filtered", "Filtered search latency against selectivity"),
 ]
 BY_NAME = {b.name: b for b in SUITE}
 

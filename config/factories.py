@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
+from index.faiss_store.vectors import AnnPolicy, set_ann_policy
 from index.protocol import VectorStore
 from models.embedder import Embedder
 from models.embedder import load_embedder as load_embedder_model
@@ -18,8 +19,12 @@ def open_store(settings: Settings) -> VectorStore:
         from index.milvus_store.store import MilvusStore, connect
 
         client = connect(settings.milvus_endpoint, settings.milvus_token)
-        return MilvusStore(client, settings.milvus_prefix)
-    return FaissStore(settings.index_dir)
+        return MilvusStore(
+            client, settings.milvus_prefix, settings.max_query_terms, owns_client=True
+        )
+    # The search policy is FAISS's alone (when IVF replaces exact search), process-wide.
+    set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
+    return FaissStore(settings.index_dir, settings.max_query_terms)
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -42,7 +47,7 @@ def load_generator(settings: Settings) -> Generator:
             timeout=settings.llm_timeout,
         )
     return LlamaCppGenerator(
-        resolve_llm_model(settings.llm_model, settings.models_dir),
+        resolve_llm_model(settings.llm_choice, settings.models_dir),
         context_window=settings.llm_context,
         threads=settings.llm_threads,
         gpu=settings.llm_gpu,

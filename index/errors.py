@@ -62,3 +62,15 @@ def write_failed(exc: BaseException, collection: str, doing: str, serving: str) 
         f"collection {collection!r}: I/O error {doing} ({exc}); {serving}. "
         "Check the disk (dmesg, SMART), then run the same command again"
     )
+
+
+class RowTooLarge(IndexStoreError):
+    """A document's text, heading or name is longer than the store can hold (Milvus fields)."""
+
+
+class InvalidFilter(IndexStoreError):
+    """A metadata filter that does not parse: the message says what is wrong and where."""
+
+
+class FilterUnsupported(IndexStoreError):
+    """A collection written before document metadata existed cannot be filtered."""

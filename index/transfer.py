@@ -47,7 +47,7 @@ def copy_collection(
     the restored one. Otherwise (a migration) it commits as it goes, and a rerun skips the
     documents already there with the same content hash.
     """
-    state = source.manifest()
+    state = source.state()
     if state is None:
         raise EmptyCollection(f"collection {source.name!r} is empty: nothing to copy")
     started, done = time.perf_counter(), Copied()
@@ -78,7 +78,7 @@ def compare(
     source: StoreCollection, target: StoreCollection, probes: list[np.ndarray]
 ) -> list[str]:
     """Differences in counts, and in the top 5 of searching each probe vector on both sides."""
-    a, b = source.manifest(), target.manifest()
+    a, b = source.state(), target.state()
     sizes = [(s.documents, s.rows) if s else (0, 0) for s in (a, b)]
     problems = [] if sizes[0] == sizes[1] else [f"(documents, chunks) {sizes[0]} != {sizes[1]}"]
     left, right = _exact(source.snapshot()), _exact(target.snapshot())

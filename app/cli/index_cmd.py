@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,12 @@ def index_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def check(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    names = [args.collection] if args.collection else store.names()
+    with closing(open_store(settings)) as store:
+        return _check(store, args.collection)
+
+
+def _check(store: VectorStore, collection: str | None) -> int:
+    names = [collection] if collection else store.names()
     worst = "ok"
     for name in names:
         health = store.collection(name).health()

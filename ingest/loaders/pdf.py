@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ingest.errors import UnreadableFile
 from ingest.loaders.blocks import Block
+from ingest.loaders.ocr import fill_scanned_pages
 from ingest.normalize import paragraphs
 
 
@@ -24,6 +25,7 @@ def load_pdf(data: bytes) -> Iterator[Block]:
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
         raise UnreadableFile(f"could not read PDF: {exc}") from exc
+    pages = fill_scanned_pages(data, pages)  # OCR for pages with no text layer (ocr.py)
     for number, text in pages:
         for para in paragraphs(text):
             yield Block(para, page=number)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.answering.models import demo_notice
 from app.server.deps import ServicesDep
 from index.errors import EmptyCollection, IndexCorrupt
 from index.protocol import StoreCollection
@@ -38,6 +39,8 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
         "device": generator.device,
         "queue": queue.state(),
         "collections": collection_sizes(services),
+        "notice": demo_notice(services.settings),
+        "watch": [w.watch.status() for w in getattr(request.app.state, "watches", [])],
         "index": {name: serving_state(services.store.collection(name)) for name in names(services)},
         "storage": disk_space(services.settings.data_dir).as_dict(services.settings.min_free_mb),
     }
@@ -51,7 +54,7 @@ def serving_state(collection: StoreCollection) -> dict[str, Any]:
     """What readers get: empty, ok, degraded (the previous generation) or broken. Cheap: the
     loaded generation's checksums were verified when it loaded (`ragd index check` re-reads all)."""
     try:
-        committed = collection.manifest()
+        committed = collection.state()
         reader = collection.snapshot()
     except EmptyCollection:
         return {"state": "empty", "generation": 0, "serving": None}
@@ -66,7 +69,7 @@ def serving_state(collection: StoreCollection) -> dict[str, Any]:
 def collection_sizes(services: ServicesDep) -> dict[str, dict[str, int]]:
     sizes = {}
     for name in services.store.names():
-        manifest = services.store.collection(name).manifest()
+        manifest = services.store.collection(name).state()
         if manifest is not None:
             sizes[name] = {"documents": manifest.documents, "chunks": manifest.rows}
     return sizes
