@@ -8,12 +8,14 @@ import shutil
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.crash import HashEmbedder, make_corpus
+from bench.crash import make_corpus
+from tests.fakes import FakeEmbedder
 
 PLANS = (("ENOSPC", True), ("ENOSPC", False), ("EIO", False), ("EIO", True))
 
@@ -45,13 +47,14 @@ def fault_trials(workdir: Path, milvus: bool = True) -> dict[str, Any]:
     }
 
 
-class SlowEmbedder(HashEmbedder):
+class SlowEmbedder(FakeEmbedder):
     """Embedding that takes `delay` seconds a batch, as a slow machine's does."""
 
     def __init__(self, delay: float) -> None:
+        super().__init__("hash-64", max_tokens=128)
         self.delay = delay
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         time.sleep(self.delay)
         return super().embed(texts)
 

@@ -10,8 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.crash import WORDS, HashEmbedder
+from bench.crash import WORDS
 from bench.faults import ACTIVE, Scenario
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+
+def HashEmbedder() -> FakeEmbedder:
+    return FakeEmbedder("hash-64", max_tokens=128)
+
 
 FILES_V1 = ("a.md", "b.md", "e.md")
 FILES_V2 = ("a.md", "c.md", "d.md", "e.md")  # a changed, b gone, c and d new, e the same
@@ -68,12 +74,6 @@ def ingest_scenario(work: Path) -> Scenario:
     return Scenario("ingest", lambda data: _prepared(data, v1), attempt)
 
 
-class NoGenerator:
-    """The app needs a generator object; search, upload and delete never call it."""
-
-    name, device, gpu_layers, context_window, backend = "none", "cpu", 0, 2048, "none"
-
-
 @contextmanager
 def client(data: Path) -> Iterator[Any]:
     from fastapi.testclient import TestClient
@@ -85,7 +85,7 @@ def client(data: Path) -> Iterator[Any]:
 
     settings = Settings(data_dir=data, min_free_mb=0, _env_file=None)  # type: ignore[call-arg]
     store = FaissStore(settings.index_dir)
-    services = Services(settings, HashEmbedder(), NoGenerator(), store)  # type: ignore[arg-type]
+    services = Services(settings, HashEmbedder(), FakeGenerator(), store)  # type: ignore[arg-type]
     try:
         with TestClient(create_app(services=services)) as http:
             yield http

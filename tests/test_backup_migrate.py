@@ -21,7 +21,8 @@ from index.faiss_store.store import FaissStore
 from index.milvus_store.store import MilvusStore
 from index.transfer import compare, copy_collection, same_results
 from ingest.pipeline import discover
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS = "rivers mountains forests deserts oceans valleys glaciers canyons meadows islands".split()

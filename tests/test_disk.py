@@ -21,7 +21,8 @@ from bench.fault_scenarios import milvus_trials, scenarios
 from bench.faults import installed, run_scenario
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import discover
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = (("ENOSPC", True), ("EIO", False))  # a full disk stays full; an I/O error passes

@@ -22,7 +22,8 @@ from index.errors import DiskFull
 from index.faiss_store.store import FaissStore
 from ingest.chunker import Chunker
 from ingest.pipeline import Ingestor, build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 WORDS = "river mountain forest desert ocean valley glacier canyon meadow island".split()
 
