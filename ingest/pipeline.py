@@ -240,7 +240,7 @@ class Ingestor:
         """Embed a batch of parsed files in one call, then stage each with its vectors."""
         if not batch:
             return
-        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
         for parsed in batch:
             end = start + len(parsed.chunks)
@@ -275,7 +275,7 @@ def _document(parsed: _Parsed) -> DocumentRow:
 
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
-    return [NewChunk(c.text, c.page, c.heading) for c in chunks]
+    return [NewChunk(c.text, c.page, c.display_heading) for c in chunks]
 
 
 def build_ingestor(

@@ -49,7 +49,7 @@ def load(name: str, data: bytes) -> list[Block]:
     Parses untrusted bytes: callers run it in the sandbox (ingest.sandbox)."""
     loader = precheck(name, data)
     blocks = [
-        Block(text, b.page, b.heading)
+        Block(text, b.page, b.heading, b.label)
         for b in loader(data)
         for text in split_long(b.text, LONGEST_BLOCK)
     ]
