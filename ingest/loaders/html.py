@@ -200,6 +200,9 @@ def _has_block(element: html.HtmlElement) -> bool:
 
 
 def _has_blocks_in_cells(table: html.HtmlElement) -> bool:
-    """A table used for page layout (its cells hold paragraphs, lists or tables)."""
-    layout = ("p", "div", "ul", "ol", "table", "pre", "dl", *_HEADINGS)
-    return any(cell.find(f".//{tag}") is not None for cell in table.iter("td") for tag in layout)
+    """A table used for page layout: its cells hold tables or headings."""
+    return any(
+        cell.find(f".//{tag}") is not None
+        for cell in table.iter("td")
+        for tag in ("table", *_HEADINGS)
+    )
