@@ -92,7 +92,7 @@ def _pages(pdf: Path) -> int:
 def _pdf_file(ctx: Context) -> Path:
     real = CORPUS / "gnuplot" / "gnuplot.pdf"
     if real.exists():
-        return real
+        return _first_pages(real, ctx.work / "gnuplot-part.pdf", ctx.pick(40, 400))
     from fpdf import FPDF
 
     pdf = FPDF()
@@ -108,10 +108,26 @@ def _pdf_file(ctx: Context) -> Path:
     return path
 
 
+def _first_pages(source: Path, target: Path, pages: int) -> Path:
+    """The first `pages` pages of `source` as a PDF of their own (the quick run's sample)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(source)
+    if len(document) <= pages:
+        document.close()
+        return source
+    part = pdfium.PdfDocument.new()
+    part.import_pages(document, list(range(pages)))
+    part.save(str(target))
+    part.close()
+    document.close()
+    return target
+
+
 def _html_files(ctx: Context) -> list[Path]:
     real = sorted((CORPUS / "sqlite").glob("*.html")) + sorted((CORPUS / "git").glob("*.html"))
     if real:
-        return real[: ctx.pick(40, len(real))]
+        return real[: ctx.pick(20, len(real))]
     page = (
         "<html><head><title>Page</title></head><body><nav><a href='/'>Home</a></nav>"
         "<main><h1>Guide</h1>"
