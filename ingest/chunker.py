@@ -98,7 +98,8 @@ class Chunker:
         return out
 
     def _units(self, blocks: Sequence[Block]) -> Iterator[_Unit]:
-        sentences = [(b, i == 0, s) for b in blocks for i, s in enumerate(split_sentences(b.text))]
+        body = [b for b in blocks if not _repeats_heading(b)]
+        sentences = [(b, i == 0, s) for b in body for i, s in enumerate(split_sentences(b.text))]
         counts = self.tokenizer.count_tokens([s for _, _, s in sentences])
         budget = self.size - self.size // CONTEXT_SHARE - 1  # room for any heading path
         for (block, first, text), tokens in zip(sentences, counts, strict=True):
@@ -148,6 +149,12 @@ class Chunker:
                 tokens = self.tokenizer.count_tokens([piece])[0]
                 out.append(replace(chunk, text=piece, tokens=tokens))
         return out
+
+
+def _repeats_heading(block: Block) -> bool:
+    """A block that is only its own heading's text (loaders that yield headings as paragraphs):
+    the heading path already carries it, and alone it would make a chunk of one title."""
+    return bool(block.heading) and block.text == (block.heading or "").rsplit(" > ", 1)[-1]
 
 
 def split_sentences(text: str) -> list[str]:
