@@ -54,6 +54,7 @@ SUITE = [
         "bench.parsing",
         "Parsing: PDF pages/s, HTML MB/s against pypdf, BeautifulSoup, LangChain loaders",
     ),
+    Bench("filtered", "bench.filtered", "Filtered search latency against selectivity"),
 ]
 BY_NAME = {b.name: b for b in SUITE}
 

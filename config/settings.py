@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.catalog import current
 from models.embedder import EmbedBackend
 from models.resolve import DEFAULT_EMBED_MODEL, DEFAULT_LLM_MODEL
 
@@ -24,7 +25,8 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(
         DEFAULT_LLM_MODEL,
-        description="GGUF model: the packaged default, a .gguf path, or owner/repo:file.gguf.",
+        description="GGUF model: the packaged default, a catalogue name (`ragd models list`), a "
+        ".gguf path, or owner/repo:file.gguf. Unset: the model `ragd models use` chose, if any.",
     )
     embed_backend: EmbedBackend = Field(
         "onnx-int8",
@@ -64,6 +66,13 @@ class Settings(BaseSettings):
         description="IVF lists scanned per query at least (and an eighth of all lists): "
         "higher is slower and more exact.",
     )
+    max_query_terms: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Distinct words of a query that keyword (BM25) search looks up, the first "
+        "ones; repeats weigh a term more (query term frequency) but are looked up once.",
+    )
     collection: str = Field("default", description="Collection used when a request names none.")
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = Field(
         "hybrid",
@@ -90,12 +99,46 @@ class Settings(BaseSettings):
         "manuals the answer is often in the right document's second-best chunk).",
     )
     abstain_below: float = Field(
-        0.22,
+        0.35,
         ge=-1,
         le=1,
-        description="Answer only when the nearest chunk's cosine similarity to the question "
-        "reaches this; below it /api/ask says the documents do not answer it, without calling "
-        "the model. Calibrated for the default embedding model with `ragd eval`.",
+        description="Answer only when the question's answerability (the cosine of the passage "
+        "sentence nearest to it, scaled by how much of the question the best passage covers, "
+        "halved per rare question word the collection never uses) reaches this; below it "
+        "/api/ask says the documents do not answer it, without calling the model. A "
+        "collection's own threshold, written by `ragd eval QA.jsonl --collection NAME "
+        "--write-threshold`, takes precedence. 0.35 answers 90% of the answerable demo "
+        "questions and refuses every off-topic one; on a large manual set it refuses 68%.",
+    )
+    answer_mode: Literal["generative", "extractive", "auto"] = Field(
+        "auto",
+        description="generative: the model's answer, each sentence support-checked (unsupported "
+        "ones lose their citation); extractive: the passage sentence bearing most on the "
+        "question, quoted verbatim and cited, without generating; auto: generative, replaced "
+        "by the extractive answer when it fails the support check (see RAGD_REPLACE_BELOW).",
+    )
+    support_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="An answer sentence is supported when its support score (the geometric "
+        "mean of the share of its topic words found in a three-sentence window of a cited "
+        "passage and its embedding cosine to the closest sentence there; zero when it names a "
+        "number, identifier or name the passage lacks) reaches this. "
+        "Calibrated with `ragd eval`.",
+    )
+    replace_below: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="In auto mode, a generated answer whose grounded share (supported "
+        "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
+    )
+    context_sentences: int = Field(
+        4,
+        ge=0,
+        description="Sentences of each retrieved chunk shown to the model: the ones bearing "
+        "most on the question, with a neighbour each side (0: whole chunks).",
     )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(
@@ -112,8 +155,17 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         "300/minute",
-        description="Requests allowed per API key (per client address without keys), in the "
-        "`limits` notation, e.g. `300/minute` or `10/second;300/minute`; empty turns it off.",
+        description="Requests allowed per API key (per client address without keys) to the "
+        "costly routes: asking (/api/ask, /v1/chat/completions, which the model queue also "
+        "bounds), uploading and deleting; in the `limits` notation, e.g. `300/minute` or "
+        "`10/second;300/minute`; empty turns it off.",
+    )
+    search_rate_limit: str = Field(
+        "3000/minute",
+        description="The same for the cheap routes: /api/search (one query embedding and an "
+        "index lookup, milliseconds) and reads (lists, /v1/models, /metrics); /health is never "
+        "limited. Counted apart from RAGD_RATE_LIMIT, so an evaluation script does not spend "
+        "the budget of questions.",
     )
     cors_origins: str = Field(
         "",
@@ -129,6 +181,23 @@ class Settings(BaseSettings):
     max_request_kb: int = Field(
         1024, ge=1, description="Largest request body other than an upload, in KB."
     )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers; then the "
+        "connection is closed (slowloris).",
+    )
+    body_timeout_seconds: float = Field(
+        120,
+        gt=0,
+        description="Seconds a client has to send a whole request body (an upload included), "
+        "and at most a quarter of it between two pieces; then 408.",
+    )
+    max_connections: int = Field(
+        256,
+        ge=1,
+        description="Connections served at once; a request beyond them is answered 503.",
+    )
     parse_workers: int = Field(
         2, ge=1, description="Worker processes that parse documents (each sandboxed)."
     )
@@ -140,7 +209,28 @@ class Settings(BaseSettings):
         120, gt=0, description="Wall-clock seconds allowed to parse one file."
     )
     max_document_chars: int = Field(
-        20_000_000, ge=1000, description="Most characters of text one document may yield."
+        20_000_000,
+        ge=1000,
+        description="Most characters of text one document may yield, and store (its chunks "
+        "with their overlap and headings).",
+    )
+    max_file_mb: float = Field(
+        200,
+        gt=0,
+        description="Largest file `ingest` reads, in MB; larger ones are skipped with their "
+        "size before any byte is read.",
+    )
+    ocr: Literal["auto", "off"] = Field(
+        "auto",
+        description="OCR (tesseract) for images and for the PDF pages that have no text layer "
+        "(scans): auto reads them, off skips them (a file with no other text is skipped, "
+        "with that reason). Pages with a text layer are never OCR'd.",
+    )
+    ocr_max_pages: int = Field(
+        50,
+        ge=1,
+        description="Most pages (or image frames) of one file read by OCR, at about 2 s a "
+        "page; OCR also stops at 80% of RAGD_PARSE_TIMEOUT_SECONDS. A cut is reported.",
     )
     queue_depth: int = Field(
         8,
@@ -185,6 +275,28 @@ class Settings(BaseSettings):
         description="Prefix of ragd's collection names in Milvus: deployments sharing one "
         "Milvus server keep apart by using different prefixes.",
     )
+
+    watch: str = Field(
+        "",
+        description="Comma-separated files and folders `ragd serve` keeps a collection in step "
+        "with (as `ragd serve --watch PATH...`): added, changed, renamed and deleted files follow "
+        "within seconds; a full incremental pass at start catches up with changes made while "
+        "it was down.",
+    )
+    watch_collection: str | None = Field(
+        None, description="The collection the watched folders fill (default: RAGD_COLLECTION)."
+    )
+
+    @property
+    def watch_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.watch.split(",") if p.strip()]
+
+    @property
+    def llm_choice(self) -> str:
+        """RAGD_LLM_MODEL when set; else the model `ragd models use` recorded; else the demo."""
+        if "llm_model" in self.model_fields_set:
+            return self.llm_model
+        return current(self.models_dir) or self.llm_model
 
     @property
     def index_dir(self) -> Path:

@@ -31,3 +31,15 @@ class IndexCorrupt(IndexStoreError):
 
 class WriterBusy(IndexStoreError):
     """Another process or request is already writing to this collection."""
+
+
+class RowTooLarge(IndexStoreError):
+    """A document's text, heading or name is longer than the store can hold (Milvus fields)."""
+
+
+class InvalidFilter(IndexStoreError):
+    """A metadata filter that does not parse: the message says what is wrong and where."""
+
+
+class FilterUnsupported(IndexStoreError):
+    """A collection written before document metadata existed cannot be filtered."""

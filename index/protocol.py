@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.filters import Filter
 from index.types import DocumentRow, Hit, IndexSpec, NewChunk
 
 
@@ -30,10 +31,14 @@ class State(Protocol):
 
 
 class Reader(Protocol):
-    """A view for searching one collection: dense, keyword (BM25), and its documents."""
+    """A view for searching one collection: dense, keyword (BM25), and its documents.
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]: ...
-    def keyword_search(self, text: str, k: int) -> list[Hit]: ...
+    `where` (index.filters) restricts both searches to the chunks of matching documents
+    before ranking: k results come back whenever k chunks match.
+    """
+
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]: ...
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]: ...
     def documents(self) -> list[DocumentRow]: ...
 
 
@@ -63,6 +68,7 @@ class StoreCollection(Protocol):
     def snapshot(self) -> Reader: ...
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> StoreWriter: ...
     def check(self) -> list[str]: ...
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow: ...
 
 
 class VectorStore(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -21,12 +21,19 @@ class IndexSpec:
 
 @dataclass(frozen=True)
 class DocumentRow:
+    """A document and its metadata (what filters select on)."""
+
     id: str
     source: str
     hash: str
     pages: int | None
     chunks: int
     ingested_at: str
+    type: str = ""  # the file's suffix, lower case, without the dot ("pdf", "md")
+    size: int = 0  # bytes
+    modified: str = ""  # the file's modification time (ISO 8601, UTC); uploads: when received
+    title: str = ""
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ingest.loaders.blocks import Block
+from ingest.normalize import split_long
 
 CHUNKER_VERSION = "sections-context-v2"  # chunks within one heading, embedded with it
 CONTEXT_SHARE = 4  # a heading path takes at most 1/4 of a chunk's tokens; longer ones are cut
+# Characters per token a chunk may average at most: English runs about 4.5, long words and
+# numbers 6 to 10; only text of tokenless characters comes near, and it is cut here.
+CHARS_PER_TOKEN = 16
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -63,12 +67,14 @@ class _Unit:
 
 
 class Chunker:
-    """Packs whole sentences into chunks of at most `size` tokens, `overlap` tokens shared."""
+    """Packs whole sentences into chunks of at most `size` tokens and `max_chars` characters
+    (size x CHARS_PER_TOKEN), `overlap` tokens shared."""
 
     def __init__(self, tokenizer: Tokenizer, size: int = 256, overlap: int = 32) -> None:
         self.tokenizer = tokenizer
         self.size = max(8, min(size, tokenizer.max_tokens - tokenizer.special_tokens))
         self.overlap = max(0, min(overlap, self.size // 2))
+        self.max_chars = self.size * CHARS_PER_TOKEN
 
     def chunk(self, blocks: Sequence[Block]) -> list[Chunk]:
         """Chunks in document order; a chunk never spans two pages or two sections."""
@@ -99,7 +105,12 @@ class Chunker:
 
     def _units(self, blocks: Sequence[Block]) -> Iterator[_Unit]:
         body = [b for b in blocks if not _repeats_heading(b)]
-        sentences = [(b, i == 0, s) for b in body for i, s in enumerate(split_sentences(b.text))]
+        sentences = [
+            (b, i == 0, piece)
+            for b in body
+            for i, s in enumerate(split_sentences(b.text))
+            for piece in split_long(s, self.max_chars)  # before counting: tokens may be few
+        ]
         counts = self.tokenizer.count_tokens([s for _, _, s in sentences])
         budget = self.size - self.size // CONTEXT_SHARE - 1  # room for any heading path
         for (block, first, text), tokens in zip(sentences, counts, strict=True):
@@ -117,14 +128,19 @@ class Chunker:
         size = self.size - context_tokens
         current: list[_Unit] = []
         for unit in units:
-            if current and _total(current) + unit.tokens > size:
+            if current and not self._fits(current, unit, size):
                 yield _join(current, context)
                 current = self._overlap_tail(current)
-                if _total(current) + unit.tokens > size:
+                if not self._fits(current, unit, size):
                     current = []
             current.append(unit)
         if current:
             yield _join(current, context)
+
+    def _fits(self, units: list[_Unit], unit: _Unit, size: int) -> bool:
+        """Whether `unit` joins `units` within `size` tokens and the character limit."""
+        chars = sum(len(u.text) + 2 for u in units) + len(unit.text)  # 2: the joiner
+        return _total(units) + unit.tokens <= size and chars <= self.max_chars
 
     def _overlap_tail(self, units: list[_Unit]) -> list[_Unit]:
         tail: list[_Unit] = []

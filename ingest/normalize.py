@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import regex
+
 from ingest.errors import UnreadableFile
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\ufeff]")
@@ -14,6 +16,16 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 SNIFF_BYTES = 8192
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # ESC (\x1b) is ANSI colour
+# Combining marks and format characters (zero-width, joiners, bidi controls) count as no
+# embedder token: unbounded runs of them would let a short chunk hold megabytes. Real text
+# stacks a few at most (Vietnamese two, Hebrew with cantillation four).
+MAX_INVISIBLE_RUN = 4
+_INVISIBLE_RUN = regex.compile(r"[\p{Mn}\p{Me}\p{Cf}]{" + str(MAX_INVISIBLE_RUN + 1) + ",}")
+# A heading path ("Guide > Setup > Linux") is stored with every chunk under it: bounded.
+MAX_HEADING_DEPTH = 6  # the innermost levels are kept
+MAX_HEADING_PART = 120  # characters of one level
+MAX_HEADING_CHARS = 256  # the whole path: outer levels go first
+HEADING_SEPARATOR = " > "
 
 
 def decode(data: bytes) -> str:
@@ -72,7 +84,7 @@ def _detected(data: bytes) -> str:
 def clean(text: str) -> str:
     """NFKC, no control characters, hyphenated line breaks joined, runs of spaces folded."""
     text = unicodedata.normalize("NFKC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = cap_invisible(_CONTROL.sub("", text))
     text = _HYPHEN_BREAK.sub(r"\1\2", text)
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
 
@@ -82,6 +94,28 @@ def clean_code(text: str) -> str:
     blank lines at either end dropped (NFKC would rewrite code's characters: not applied)."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4))
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+def cap_invisible(text: str) -> str:
+    """Runs of invisible characters cut to MAX_INVISIBLE_RUN."""
+    capped: str = _INVISIBLE_RUN.sub(lambda m: m.group()[:MAX_INVISIBLE_RUN], text)
+    return capped
+
+
+def bound_heading(heading: str | None) -> str | None:
+    """A heading path of at most MAX_HEADING_DEPTH levels of MAX_HEADING_PART characters,
+    MAX_HEADING_CHARS in all, the innermost levels kept."""
+    if not heading:
+        return heading
+    parts = [p.strip() for p in cap_invisible(heading).split(HEADING_SEPARATOR)]
+    parts = [_shorten(p, MAX_HEADING_PART) for p in parts[-MAX_HEADING_DEPTH:] if p]
+    while len(HEADING_SEPARATOR.join(parts)) > MAX_HEADING_CHARS:
+        parts = parts[1:]  # one part alone always fits: MAX_HEADING_PART < MAX_HEADING_CHARS
+    return HEADING_SEPARATOR.join(parts) or None
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def paragraphs(text: str) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -12,17 +14,24 @@ from pathlib import Path
 from typing import Literal
 
 from config.settings import Settings
+from index.errors import RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
 from index.types import DocumentRow, IndexSpec, NewChunk
+from ingest import frontmatter
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
-from ingest.errors import IngestError, UnreadableFile
+from ingest.errors import FileTooLarge, IngestError, TooMuchText, UnreadableFile
 from ingest.loaders import precheck
 from ingest.loaders.blocks import Block
+from ingest.loaders.context import Loaded
+from ingest.normalize import bound_heading, cap_invisible
 from ingest.sandbox import ParseLimits, Sandbox, shared
 from models.embedder import Embedder
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
-SKIP_ONLY = ("UnsupportedFile", "EmptyDocument")  # a user's choice of files, not a failure
+SKIP_ONLY = ("UnsupportedFile", "EmptyDocument", "FileTooLarge")  # the user's files, not a failure
+MARKDOWN = (".md", ".markdown")
+MAX_FILE_BYTES = 200 * 1024 * 1024  # RAGD_MAX_FILE_MB: a file is refused before it is read
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class SourceFile:
 
     path: Path
     source: str
+    identity: tuple[int, int] | None = None  # (device, inode) when discovered; checked at open
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Outcome:
     chunks: int = 0
     reason: str = ""
     doc_id: str = ""
+    ocr_pages: int = 0  # pages (or image frames) read by OCR: the slow part of a scan
     error: IngestError | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -58,6 +69,10 @@ class Summary:
         return sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
 
     @property
+    def ocr_pages(self) -> int:
+        return sum(o.ocr_pages for o in self.outcomes)
+
+    @property
     def ok(self) -> bool:
         return self.count("failed") == 0
 
@@ -65,7 +80,7 @@ class Summary:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.as_dict() for o in self.outcomes]
-        return {**counts, "chunks": self.chunks, "files": files}
+        return {**counts, "chunks": self.chunks, "ocr_pages": self.ocr_pages, "files": files}
 
 
 def document_id(source: str) -> str:
@@ -86,7 +101,7 @@ def discover(paths: Iterable[Path]) -> Iterator[SourceFile | Outcome]:
     """Files under `paths`, each named relative to the folder given; never outside it."""
     for root in paths:
         if root.is_file():
-            yield SourceFile(root, root.name)
+            yield _found(root.resolve(), root.name)  # named by the user: a link is followed
         elif root.is_dir():
             yield from _walk(root)
         else:
@@ -94,15 +109,86 @@ def discover(paths: Iterable[Path]) -> Iterator[SourceFile | Outcome]:
 
 
 def _walk(root: Path) -> Iterator[SourceFile | Outcome]:
+    """Regular files in sorted order, hidden names and linked folders left out. Iterative:
+    folders nested thousands deep cost a list entry each, not a stack frame."""
     base = root.resolve()
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        if not path.resolve().is_relative_to(base):
-            yield Outcome(rel.as_posix(), "skipped", reason="a link to outside the folder given")
-        else:
-            yield SourceFile(path, rel.as_posix())
+    found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+    stack: list[tuple[tuple[str, ...], Path]] = [((), root)]
+    while stack:
+        rel, folder = stack.pop()
+        for entry in _entries(folder):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(((*rel, entry.name), Path(entry.path)))
+            elif entry.is_file():
+                found.append(((*rel, entry.name), entry))
+    for rel, entry in sorted(found, key=lambda item: item[0]):
+        yield _linked_or_found(base, Path(entry.path), "/".join(rel))
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError:
+        return []  # a folder that vanished or cannot be listed holds nothing to ingest
+
+
+def _linked_or_found(base: Path, path: Path, source: str) -> SourceFile | Outcome:
+    target = path.resolve()
+    if not target.is_relative_to(base):
+        return Outcome(source, "skipped", reason="a link to outside the folder given")
+    return _found(target, source)
+
+
+def _found(path: Path, source: str) -> SourceFile:
+    """The file as discovered: its identity is checked again when it is opened."""
+    try:
+        info = path.stat()
+    except OSError:
+        return SourceFile(path, source)
+    return SourceFile(path, source, (info.st_dev, info.st_ino))
+
+
+def read_checked(item: SourceFile, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, opened once without following a link or blocking on a FIFO, after
+    checking the open descriptor: a regular file, the one discovered, no larger than `limit`.
+    A file swapped after discovery (for a link to a secret, or a pipe) is refused."""
+    fd = os.open(item.path, _OPEN_FLAGS | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        _check_opened(item, info, limit)
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(_too_large(len(data), limit))
+    return data
+
+
+def _check_opened(item: SourceFile, info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile("not a regular file (it changed after it was found)")
+    if item.identity is not None and item.identity != (info.st_dev, info.st_ino):
+        raise UnreadableFile("the file was replaced after it was found; run ingest again")
+    if info.st_size > limit:
+        raise FileTooLarge(_too_large(info.st_size, limit))
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the file is {size / 1048576:,.0f} MB, larger than the {limit / 1048576:,.0f} MB "
+        "allowed (RAGD_MAX_FILE_MB)"
+    )
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """What is known of a file before parsing: size, modification time, front-matter tags."""
+
+    size: int = 0
+    modified: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    title: str = ""
 
 
 @dataclass
@@ -111,6 +197,7 @@ class _Parsed:
     hash: str
     chunks: list[Chunk]
     replaces: DocumentRow | None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 @dataclass
@@ -120,8 +207,9 @@ class _Job:
     source: str
     digest: str = ""
     existing: DocumentRow | None = None
-    parsing: Future[list[Block]] | None = None
+    parsing: Future[Loaded] | None = None
     outcome: Outcome | None = None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 class Ingestor:
@@ -135,6 +223,7 @@ class Ingestor:
         commit_every: int = 2048,
         batch_chunks: int = 256,
         parser: Sandbox | None = None,
+        max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self.embedder = embedder
         self.chunker = chunker
@@ -143,6 +232,8 @@ class Ingestor:
         self.commit_every = commit_every
         self.batch_chunks = batch_chunks
         self.parser = parser or shared(ParseLimits())
+        self.max_file_bytes = max_file_bytes
+        self.tags: dict[str, str] = {}  # given to every file ingested (`ingest --tag K=V`)
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
 
@@ -157,25 +248,31 @@ class Ingestor:
         rebuild: bool = False,
         wait: float = 0,
         on_file: Callable[[Outcome], None] = lambda _: None,
+        forget: Callable[[str], bool] | None = None,
     ) -> Summary:
-        """Ingest files incrementally: unchanged ones are skipped by content hash."""
+        """Ingest files incrementally: unchanged ones are skipped by content hash. `prune`
+        removes every document not among `items`; `forget` only those whose source it selects
+        (a watcher's deleted or renamed files), in the same commit."""
         summary = Summary()
         seen: set[str] = set()
         with self.writer(wait=wait, rebuild=rebuild) as writer:
             for outcome in self._process(writer, items, seen):
                 summary.outcomes.append(outcome)
                 on_file(outcome)
-            if prune:
-                summary.outcomes.extend(self._prune(writer, seen))
+            if prune or forget:
+                gone = forget if forget and not prune else lambda _: True
+                summary.outcomes.extend(self._prune(writer, seen, gone))
             writer.commit()
         return summary
 
-    def ingest_bytes(self, writer: StoreWriter, source: str, data: bytes) -> Outcome:
-        """Stage one uploaded file in an open writer; the caller commits."""
+    def ingest_bytes(
+        self, writer: StoreWriter, source: str, data: bytes, tags: dict[str, str] | None = None
+    ) -> Outcome:
+        """Stage one uploaded file in an open writer (modified: now); the caller commits."""
         batch: list[_Parsed] = []
-        outcome = self._finish(self._start(writer, source, data), batch)
-        self._flush(writer, batch)
-        return outcome
+        job = self._start(writer, source, data, _now(), tags or {})
+        outcome = self._finish(job, batch)
+        return self._flush(writer, batch).get(source, outcome)
 
     def _process(
         self, writer: StoreWriter, items: Iterable[SourceFile | Outcome], seen: set[str]
@@ -192,69 +289,129 @@ class Ingestor:
             while len(jobs) > self.lookahead:
                 done.append(self._finish(jobs.popleft(), batch))
             if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                self._flush(writer, batch)
-                yield from done
+                yield from _replaced(done, self._flush(writer, batch))
                 done = []
             if writer.staged_chunks >= self.commit_every:
                 writer.commit()  # a crash from here on keeps everything before this point
         done.extend(self._finish(job, batch) for job in jobs)
-        self._flush(writer, batch)
-        yield from done
+        yield from _replaced(done, self._flush(writer, batch))
 
     def _read(self, writer: StoreWriter, item: SourceFile) -> _Job:
         try:
-            data = item.path.read_bytes()
+            data = read_checked(item, self.max_file_bytes)
+        except IngestError as exc:
+            return _Job(item.source, outcome=_rejected(item.source, exc))
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
             return _Job(item.source, outcome=Outcome(item.source, "failed", reason=reason))
-        return self._start(writer, item.source, data)
+        return self._start(writer, item.source, data, _modified(item.path))
 
-    def _start(self, writer: StoreWriter, source: str, data: bytes) -> _Job:
+    def _start(
+        self,
+        writer: StoreWriter,
+        source: str,
+        data: bytes,
+        modified: str,
+        tags: dict[str, str] | None = None,
+    ) -> _Job:
         """Decide what needs no parsing; send the rest to the sandbox."""
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
-        if existing is not None and existing.hash == digest:
+        meta = self._meta(source, data, modified, existing, tags or {})
+        if existing is not None and existing.hash == digest and existing.tags == meta.tags:
             unchanged = Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
             return _Job(source, outcome=unchanged)
         try:
             precheck(source, data)
         except IngestError as exc:
             return _Job(source, outcome=_rejected(source, exc))
-        return _Job(source, digest, existing, parsing=self.parser.submit(source, data))
+        return _Job(source, digest, existing, self.parser.submit(source, data), meta=meta)
+
+    def _meta(
+        self,
+        source: str,
+        data: bytes,
+        modified: str,
+        existing: DocumentRow | None,
+        tags: dict[str, str],
+    ) -> FileMeta:
+        """Tags kept from before (an admin's edits), then front matter's, then the command's."""
+        front = frontmatter.split(data)[0] if source.lower().endswith(MARKDOWN) else {}
+        merged = {**(existing.tags if existing else {}), **frontmatter.tags_of(front)}
+        title = frontmatter.text(front["title"]) if "title" in front else ""
+        return FileMeta(len(data), modified, {**merged, **self.tags, **tags}, title)
 
     def _finish(self, job: _Job, batch: list[_Parsed]) -> Outcome:
         if job.outcome is not None or job.parsing is None:
             return job.outcome or Outcome(job.source, "failed", reason="not parsed")
         try:
-            blocks: list[Block] = self.parser.result(job.parsing)
+            loaded = self.parser.result(job.parsing)
+            blocks = bounded(loaded)
             chunks = self.chunker.chunk(blocks)
+            self._check_stored(chunks)
         except IngestError as exc:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing))
+        batch.append(_Parsed(job.source, job.digest, chunks, job.existing, job.meta))
         status: Status = "updated" if job.existing else "added"
-        return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
+        return Outcome(
+            job.source,
+            status,
+            len(chunks),
+            reason="; ".join(loaded.notes),  # what was cut, and why
+            doc_id=document_id(job.source),
+            ocr_pages=loaded.ocr_pages,
+        )
 
-    def _flush(self, writer: StoreWriter, batch: list[_Parsed]) -> None:
-        """Embed a batch of parsed files in one call, then stage each with its vectors."""
+    def _check_stored(self, chunks: Sequence[Chunk]) -> None:
+        """What a document stores (chunk texts with their overlap, a heading per chunk) is held
+        to RAGD_MAX_DOCUMENT_CHARS too, not only the text it yields."""
+        limit = self.parser.limits.max_chars
+        stored = sum(len(c.text) + len(c.heading or "") for c in chunks)
+        if stored > limit:
+            raise TooMuchText(
+                f"the document would store {stored:,} characters (chunks and their headings), "
+                f"more than the {limit:,} allowed (RAGD_MAX_DOCUMENT_CHARS)"
+            )
+
+    def _flush(self, writer: StoreWriter, batch: list[_Parsed]) -> dict[str, Outcome]:
+        """Embed a batch of parsed files in one call, then stage each with its vectors; a file
+        the store cannot hold fails alone (its outcome is returned by source)."""
+        failed: dict[str, Outcome] = {}
         if not batch:
-            return
+            return failed
         vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
         for parsed in batch:
             end = start + len(parsed.chunks)
-            writer.put(_document(parsed), _new_chunks(parsed.chunks), vectors[start:end])
+            try:
+                writer.put(_document(parsed), _new_chunks(parsed.chunks), vectors[start:end])
+            except RowTooLarge as exc:
+                failed[parsed.source] = _rejected(parsed.source, UnreadableFile(str(exc)))
             start = end
         batch.clear()
+        return failed
 
-    def _prune(self, writer: StoreWriter, seen: set[str]) -> Iterator[Outcome]:
+    def _prune(
+        self, writer: StoreWriter, seen: set[str], gone: Callable[[str], bool]
+    ) -> Iterator[Outcome]:
         for doc in writer.documents():
-            if doc.source not in seen:
+            if doc.source not in seen and gone(doc.source):
                 writer.delete(doc.id)
                 yield Outcome(
                     doc.source, "removed", doc.chunks, reason="file is gone", doc_id=doc.id
                 )
+
+
+def bounded(blocks: list[Block]) -> list[Block]:
+    """Every loader's blocks with runs of invisible characters capped and heading paths
+    bounded in depth and length: a heading is stored with each chunk under it."""
+    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading), b.label) for b in blocks]
+
+
+def _replaced(outcomes: list[Outcome], failed: dict[str, Outcome]) -> list[Outcome]:
+    return [failed.get(o.source, o) for o in outcomes]
 
 
 def _rejected(source: str, exc: IngestError) -> Outcome:
@@ -264,14 +421,42 @@ def _rejected(source: str, exc: IngestError) -> Outcome:
 
 def _document(parsed: _Parsed) -> DocumentRow:
     pages = [c.page for c in parsed.chunks if c.page is not None]
+    meta = parsed.meta
     return DocumentRow(
         id=document_id(parsed.source),
         source=parsed.source,
         hash=parsed.hash,
         pages=max(pages) if pages else None,
         chunks=len(parsed.chunks),
-        ingested_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        ingested_at=_now(),
+        type=file_type(parsed.source),
+        size=meta.size,
+        modified=meta.modified,
+        title=meta.title or _first_heading(parsed.chunks),
+        tags=dict(meta.tags),
     )
+
+
+def file_type(source: str) -> str:
+    """The suffix, lower case, without its dot ("" when there is none)."""
+    return Path(source).suffix.lower().lstrip(".")
+
+
+def _first_heading(chunks: Sequence[Chunk]) -> str:
+    heading = next((c.heading for c in chunks if c.heading), "")
+    return heading.split(" > ")[0][:200] if heading else ""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _modified(path: Path) -> str:
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return _now()
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
 
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
@@ -285,7 +470,11 @@ def build_ingestor(
     chunker = Chunker(embedder, settings.chunk_tokens, settings.chunk_overlap)
     parser = shared(ParseLimits.from_settings(settings))
     return Ingestor(
-        embedder, chunker, store.collection(collection or settings.collection), parser=parser
+        embedder,
+        chunker,
+        store.collection(collection or settings.collection),
+        parser=parser,
+        max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
     )
 
 

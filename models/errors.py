@@ -19,3 +19,15 @@ class PromptTooLong(ModelError):
 
 class RemoteModelError(ModelError):
     """A remote OpenAI-compatible model server failed or could not be reached."""
+
+
+class ModelNotDownloaded(ModelNotFound):
+    """A catalogue or hub model that is not in data/models yet (`ragd models pull` gets it)."""
+
+
+class DownloadFailed(ModelError):
+    """A model download could not start or was cut short (a rerun resumes it)."""
+
+
+class ChecksumMismatch(ModelError):
+    """A downloaded file's SHA-256 differs from the hub's: it was refused and removed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -164,6 +165,23 @@ def _control_texts(llm: Any) -> tuple[str, ...]:
     attr, flag = llm._model.token_get_attr, llama_cpp.LLAMA_TOKEN_ATTR_CONTROL
     texts = (_token_text(llm, t) for t in range(llm.n_vocab()) if attr(t) & flag)
     return tuple(sorted({t for t in texts if t}, key=len, reverse=True))
+
+
+# Control-token shapes of common chat templates (ChatML and Llama 3 `<|...|>`, DeepSeek's
+# full-width bars, Llama 2 and Mistral `[INST]` `<<SYS>>` `<s>`, Gemma `<start_of_turn>`): text
+# shaped like them is broken before it reaches any backend, whose vocabulary ragd may not know.
+_CONTROL_SHAPES = re.compile(
+    r"<\|[^|<>\s]{1,48}\|>|<\uff5c[^\uff5c<>]{1,48}\uff5c>|</?s>|\[/?INST\]|<</?SYS>>"
+    r"|<(?:start|end)_of_turn>|<(?:bos|eos|pad|unk)>|\[/?(?:SYSTEM_PROMPT|TOOL_CALLS|"
+    r"TOOL_RESULTS|AVAILABLE_TOOLS)\]",
+    re.IGNORECASE,
+)
+
+
+def defuse_text(text: str) -> str:
+    """Text shaped like a chat template's control token broken by a zero-width space after
+    its first character: it stays readable but no tokenizer reads it as a control token."""
+    return _CONTROL_SHAPES.sub(lambda m: m.group()[0] + "\u200b" + m.group()[1:], text)
 
 
 def defuse(message: Message, controls: Sequence[str]) -> Message:

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from models.errors import PromptTooLong, RemoteModelError
-from models.generator import Message
+from models.generator import Message, defuse_text
 
 TEMPLATE_ALLOWANCE = 8  # role markers and separators of common templates: ChatML uses 5
 _PROBE: list[Message] = [{"role": "user", "content": "hello"}]
@@ -69,7 +69,7 @@ class RemoteGenerator:
     ) -> Iterator[str]:
         payload = {
             "model": self.model,
-            "messages": list(messages),
+            "messages": defused(messages),
             "max_tokens": max_tokens,
             "temperature": self.temperature,
             "stream": True,
@@ -110,18 +110,19 @@ class RemoteGenerator:
         return "bytes", _byte_bound
 
     def _count_vllm(self, messages: Sequence[Message]) -> int:
-        body = {"model": self.model, "messages": list(messages), "add_generation_prompt": True}
+        body = {"model": self.model, "messages": defused(messages), "add_generation_prompt": True}
         return int(self._json("POST", "/tokenize", root=True, json=body)["count"])
 
     def _count_llama_server(self, messages: Sequence[Message]) -> int:
-        rendered = self._json("POST", "/apply-template", root=True, json={"messages": messages})
+        template = {"messages": defused(messages)}
+        rendered = self._json("POST", "/apply-template", root=True, json=template)
         body = {"content": rendered["prompt"], "add_special": True, "parse_special": True}
         return len(self._json("POST", "/tokenize", root=True, json=body)["tokens"])
 
     def _count_content(self, messages: Sequence[Message]) -> int:
         total = TEMPLATE_ALLOWANCE
         for message in messages:
-            body = {"input": message["content"] or " ", "model": self.model}
+            body = {"input": defuse_text(message["content"]) or " ", "model": self.model}
             found = self._json("POST", "/extras/tokenize/count", root=True, json=body)
             total += int(found["count"]) + TEMPLATE_ALLOWANCE
         return total
@@ -188,6 +189,14 @@ def _server_window(card: dict[str, Any]) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
+def defused(messages: Sequence[Message]) -> list[Message]:
+    """The messages with control-token text broken: servers such as llama-cpp-python's parse
+    special tokens in message text, so a document could otherwise forge a turn."""
+    return [{**m, "content": defuse_text(m["content"])} for m in messages]
+
+
 def _byte_bound(messages: Sequence[Message]) -> int:
-    body = sum(len(m["content"].encode("utf-8")) + TEMPLATE_ALLOWANCE for m in messages)
+    body = sum(
+        len(defuse_text(m["content"]).encode("utf-8")) + TEMPLATE_ALLOWANCE for m in messages
+    )
     return body + TEMPLATE_ALLOWANCE

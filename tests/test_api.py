@@ -87,7 +87,7 @@ def test_sse_sends_sources_then_tokens_then_done(ingested, client):
 def test_documents_upload_list_delete(services, client):
     files = [
         ("file", ("../../evil/notes.md", b"# Notes\n\nUploaded text.")),
-        ("file", ("photo.png", b"\x89PNG")),
+        ("file", ("photo.gif", b"GIF89a")),
     ]
     summary = client.post("/api/documents", files=files).json()
     assert (summary["added"], summary["skipped"]) == (1, 1)

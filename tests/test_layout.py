@@ -24,8 +24,9 @@ ALLOWED = {
 APP_ALLOWED = {
     "app.answering": set(),
     "app.evals": {"app.answering"},
-    "app.server": {"app.answering"},
-    "app.cli": {"app.answering", "app.evals", "app.server"},
+    "app.mcp": {"app.answering"},
+    "app.server": {"app.answering", "app.mcp"},
+    "app.cli": {"app.answering", "app.evals", "app.server", "app.mcp"},
 }
 WEB = ("fastapi", "starlette", "uvicorn", "sse_starlette")
 # Heavy libraries load only inside the adapter that wraps them.
@@ -37,6 +38,7 @@ HEAVY = {
     "llama_cpp": {"models.device", "models.generator"},
     "faiss": {"index.faiss_store.vectors"},
     "pymilvus": {"index.milvus_store.store", "index.milvus_store.schema"},
+    "pytesseract": {"ingest.loaders.ocr"},
 }
 
 

@@ -54,7 +54,7 @@ def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_pa
         {
             "good.md": "Good text.",
             "empty.txt": "",
-            "image.png": b"\x89PNG....",
+            "image.gif": b"GIF89a....",
             "broken.pdf": b"%PDF-1.4 not really a pdf",
             "binary.txt": b"\x00\x01\x02\x03" * 100,
         },
@@ -63,7 +63,7 @@ def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_pa
     by_source = {o.source: o for o in summary.outcomes}
     assert by_source["good.md"].status == "added"
     assert by_source["empty.txt"].status == "skipped" and "empty" in by_source["empty.txt"].reason
-    assert by_source["image.png"].status == "skipped" and ".png" in by_source["image.png"].reason
+    assert by_source["image.gif"].status == "skipped" and ".gif" in by_source["image.gif"].reason
     assert by_source["broken.pdf"].status == "failed" and "PDF" in by_source["broken.pdf"].reason
     assert by_source["binary.txt"].status == "failed" and "binary" in by_source["binary.txt"].reason
     assert not summary.ok

@@ -279,7 +279,12 @@ def test_untrusted_host_is_refused(tmp_path: Path, embedder):
 
 
 def test_rate_limit_is_per_key_with_retry_after(tmp_path: Path, embedder):
-    settings = settings_with(tmp_path, api_keys=f"{ADMIN},{READER}:read", rate_limit="3/minute")
+    settings = settings_with(
+        tmp_path,
+        api_keys=f"{ADMIN},{READER}:read",
+        rate_limit="3/minute",
+        search_rate_limit="3/minute",
+    )
     with client_for(settings, embedder) as client:
         statuses = [client.get("/api/documents", headers=auth(ADMIN)).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
@@ -299,7 +304,8 @@ def test_serve_refuses_a_network_address_without_keys(tmp_path: Path):
     settings = settings_with(tmp_path)
     with pytest.raises(SettingsError, match="--insecure"):
         guard_bind("0.0.0.0", False, settings)
-    assert guard_bind("0.0.0.0", True, settings) is settings  # loudly warned
+    insecure = guard_bind("0.0.0.0", True, settings).allowed_hosts.split(",")  # loudly warned
+    assert "localhost" in insecure and "evil.example" not in insecure  # never any host
     assert guard_bind("127.0.0.1", False, settings).allowed_hosts == "localhost,127.0.0.1,::1,[::1]"
     keyed = settings_with(tmp_path, api_keys=ADMIN)
     assert guard_bind("0.0.0.0", False, keyed) is keyed

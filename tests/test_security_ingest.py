@@ -19,8 +19,8 @@ pytestmark = pytest.mark.e2e
 EXPECTED = {
     "good.md": ("added", ""),
     "empty.txt": ("skipped", "empty file"),
-    "scan.pdf": ("skipped", "needs OCR"),
-    "photo.png": ("skipped", "unsupported file type '.png'"),
+    "scan.pdf": ("skipped", "no text found in the file, not even by OCR"),
+    "photo.png": ("skipped", "no text found in the file, not even by OCR"),
     "cut.pdf": ("failed", "could not read PDF"),
     "locked.pdf": ("failed", "needs a password"),
     "bomb.pdf": ("failed", "likely a decompression bomb"),

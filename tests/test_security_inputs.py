@@ -149,7 +149,7 @@ ATTACKS = [
     upload("PNG named .txt", "photo.txt", h.png(), 422, "unreadable_file", "image/png"),
     upload("ELF named .md", "tool.md", h.elf(), 422, "unreadable_file", "x-executable"),
     upload("random bytes .txt", "noise.txt", h.random_bytes(), 422, "unreadable_file", "binary"),
-    upload("unsupported type", "photo.png", h.png(), 415, "unsupported_file", "'.png'"),
+    upload("unsupported type", "photo.gif", b"GIF89a" * 9, 415, "unsupported_file", "'.gif'"),
     upload("no extension", "README", b"text", 415, "unsupported_file", "(none)"),
     upload("a model file", "evil.gguf", b"GGUF\x03\x00" * 100, 415, "unsupported_file", "gguf"),
     upload(
@@ -157,11 +157,11 @@ ATTACKS = [
     ),
     upload(
         "path traversal name",
-        "../../../etc/cron.d/evil.png",
+        "../../../etc/cron.d/evil.gif",
         b"x",
         415,
         "unsupported_file",
-        "evil.png:",
+        "evil.gif:",
     ),
     Attack(
         "NUL in name",
@@ -169,8 +169,8 @@ ATTACKS = [
         "/api/documents",
         415,
         "unsupported_file",
-        "evil.png:",
-        raw=b'--x\r\nContent-Disposition: form-data; name="file"; filename="evil\x00.png"\r\n'
+        "evil.gif:",
+        raw=b'--x\r\nContent-Disposition: form-data; name="file"; filename="evil\x00.gif"\r\n'
         b"\r\nx\r\n--x--\r\n",
         headers=(
             ("Authorization", f"Bearer {ADMIN}"),

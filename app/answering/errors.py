@@ -15,6 +15,10 @@ class QuestionTooLong(RequestError):
     """The question (with history) alone does not fit the model's context window."""
 
 
+class InvalidQuestion(RequestError):
+    """A question that is empty once control characters are removed."""
+
+
 class UnknownModel(RequestError):
     """An OpenAI-style request named a model ragd does not serve."""
 

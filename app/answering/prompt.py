@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.answering.errors import QuestionTooLong
 from index.types import ChunkRow
-from models.generator import Message
+from models.generator import Message, defuse_text
 
 SYSTEM_PROMPT = (
     "You are ragd, an assistant that answers questions about the user's documents, using only "
@@ -29,10 +30,17 @@ class Passage:
 
     chunk: ChunkRow
     score: float
+    context: str | None = None  # what the model sees: the sentences bearing on the question
+
+    def shown(self) -> str:
+        return self.context if self.context is not None else self.chunk.text
 
     def label(self) -> str:
-        where = self.chunk.source + (f", page {self.chunk.page}" if self.chunk.page else "")
-        return where + (f" — {self.chunk.heading}" if self.chunk.heading else "")
+        """The file name and heading on the passage's number line, made inert: one line, no
+        two adjacent quotes, no control-token text, so neither can open or close a block."""
+        page = f", page {self.chunk.page}" if self.chunk.page else ""
+        heading = f" — {inline(self.chunk.heading)}" if self.chunk.heading else ""
+        return inline(self.chunk.source) + page + heading
 
 
 @dataclass(frozen=True)
@@ -43,18 +51,40 @@ class Budgeted:
     prompt_tokens: int
 
 
+def inert(text: str) -> str:
+    """Document-derived text that cannot end a quote block: no two adjacent quotes (a zero-
+    width space between them), no control-token text."""
+    return _QUOTE_RUN.sub('"\u200b', defuse_text(text))
+
+
+def inline(text: str) -> str:
+    """inert, on one line: a name or heading cannot start a line of its own."""
+    return " ".join(inert(text).splitlines())
+
+
+def block(text: str) -> str:
+    """A passage between triple quotes it cannot close."""
+    return '"""\n' + inert(text) + '\n"""'
+
+
+_QUOTE_RUN = re.compile(r'"(?=")')
+
+
 def user_message(question: str, passages: Sequence[Passage]) -> str:
-    blocks = [f'[{n}] {p.label()}\n"""\n{p.chunk.text}\n"""' for n, p in enumerate(passages, 1)]
+    blocks = [f"[{n}] {p.label()}\n{block(p.shown())}" for n, p in enumerate(passages, 1)]
     context = "\n\n".join(blocks) if blocks else "(no passages)"
-    return f"Passages:\n\n{context}\n\n{INSTRUCTION}\n\nQuestion: {question}"
+    return f"Passages:\n\n{context}\n\n{INSTRUCTION}\n\nQuestion: {defuse_text(question)}"
 
 
 def build_messages(
     question: str, passages: Sequence[Passage], history: Sequence[Message] = ()
 ) -> list[Message]:
+    """The prompt: control-token text broken in every document-derived and client-sent
+    piece, whichever backend generates (llama.cpp in process or a remote server)."""
+    turns: list[Message] = [{**m, "content": defuse_text(m["content"])} for m in history]
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
-        *history,
+        *turns,
         {"role": "user", "content": user_message(question, passages)},
     ]
 

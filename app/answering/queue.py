@@ -6,7 +6,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
@@ -102,6 +102,18 @@ class GenerationQueue:
             "cancelled": self.cancelled,
             "last": self.last.__dict__ if self.last else None,
         }
+
+    async def swap(self, load: Callable[[], Generator]) -> Generator:
+        """Load another model between generations: requests arriving meanwhile wait in the
+        queue, then run on it. Returns the model it replaced (kept if loading fails)."""
+        async with self._get_lock():
+            self.busy = True
+            try:
+                loaded = await anyio.to_thread.run_sync(load)
+            finally:
+                self.busy = False
+            replaced, self.generator = self.generator, loaded
+        return replaced
 
     def _get_lock(self) -> asyncio.Lock:
         if self._lock is None:

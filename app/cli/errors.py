@@ -20,7 +20,9 @@ def run_cli(command: Callable[[], int]) -> int:
     try:
         return command()
     except (*DOMAIN_ERRORS, ValidationError) as exc:
-        console.print("error:", str(exc), style="bold red", markup=False, highlight=False)
+        console.print(
+            "error:", str(exc), style="bold red", markup=False, highlight=False, soft_wrap=True
+        )
         return 2
     except KeyboardInterrupt:
         console.print(

@@ -9,15 +9,20 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from app.answering.answer import Answerer
+from app.answering.limits import check_question
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
+from app.cli.models import add_models_parser, models_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
+from app.server.hosts import LOCAL_HOSTS, machine_hosts
 from config.errors import SettingsError
 from config.factories import open_store
 from config.settings import Settings
@@ -38,6 +43,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="serve a non-loopback address with no API key (anyone who can reach it can use it)",
     )
+    serve.add_argument(
+        "--watch",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="keep a collection in step with these files and folders",
+    )
+    serve.add_argument("--watch-collection", default=None, help="the collection they fill")
+    commands.add_parser("mcp", help="the MCP server over stdio, for desktop assistants")
+    add_models_parser(commands)
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
@@ -57,7 +73,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    commands = {"serve": serve, "ask": ask, "index": index_check, "key": key_new, "eval": evaluate}
+    commands = {
+        "serve": serve,
+        "ask": ask,
+        "index": index_check,
+        "key": key_new,
+        "eval": evaluate,
+        "mcp": mcp_stdio,
+        "models": models_command,
+    }
     return run_cli(lambda: commands[args.command](args, Settings()))
 
 
@@ -66,6 +90,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = guard_bind(args.host, args.insecure, settings)
+    if args.watch:
+        watch = ",".join(str(p) for p in args.watch)
+        update = {"watch": watch, "watch_collection": args.watch_collection}
+        settings = settings.model_copy(update=update)
     services = Services.load(settings)  # fails here, before binding, if a model is missing
     services.check_all_collections()
     print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
@@ -73,25 +101,33 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
+    from app.mcp.stdio import serve_stdio
+
+    serve_stdio(settings)
+    return 0
+
+
 def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
-    """Refuse to serve the network with no key; without keys, answer only to localhost names."""
+    """Refuse to serve the network with no key. Without keys the server answers only to its
+    own names: localhost names on loopback; with --insecure also this machine's names and
+    addresses. RAGD_ALLOWED_HOSTS adds names (a reverse proxy's) in every mode."""
     if KeyRing.from_settings(settings).enabled:
         return settings
-    if not is_loopback(host):
-        if not insecure:
-            raise SettingsError(
-                f"refusing to serve {host} with no API key: anyone on the network could read and "
-                "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
-                "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
-            )
+    if not is_loopback(host) and not insecure:
+        raise SettingsError(
+            f"refusing to serve {host} with no API key: anyone on the network could read and "
+            "change your documents. Set RAGD_API_KEYS or RAGD_API_KEYS_FILE (`ragd key new` "
+            "makes a key), serve 127.0.0.1, or pass --insecure to accept the risk"
+        )
+    hosts = list(LOCAL_HOSTS) if is_loopback(host) else machine_hosts(host)
+    if insecure and not is_loopback(host):
         out.print(INSECURE_WARNING, style="bold red", highlight=False)
-        return settings
-    if settings.allowed_hosts:
-        return settings
-    return settings.model_copy(update={"allowed_hosts": LOCAL_HOSTS})
+    extra = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
+    allowed = ",".join(dict.fromkeys([*hosts, *extra]))
+    return settings.model_copy(update={"allowed_hosts": allowed})
 
 
-LOCAL_HOSTS = "localhost,127.0.0.1,::1,[::1]"
 INSECURE_WARNING = (
     "WARNING: --insecure: serving on the network with NO API KEY. Anyone who can reach this "
     "address can read every document, upload and delete. Set RAGD_API_KEYS to fix this."
@@ -116,20 +152,23 @@ def key_new(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
+    question = check_question(args.question)  # /api/ask's limits, before any model loads
     services = Services.load(settings)
     answerer = Answerer(services, GenerationQueue(services.generator))
-    response = asyncio.run(answerer.answer(args.question, args.collection))
+    response = asyncio.run(answerer.answer(question, args.collection))
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
-    out.print(response.answer, highlight=False)
+    # Answers, names and quotes come from documents and the model: printed literally.
+    out.print(response.answer, markup=False, highlight=False)
     out.print()
     for source in response.sources:
         page = f", page {source.page}" if source.page else ""
         mark = "" if source.cited else " (not cited)"
-        out.print(f"[bold][{source.n}][/] {source.source}{page}{mark}", highlight=False)
+        line = Text.assemble((f"[{source.n}]", "bold"), f" {source.source}{page}{mark}")
+        out.print(line, highlight=False)
         if source.quote:
-            out.print(f"    {source.quote}", style="dim", highlight=False)
+            out.print(f"    {source.quote}", style="dim", markup=False, highlight=False)
     return 0
 
 

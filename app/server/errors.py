@@ -4,6 +4,9 @@ The exception tree (each root lives in the package that raises it):
 
     models.errors.ModelError
     ├── ModelNotFound            500  (startup: the CLI prints it and exits)
+    │   └── ModelNotDownloaded   404  (a switch to a model not pulled yet)
+    ├── DownloadFailed           502  (`ragd models pull`: a rerun resumes)
+    ├── ChecksumMismatch         502  (`ragd models pull`: the file is removed)
     ├── ModelLoadError           500
     ├── PromptTooLong            413
     └── RemoteModelError         502
@@ -14,7 +17,8 @@ The exception tree (each root lives in the package that raises it):
     ├── InvalidCollectionName    422
     ├── ModelMismatch            409  "re-embed with ingest --rebuild"
     ├── IndexCorrupt             503
-    └── WriterBusy               409  "ingest already running"
+    ├── WriterBusy               409  "ingest already running"
+    └── RowTooLarge              422  a field over the store's limits (Milvus)
     ingest.errors.IngestError
     ├── UnsupportedFile          415
     ├── UnreadableFile           422
@@ -25,6 +29,7 @@ The exception tree (each root lives in the package that raises it):
     app.evals.errors.InvalidDataset  (`ragd eval` only: the CLI prints it)
     app.answering.errors.RequestError
     ├── QuestionTooLong          413
+    ├── InvalidQuestion          422  (empty once control characters are removed)
     ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
     ├── QueueFull                429  (with Retry-After)
     ├── Unauthorized             401  (with WWW-Authenticate: Bearer)
@@ -32,6 +37,7 @@ The exception tree (each root lives in the package that raises it):
     ├── CrossOrigin              403  a browser request from an origin not allowed
     ├── UntrustedHost            421  a Host header not allowed (DNS rebinding)
     ├── RequestTooLarge          413  a body over the limit, refused while it streams in
+    ├── RequestTimeout           408  a body not sent in time (RAGD_BODY_TIMEOUT_SECONDS)
     └── RateLimited              429  (with Retry-After)
 """
 
@@ -49,7 +55,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.answering.errors import ROOTS, QuestionTooLong, QueueFull, RequestError, UnknownModel
+from app.answering.errors import (
+    ROOTS,
+    InvalidQuestion,
+    QuestionTooLong,
+    QueueFull,
+    RequestError,
+    UnknownModel,
+)
 from config.errors import SettingsError
 from index import errors as index_errors
 from ingest import errors as ingest_errors
@@ -78,6 +91,10 @@ class RequestTooLarge(RequestError):
     """The request body is larger than the configured limit."""
 
 
+class RequestTimeout(RequestError):
+    """The client did not send its request body in time (a slow or stalled client)."""
+
+
 class RateLimited(RequestError):
     """This key (or client, without keys) sent too many requests."""
 
@@ -90,6 +107,9 @@ STATUS: dict[type[Exception], int] = {
     model_errors.ModelError: 500,
     model_errors.PromptTooLong: 413,
     model_errors.RemoteModelError: 502,
+    model_errors.ModelNotDownloaded: 404,
+    model_errors.DownloadFailed: 502,
+    model_errors.ChecksumMismatch: 502,
     index_errors.IndexStoreError: 500,
     index_errors.EmptyCollection: 409,
     index_errors.CollectionNotFound: 404,
@@ -98,12 +118,16 @@ STATUS: dict[type[Exception], int] = {
     index_errors.ModelMismatch: 409,
     index_errors.IndexCorrupt: 503,
     index_errors.WriterBusy: 409,
+    index_errors.RowTooLarge: 422,
+    index_errors.InvalidFilter: 422,
+    index_errors.FilterUnsupported: 409,
     ingest_errors.IngestError: 422,
     SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,
     QuestionTooLong: 413,
+    InvalidQuestion: 422,
     UnknownModel: 404,
     QueueFull: 429,
     Unauthorized: 401,
@@ -111,6 +135,7 @@ STATUS: dict[type[Exception], int] = {
     CrossOrigin: 403,
     UntrustedHost: 421,
     RequestTooLarge: 413,
+    RequestTimeout: 408,
     RateLimited: 429,
 }
 
@@ -158,7 +183,7 @@ def status_for(exc: Exception) -> int:
 
 def error_body(exc: Exception) -> dict[str, str]:
     kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
-    return {"detail": str(exc), "error": kind}
+    return {"detail": _encodable(str(exc)), "error": kind}
 
 
 def error_response(exc: Exception) -> JSONResponse:
@@ -174,7 +199,8 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's list of problems, with the app's error kind, made safe to echo: NaN or
     infinite inputs (which JSON cannot carry, and which made the default handler answer
-    500) become strings, and long inputs are cut short."""
+    500) become strings, lone surrogates (which UTF-8 cannot carry) become U+FFFD, and long
+    inputs are cut short."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     detail = [_echo(e) for e in jsonable_encoder(errors)]
     return JSONResponse({"detail": detail, "error": "invalid_request"}, 422)
@@ -186,19 +212,28 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc, StarletteHTTPException) else "server error"
     headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
     kind = re.sub(r"\W+", "_", HTTPStatus(status).phrase.lower())
-    return JSONResponse({"detail": str(detail), "error": kind}, status, headers=headers)
+    body = {"detail": _encodable(str(detail)), "error": kind}
+    return JSONResponse(body, status, headers=headers)
 
 
 def _echo(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + "…"
+    if isinstance(value, str):
+        return _encodable(value[:200] + "…" if len(value) > 200 else value)
     if isinstance(value, dict):
-        return {k: _echo(v) for k, v in value.items()}
+        return {_echo(k): _echo(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_echo(v) for v in value]
     return value
+
+
+def _encodable(text: str) -> str:
+    """`text` with any lone surrogate replaced, so the response can be encoded as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def install(app: FastAPI) -> None:

@@ -14,10 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from app.answering.answer import Answerer
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
-from app.server import deps, errors, middleware
+from app.server import deps, errors, mcp, middleware
 from app.server.metrics import Metrics, MetricsMiddleware
-from app.server.routes import ask, documents, health, metrics, openai, page, search
+from app.server.routes import ask, documents, health, metrics, models, openai, page, search
 from config.settings import Settings
+from ingest.watch import Background, FolderWatch
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("ragd")
@@ -36,13 +37,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
         app.state.answerer = Answerer(ready, queue)
         app.state.metrics.queue = queue
-        yield
+        app.state.watches = start_watches(ready)
+        try:
+            async with app.state.mcp.running():
+                yield
+        finally:
+            for watch in app.state.watches:
+                await anyio.to_thread.run_sync(watch.stop)
 
     app = FastAPI(
         title="ragd",
         version="0.1.0",
         summary="Question answering over your own documents, with citations.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/page.py from packaged assets, never a CDN
+        redoc_url=None,
         dependencies=[deps.ADMITTED],  # a second line behind the Guard middleware
     )
     app.state.services = services
@@ -51,17 +60,31 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     middleware.install(app, settings)  # auth for every route, old or new: see app/middleware.py
     # Added last, so outermost: requests the guard refuses are counted too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    for module in (search, ask, documents, openai):
+    for module in (search, ask, documents, openai, models):
         app.include_router(module.router, responses=errors.ERROR_RESPONSES)
     for module in (health, page, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.mcp = mcp.mount(app)
+    app.state.watches = []
     return app
 
 
+def start_watches(services: Services) -> list[Background]:
+    """RAGD_WATCH (`ragd serve --watch`): keep a collection in step with folders."""
+    paths, settings = services.settings.watch_paths, services.settings
+    if not paths:
+        return []
+    ingestor = services.ingestor(settings.watch_collection)
+    return [Background(FolderWatch(ingestor, paths)).start()]
+
+
 def run(services: Services, host: str, port: int) -> None:
-    """Serve the app over HTTP until interrupted (what `ragd serve` runs)."""
+    """Serve the app over HTTP until interrupted (what `ragd serve` runs): slow clients are
+    timed out and connections bounded (app/server/serving.py)."""
     import uvicorn
 
+    from app.server.serving import server_config
+
     app = create_app(services.settings, services)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.Server(server_config(app, host, port, services.settings, log_level="info")).run()

@@ -25,6 +25,8 @@ from app.answering.schemas import AskResponse
 disable_created_metrics()  # type: ignore[no-untyped-call]
 SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 RATES = (5, 10, 20, 40, 80, 160, 320, 640, 1280)
+# Label values come from fixed sets only: nothing a client sends becomes a new series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class Metrics:
@@ -36,7 +38,7 @@ class Metrics:
         r = self.registry
         self.requests = Counter(
             "ragd_requests",
-            "HTTP requests by route and status.",
+            "HTTP requests by method, route template and status class (2xx, 4xx...).",
             ["method", "route", "status"],
             registry=r,
         )
@@ -131,10 +133,16 @@ class MetricsMiddleware:
 
     def _count(self, scope: Scope, status: int, seconds: float) -> None:
         route = _route_path(scope)
-        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        self.metrics.requests.labels(method, route, status_class(status)).inc()
         self.metrics.latency.labels(route).observe(seconds)
 
 
+def status_class(status: int) -> str:
+    return f"{status // 100}xx" if 100 <= status <= 599 else "other"
+
+
 def _route_path(scope: Scope) -> str:
+    """The matched route's template (a fixed set, the app's own), else "unmatched"."""
     route: Any = scope.get("route")
     return str(getattr(route, "path", None) or "unmatched")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from typing import NoReturn
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -14,6 +17,7 @@ from app.server.auth import ANONYMOUS, KeyRing, Principal, bearer_token, is_publ
 from app.server.errors import (
     CrossOrigin,
     Forbidden,
+    RequestTimeout,
     RequestTooLarge,
     Unauthorized,
     UntrustedHost,
@@ -25,6 +29,7 @@ from config.settings import Settings
 
 MULTIPART_SLACK = 64 * 1024  # multipart boundaries and part headers around the file bytes
 UPLOAD_PATH = "/api/documents"
+SEARCH_PATH = "/api/search"
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -36,7 +41,7 @@ FRAME_POLICY = "frame-ancestors 'none'"  # for responses that set no Content-Sec
 def install(app: FastAPI, settings: Settings) -> None:
     """Guard (host, origin, key, role, rate, body size), then CORS if allowed, then headers."""
     origins = cors_origins(settings)  # settings errors surface here, at startup
-    keys, limiter = KeyRing.from_settings(settings), RateLimiter(settings.rate_limit)
+    keys, limiter = KeyRing.from_settings(settings), CostLimiter(settings)
     app.add_middleware(Guard, settings=settings, keys=keys, limiter=limiter)
     if origins:
         app.add_middleware(
@@ -60,6 +65,19 @@ def cors_origins(settings: Settings) -> list[str]:
                 "(`*` is refused: list the pages that may call ragd)"
             )
     return origins
+
+
+class CostLimiter:
+    """Rate limits by what a request costs: cheap reads and searches count against
+    RAGD_SEARCH_RATE_LIMIT, answers and writes against RAGD_RATE_LIMIT."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.cheap = RateLimiter(settings.search_rate_limit, "RAGD_SEARCH_RATE_LIMIT")
+        self.costly = RateLimiter(settings.rate_limit)
+
+    def hit(self, bucket: str, method: str, path: str) -> None:
+        cheap = method in ("GET", "HEAD") or path == SEARCH_PATH
+        (self.cheap if cheap else self.costly).hit(bucket)
 
 
 def split_list(value: str) -> frozenset[str]:
@@ -94,7 +112,7 @@ class Guard:
     Every path not explicitly public needs a key, so forgotten routes fail closed."""
 
     def __init__(
-        self, app: ASGIApp, settings: Settings, keys: KeyRing, limiter: RateLimiter
+        self, app: ASGIApp, settings: Settings, keys: KeyRing, limiter: CostLimiter
     ) -> None:
         self.app = app
         self.settings = settings
@@ -112,7 +130,8 @@ class Guard:
         except RequestError as exc:
             await error_response(exc)(scope, receive, send)
             return
-        await BodyCounter(self.app, self.body_limit(scope)).run(scope, receive, send)
+        timeout = self.settings.body_timeout_seconds
+        await BodyCounter(self.app, self.body_limit(scope), timeout).run(scope, receive, send)
 
     def admit(self, scope: Scope) -> Principal:
         headers, method, path = Headers(scope=scope), scope["method"], scope["path"]
@@ -123,7 +142,7 @@ class Guard:
         principal = self.authenticate(headers)
         if not may(principal, method, path):
             raise Forbidden("this API key is read-only: uploading and deleting need an admin key")
-        self.limiter.hit(principal.id if self.keys.enabled else _client(scope))
+        self.limiter.hit(principal.id if self.keys.enabled else _client(scope), method, path)
         self.check_length(headers, self.body_limit(scope))
         return principal
 
@@ -181,24 +200,30 @@ def _client(scope: Scope) -> str:
 
 
 class BodyCounter:
-    """Counts request body bytes as the app reads them; past the limit the read fails and the
-    client gets 413, so an oversized body is never buffered whole."""
+    """Counts request body bytes as the app reads them, and times them: past the size limit
+    the client gets 413, past the time limit (the whole body in `timeout` seconds, a quarter
+    of it at most between two pieces) 408, so an oversized body is never buffered whole and a
+    stalled one never holds its connection."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-        self.received, self.exceeded, self.started = 0, False, False
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 120) -> None:
+        self.app, self.limit, self.timeout = app, limit, timeout
+        self.received, self.started, self.complete = 0, False, False
+        self.refused: RequestError | None = None
+        self.deadline = time.monotonic() + timeout
 
     async def run(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def counted() -> Message:
-            message = await receive()
+            if self.complete:
+                return await receive()  # e.g. waiting for the client to disconnect
+            message = await self._in_time(receive)
             self.received += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
             if self.received > self.limit:
-                self.exceeded = True
-                raise RequestTooLarge(too_large(self.limit))
+                self._refuse(RequestTooLarge(too_large(self.limit)))
             return message
 
         async def tracked(message: Message) -> None:
-            if self.exceeded and not self.started:
+            if self.refused is not None and not self.started:
                 return  # the app's own error for the aborted read: ours is sent instead
             self.started |= message["type"] == "http.response.start"
             await send(message)
@@ -206,7 +231,22 @@ class BodyCounter:
         try:
             await self.app(scope, counted, tracked)
         except Exception:
-            if not self.exceeded:
+            if self.refused is None:
                 raise
-        if self.exceeded and not self.started:
-            await error_response(RequestTooLarge(too_large(self.limit)))(scope, receive, send)
+        if self.refused is not None and not self.started:
+            await error_response(self.refused)(scope, receive, send)
+
+    async def _in_time(self, receive: Receive) -> Message:
+        wait = min(self.timeout / 4, self.deadline - time.monotonic())
+        with anyio.move_on_after(max(wait, 0)):
+            return await receive()
+        self._refuse(
+            RequestTimeout(
+                f"the request body did not arrive within {self.timeout:g} s "
+                "(RAGD_BODY_TIMEOUT_SECONDS); send it at once"
+            )
+        )
+
+    def _refuse(self, error: RequestError) -> NoReturn:
+        self.refused = error
+        raise error

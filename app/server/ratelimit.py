@@ -16,13 +16,11 @@ from config.errors import SettingsError
 class RateLimiter:
     """Sliding-window counters in memory: one server process, so no shared store is needed."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, setting: str = "RAGD_RATE_LIMIT") -> None:
         try:
             self.items: list[RateLimitItem] = parse_many(spec) if spec.strip() else []
         except ValueError as exc:
-            raise SettingsError(
-                f"RAGD_RATE_LIMIT {spec!r} is not a rate like 300/minute: {exc}"
-            ) from exc
+            raise SettingsError(f"{setting} {spec!r} is not a rate like 300/minute: {exc}") from exc
         self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def hit(self, bucket: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -10,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from index.faiss_store.where import to_sql
+from index.filters import Filter
 from index.types import ChunkRow, DocumentRow, NewChunk, keyword_text
 
 SCHEMA = """
@@ -37,6 +40,15 @@ CREATE INDEX IF NOT EXISTS chunks_deleted ON chunks(deleted_gen)
 # generation must not range-scan them: the unary + in VISIBLE keeps those on the table.
 # A row belongs to generation g when it was added at or before g and not yet deleted at g.
 VISIBLE = "+added_gen <= :g AND (deleted_gen IS NULL OR deleted_gen > :g)"
+# Document metadata, added after the first release: older files gain the columns when opened.
+METADATA = {
+    "file_type": "TEXT NOT NULL DEFAULT ''",
+    "size": "INTEGER NOT NULL DEFAULT 0",
+    "modified": "TEXT NOT NULL DEFAULT ''",
+    "title": "TEXT NOT NULL DEFAULT ''",
+    "tags": "TEXT NOT NULL DEFAULT '{}'",
+}
+DOC_COLUMNS = "id, source, hash, pages, chunks, ingested_at, file_type, size, modified, title, tags"
 
 
 class ChunkStore:
@@ -48,21 +60,59 @@ class ChunkStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the metadata columns a file from before them lacks (SQLite adds them in place)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for name, kind in METADATA.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
 
     def documents(self, gen: int) -> list[DocumentRow]:
-        sql = f"SELECT id, source, hash, pages, chunks, ingested_at FROM documents WHERE {VISIBLE}"
-        return [DocumentRow(*row) for row in self._query(sql + " ORDER BY source", {"g": gen})]
+        sql = f"SELECT {DOC_COLUMNS} FROM documents WHERE {VISIBLE}"
+        return [_document(row) for row in self._query(sql + " ORDER BY source", {"g": gen})]
 
     def document(self, gen: int, *, source: str = "", doc_id: str = "") -> DocumentRow | None:
-        sql = (
-            "SELECT id, source, hash, pages, chunks, ingested_at FROM documents "
-            f"WHERE {VISIBLE} AND (source = :s OR id = :i)"
-        )
+        sql = f"SELECT {DOC_COLUMNS} FROM documents WHERE {VISIBLE} AND (source = :s OR id = :i)"
         rows = self._query(sql, {"g": gen, "s": source, "i": doc_id})
-        return DocumentRow(*rows[0]) if rows else None
+        return _document(rows[0]) if rows else None
+
+    def matching_ids(self, gen: int, where: Filter) -> np.ndarray:
+        """Sorted ids of the chunks visible at `gen` whose document matches `where`: the
+        documents are scanned once, then only the matching ones' chunks are read (by index)."""
+        params: list[Any] = []
+        condition = to_sql(where, params)
+        sql = (
+            "SELECT c.id FROM documents d JOIN chunks c ON c.doc_id = d.id "
+            "AND +c.added_gen <= ? AND (c.deleted_gen IS NULL OR c.deleted_gen > ?) "
+            "WHERE +d.added_gen <= ? AND (d.deleted_gen IS NULL OR d.deleted_gen > ?) "
+            f"AND {condition}"
+        )
+        rows = self._query(sql, (gen, gen, gen, gen, *params))
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+
+    def matching_chunks(self, gen: int, where: Filter) -> int:
+        """How many chunks the documents matching `where` hold (documents only: cheap)."""
+        params: list[Any] = []
+        condition = to_sql(where, params)
+        sql = (
+            "SELECT COALESCE(SUM(d.chunks), 0) FROM documents d WHERE +d.added_gen <= ? "
+            f"AND (d.deleted_gen IS NULL OR d.deleted_gen > ?) AND {condition}"
+        )
+        return int(self._query(sql, (gen, gen, *params))[0][0])
+
+    def set_tags(self, gen: int, doc_id: str, tags: dict[str, str]) -> DocumentRow | None:
+        """Replace a visible document's tags in place (metadata only: no new generation)."""
+        with self._lock:
+            self._db.execute(
+                f"UPDATE documents SET tags = :t WHERE id = :i AND {VISIBLE}",
+                {"g": gen, "i": doc_id, "t": json.dumps(tags, sort_keys=True)},
+            )
+        return self.document(gen, doc_id=doc_id)
 
     def chunks(self, gen: int, ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Visible chunks by id, with their document's source."""
@@ -140,9 +190,9 @@ class ChunkStore:
         for doc, chunks in adds:
             self._retire(cur, gen, doc.id)
             cur.execute(
-                "INSERT INTO documents (id, source, hash, pages, chunks, ingested_at, added_gen) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (doc.id, doc.source, doc.hash, doc.pages, len(chunks), doc.ingested_at, gen),
+                f"INSERT INTO documents ({DOC_COLUMNS}, added_gen) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_document_values(doc, len(chunks)), gen),
             )
             for ord_, chunk in enumerate(chunks):
                 cur.execute(
@@ -189,3 +239,37 @@ class ChunkStore:
     def _query(self, sql: str, params: object) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def _document(row: tuple[Any, ...]) -> DocumentRow:
+    doc_id, source, hash_, pages, chunks, ingested, type_, size, modified, title, tags = row
+    return DocumentRow(
+        doc_id,
+        source,
+        hash_,
+        pages,
+        chunks,
+        ingested,
+        type_,
+        size,
+        modified,
+        title,
+        json.loads(tags or "{}"),
+    )
+
+
+def _document_values(doc: DocumentRow, chunks: int) -> tuple[Any, ...]:
+    tags = json.dumps(doc.tags, sort_keys=True)
+    return (
+        doc.id,
+        doc.source,
+        doc.hash,
+        doc.pages,
+        chunks,
+        doc.ingested_at,
+        doc.type,
+        doc.size,
+        doc.modified,
+        doc.title,
+        tags,
+    )

@@ -9,9 +9,10 @@ import numpy as np
 
 from index.errors import EmptyCollection, IndexCorrupt
 from index.faiss_store.chunkstore import ChunkStore
-from index.faiss_store.keyword import KeywordIndex, load_keyword
+from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
+from index.filters import Filter
 from index.types import DocumentRow, Hit
 
 STORE = "chunks.sqlite"
@@ -27,24 +28,55 @@ class Snapshot:
         vectors: VectorIndex,
         chunk_store: ChunkStore,
         keyword: KeywordIndex | None = None,
+        max_query_terms: int = MAX_QUERY_TERMS,
     ) -> None:
         self.manifest = manifest
         self.vectors = vectors
         self.chunk_store = chunk_store
         self.keyword = keyword
+        self.max_query_terms = max_query_terms
+        self._matches: dict[str, np.ndarray | None] = {}
+        self._cache_lock = threading.Lock()
 
     @property
     def generation(self) -> int:
         return self.manifest.generation
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        return self._hits(*self.vectors.search(query, k))
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
+        """The `k` nearest chunks; with `where`, the nearest among the matching ones (the
+        filter is applied first, so k come back whenever k match)."""
+        among = None if where is None else self.matching(where)
+        if among is None:
+            return self._hits(*self.vectors.search(query, k))
+        return self._hits(*self.vectors.search_among(query, k, among))
 
-    def keyword_search(self, text: str, k: int) -> list[Hit]:
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
         if self.keyword is None:
             return []
-        return self._hits(*self.keyword.search(text, k))
+        among = None if where is None else self.matching(where)
+        return self._hits(*self.keyword.search(text, k, self.max_query_terms, among))
+
+    def matching(self, where: Filter) -> np.ndarray | None:
+        """Sorted ids of the chunks whose document matches, None when every chunk does (the
+        documents' chunk counts tell, without reading chunk ids); the last few filters are
+        kept (a hybrid search asks twice), until tags change."""
+        key = repr(where)
+        with self._cache_lock:
+            if key in self._matches:
+                return self._matches[key]
+        store, gen = self.chunk_store, self.generation
+        every = store.matching_chunks(gen, where) >= self.manifest.rows
+        ids = None if every else store.matching_ids(gen, where)
+        with self._cache_lock:
+            self._matches[key] = ids
+            while len(self._matches) > 8:
+                self._matches.pop(next(iter(self._matches)))
+        return ids
+
+    def forget_matches(self) -> None:
+        with self._cache_lock:
+            self._matches.clear()
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         rows = self.chunk_store.chunks(self.generation, [int(i) for i in ids])
@@ -57,8 +89,9 @@ class Snapshot:
 class Collection:
     """A named folder holding manifests, FAISS segments, the chunk store and the writer lock."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_query_terms: int = MAX_QUERY_TERMS) -> None:
         self.folder = folder
+        self.max_query_terms = max_query_terms
         self.name = folder.name
         self._snapshot: Snapshot | None = None
         self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
@@ -110,7 +143,8 @@ class Collection:
                 f"{manifest.vectors} vectors / {manifest.rows} chunks, found {len(vectors)} "
                 f"vectors / {len(live)} chunks. Rebuild it with `ingest --rebuild PATH`."
             )
-        return Snapshot(manifest, vectors, self.chunk_store, self._keyword(manifest, live))
+        keyword = self._keyword(manifest, live)
+        return Snapshot(manifest, vectors, self.chunk_store, keyword, self.max_query_terms)
 
     def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
         """The generation's BM25 index, reusing the segments already loaded.
@@ -144,3 +178,9 @@ class Collection:
 
     def exists(self) -> bool:
         return (self.folder / MANIFEST).exists()
+
+    def forget_matches(self) -> None:
+        """Drop the loaded snapshot's remembered filter matches (a document's tags changed)."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.forget_matches()

@@ -25,6 +25,9 @@ from index.faiss_store.manifest import Segment, atomic_write, sha256
 KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
 KEYWORD_SUFFIX = ".bm25"
 K1, B = 1.2, 0.75  # Lucene's defaults
+# Distinct query terms looked up at most (the first ones of the query): each costs a posting
+# scan, so a query's cost is bounded whatever its length. RAGD_MAX_QUERY_TERMS sets it.
+MAX_QUERY_TERMS = 64
 Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # chunk ids, term counts, chunk lengths
 
 
@@ -69,11 +72,17 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def query_terms(text: str) -> list[str]:
-    """The terms of a query, repeats kept (a repeated word weighs more, as in bm25s)."""
+def query_terms(text: str, limit: int = MAX_QUERY_TERMS) -> dict[str, int]:
+    """The first `limit` distinct terms of a query, each with how often it occurs: BM25's
+    query term frequency, so a repeated word weighs more but is looked up once."""
     ids, vocab = tokenize([text])
     names = {i: term for term, i in vocab.items()}
-    return [names[i] for i in ids[0]]
+    counts: dict[str, int] = {}
+    for i in ids[0]:
+        term = names[i]
+        if term in counts or len(counts) < limit:
+            counts[term] = counts.get(term, 0) + 1
+    return counts
 
 
 def count_terms(chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> TermCounts:
@@ -112,24 +121,30 @@ class KeywordIndex:
         ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._parts] or [_EMPTY[0]])
         return len(ids) == len(live) == len(np.unique(ids))
 
-    def search(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`."""
-        ids, scores = self.scores(query_terms(text))
+    def search(
+        self, text: str, k: int, max_terms: int = MAX_QUERY_TERMS, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`;
+        with `among` (sorted chunk ids), only those chunks (statistics stay the collection's)."""
+        ids, scores = self.scores(query_terms(text, max_terms))
+        if among is not None:
+            keep = np.isin(ids, among, assume_unique=True)
+            ids, scores = ids[keep], scores[keep]
         if len(ids) == 0 or k <= 0:
             return ids[:0], scores[:0]
         top = np.argpartition(-scores, min(k, len(ids)) - 1)[:k]
         top = top[np.lexsort((ids[top], -scores[top]))]  # ties: the older chunk first
         return ids[top], scores[top]
 
-    def scores(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every live chunk holding at least one of `terms`."""
+    def scores(self, terms: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every live chunk holding at least one of `terms` (term -> query count)."""
         ids, parts = [], []
-        for term in terms if self.live_count else ():
+        for term, weight in terms.items() if self.live_count else ():
             found = [segment.postings(term, alive) for segment, alive in self._parts]
             chunk_ids = np.concatenate([f[0] for f in found])
             if len(chunk_ids):
                 ids.append(chunk_ids)
-                parts.append(self._term_score(found))
+                parts.append(weight * self._term_score(found))
         if not ids:
             return _EMPTY[0], _EMPTY[1]
         unique, where = np.unique(np.concatenate(ids), return_inverse=True)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from index.errors import CollectionNotFound, InvalidCollectionName
+from filelock import FileLock, Timeout
+
+from index.errors import CollectionNotFound, DocumentNotFound, InvalidCollectionName, WriterBusy
 from index.faiss_store.check import check_collection
-from index.faiss_store.collection import Collection
+from index.faiss_store.collection import LOCK, Collection
+from index.faiss_store.keyword import MAX_QUERY_TERMS
 from index.faiss_store.writer import Writer
-from index.types import IndexSpec, valid_name
+from index.types import DocumentRow, IndexSpec, valid_name
 
 
 class FaissCollection(Collection):
@@ -23,12 +26,28 @@ class FaissCollection(Collection):
         """Problems found on disk; an empty list means consistent."""
         return check_collection(self)
 
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
+        """Replace a document's tags at once, holding the writer's lock (no new generation:
+        metadata only, so nothing is embedded or rewritten)."""
+        try:
+            with FileLock(self.folder / LOCK, timeout=wait):
+                manifest = self.manifest()
+                gen = manifest.generation if manifest else 0
+                doc = self.chunk_store.set_tags(gen, doc_id, tags)
+        except Timeout:
+            raise WriterBusy(f"ingest running on collection {self.name!r}; try again") from None
+        if doc is None:
+            raise DocumentNotFound(f"no document {doc_id!r} in collection {self.name!r}")
+        self.forget_matches()
+        return doc
+
 
 class FaissStore:
     """Collections live in `<root>/<name>/`; names are validated so they are never paths."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_query_terms: int = MAX_QUERY_TERMS) -> None:
         self.root = root
+        self.max_query_terms = max_query_terms  # distinct keyword terms a query looks up
         self._open: dict[str, FaissCollection] = {}
         self._lock = threading.Lock()
 
@@ -39,7 +58,7 @@ class FaissStore:
             )
         with self._lock:
             if name not in self._open:
-                self._open[name] = FaissCollection(self.root / name)
+                self._open[name] = FaissCollection(self.root / name, self.max_query_terms)
             collection = self._open[name]
         if must_exist and not collection.exists():
             raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")

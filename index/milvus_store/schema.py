@@ -20,19 +20,28 @@ def analyzer() -> dict[str, Any]:
 _STEMMER = {"type": "stemmer", "language": "english"}
 
 
+# VARCHAR limits, in UTF-8 bytes: a row over one fails the whole upsert, so writers check first.
+MAX_TEXT_BYTES = 65535
+MAX_NAME_BYTES = 4096  # source and heading
+
+
 def chunk_schema(spec: IndexSpec) -> Any:
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
-    schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("source", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
     schema.add_field("ord", DataType.INT64)
     schema.add_field(
-        "text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer()
+        "text",
+        DataType.VARCHAR,
+        max_length=MAX_TEXT_BYTES,
+        enable_analyzer=True,
+        analyzer_params=analyzer(),
     )
     schema.add_field("page", DataType.INT64)
-    schema.add_field("heading", DataType.VARCHAR, max_length=4096)
+    schema.add_field("heading", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=spec.dimension)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_function(
@@ -60,13 +69,22 @@ def doc_schema() -> Any:
 
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("source", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
     schema.add_field("hash", DataType.VARCHAR, max_length=128)
     schema.add_field("pages", DataType.INT64)
     schema.add_field("chunks", DataType.INT64)
     schema.add_field("ingested_at", DataType.VARCHAR, max_length=64)
+    schema.add_field("file_type", DataType.VARCHAR, max_length=64)
+    schema.add_field("size", DataType.INT64)
+    schema.add_field("modified", DataType.VARCHAR, max_length=64)
+    schema.add_field("title", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
+    schema.add_field("tags", DataType.JSON)
     stub(schema)
     return schema
+
+
+# Document metadata, added after the first release (older collections lack them).
+METADATA_FIELDS = ("file_type", "size", "modified", "title", "tags")
 
 
 def meta_schema() -> Any:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,12 +31,25 @@ from index.errors import (
     CollectionNotFound,
     DocumentNotFound,
     EmptyCollection,
+    FilterUnsupported,
     IndexStoreError,
     InvalidCollectionName,
     ModelMismatch,
+    RowTooLarge,
     WriterBusy,
 )
-from index.milvus_store.schema import chunk_index, chunk_schema, doc_schema, meta_schema, stub_index
+from index.filters import Filter, field_values, matches
+from index.milvus_store.schema import (
+    MAX_NAME_BYTES,
+    MAX_TEXT_BYTES,
+    METADATA_FIELDS,
+    chunk_index,
+    chunk_schema,
+    doc_schema,
+    meta_schema,
+    stub_index,
+)
+from index.milvus_store.where import to_expr
 from index.types import (
     ChunkRow,
     DocumentRow,
@@ -47,9 +61,11 @@ from index.types import (
 )
 
 CHUNK_FIELDS = ["id", "doc_id", "source", "ord", "text", "page", "heading"]
-DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
+DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at", *METADATA_FIELDS]
 MAX_TOPK = 16384  # Milvus' limit on one search
 BATCH = 512  # rows per upsert call
+MAX_QUERY_TERMS = 64  # distinct query words sent to Milvus' BM25 (as the FAISS store's)
+_WORD = re.compile(r"\w+")
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -91,9 +107,12 @@ class MilvusState:
 class MilvusStore:
     """Collections by name in one Milvus database; `prefix` keeps deployments apart."""
 
-    def __init__(self, client: Any, prefix: str = "ragd_") -> None:
+    def __init__(
+        self, client: Any, prefix: str = "ragd_", max_query_terms: int = MAX_QUERY_TERMS
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.max_query_terms = max_query_terms
         self.meta = f"{prefix}meta"
         self._open: dict[str, MilvusCollection] = {}
         self._lock = threading.Lock()
@@ -166,6 +185,7 @@ class MilvusCollection:
         self.chunks = f"{store.prefix}c_{encoded}"
         self.docs = f"{store.prefix}d_{encoded}"
         self.write_lock = threading.Lock()
+        self._metadata: bool | None = None  # whether the document rows have metadata fields
 
     def exists(self) -> bool:
         return self.store.read_meta(self.name) is not None
@@ -191,24 +211,30 @@ class MilvusCollection:
             )
         return self
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
-        return self._search([vector], "vector", "IP", k)
+        return self._search([vector], "vector", "IP", k, where)
 
-    def keyword_search(self, text: str, k: int) -> list[Hit]:
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """BM25 by Milvus over the chunk texts; empty when no chunk shares a term with `text`."""
-        if not text.strip():
+        text = first_terms(text, self.store.max_query_terms)
+        if not text:
             return []
-        return self._search([text], "sparse", "BM25", k)
+        return self._search([text], "sparse", "BM25", k, where)
 
-    def _search(self, data: list[Any], field: str, metric: str, k: int) -> list[Hit]:
-        if k <= 0:
+    def _search(
+        self, data: list[Any], field: str, metric: str, k: int, where: Filter | None
+    ) -> list[Hit]:
+        chunk_filter = "" if where is None else self.chunk_filter(where)
+        if k <= 0 or chunk_filter is None:
             return []
+        # Milvus filters before it ranks (a bitset over the segment), so k come back when k match.
         found = self.client.search(
             self.chunks,
             data=data,
             anns_field=field,
             limit=min(k, MAX_TOPK),
+            filter=chunk_filter,
             output_fields=CHUNK_FIELDS[1:],
             search_params={"metric_type": metric},
         )
@@ -219,8 +245,61 @@ class MilvusCollection:
     def documents(self) -> list[DocumentRow]:
         if not self.store.ready(self.docs):
             return []
-        rows = _query_all(self.client, self.docs, 'id != ""', DOC_FIELDS)
+        rows = _query_all(self.client, self.docs, 'id != ""', self.doc_fields())
         return sorted((_document_row(r) for r in rows), key=lambda d: d.source)
+
+    def chunk_filter(self, where: Filter) -> str | None:
+        """`doc_id in [...]` for the documents matching `where`; None when none match."""
+        docs = self.matching_documents(where)
+        return f"doc_id in {json.dumps(docs)}" if docs else None
+
+    def matching_documents(self, where: Filter) -> list[str]:
+        """Ids of the documents matching `where`: Milvus narrows them by the compiled
+        expression, then each row is checked against the filter itself."""
+        if not self.has_metadata():
+            raise FilterUnsupported(
+                f"collection {self.name!r} was written before document metadata; rebuild it "
+                f"with `ingest --rebuild PATH --collection {self.name}` to filter it"
+            )
+        expr = to_expr(where) or 'id != ""'
+        rows = _query_all(self.client, self.docs, expr, DOC_FIELDS)
+        docs = (_document_row(r) for r in rows)
+        return sorted(d.id for d in docs if matches(where, field_values(d)))
+
+    def has_metadata(self) -> bool:
+        """Whether the document collection has the metadata fields (created since they exist)."""
+        if not self.store.ready(self.docs):
+            return True
+        if self._metadata is None:
+            names = {f["name"] for f in self.client.describe_collection(self.docs)["fields"]}
+            self._metadata = set(METADATA_FIELDS) <= names
+        return self._metadata
+
+    def doc_fields(self) -> list[str]:
+        return DOC_FIELDS if self.has_metadata() else DOC_FIELDS[: -len(METADATA_FIELDS)]
+
+    def doc_rows(self, docs: Iterable[DocumentRow]) -> list[dict[str, Any]]:
+        """Rows to upsert; a collection from before metadata gets the fields it has."""
+        rows = [_doc_dict(doc) for doc in docs]
+        if not self.has_metadata():
+            rows = [{k: v for k, v in r.items() if k not in METADATA_FIELDS} for r in rows]
+        return rows
+
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
+        """Replace a document's tags (its row only: chunks carry no metadata)."""
+        if not self.has_metadata():
+            raise FilterUnsupported(f"collection {self.name!r} predates tags; rebuild it")
+        if not self.write_lock.acquire(timeout=wait):
+            raise WriterBusy(f"ingest running on collection {self.name!r}; try again")
+        try:
+            rows = self.client.query(self.docs, ids=[doc_id], output_fields=DOC_FIELDS)
+            if not rows:
+                raise DocumentNotFound(f"no document {doc_id!r} in collection {self.name!r}")
+            doc = replace(_document_row(rows[0]), tags=dict(tags))
+            self.client.upsert(self.docs, [_doc_dict(doc)])
+        finally:
+            self.write_lock.release()
+        return doc
 
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> MilvusWriter:
         return MilvusWriter(self, spec, wait=wait, rebuild=rebuild)
@@ -256,6 +335,7 @@ class MilvusCollection:
             self.store._create(self.docs, doc_schema(), stub_index(self.client))
 
     def drop(self) -> None:
+        self._metadata = None
         for name in (self.chunks, self.docs):
             self.client.drop_collection(name)
             self.store._loaded.discard(name)
@@ -324,6 +404,7 @@ class MilvusWriter:
     def put(self, doc: DocumentRow, chunks: Sequence[NewChunk], vectors: np.ndarray) -> None:
         """Stage a document (replacing any document with the same id) and its chunk vectors."""
         assert len(chunks) == len(vectors), "one vector per chunk"
+        check_fields(doc, chunks)
         pairs = enumerate(zip(chunks, vectors, strict=True))
         rows = [_chunk_dict(doc, i, chunk, vector) for i, (chunk, vector) in pairs]
         self._pending.adds[doc.id] = (doc, rows)
@@ -357,7 +438,7 @@ class MilvusWriter:
         coll.store.write_meta(coll.name, self.spec, self.generation)
         self._remove(pending.deletes)
         self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
-        self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
+        self._upsert(coll.docs, coll.doc_rows(doc for doc, _ in pending.adds.values()))
         self._drop_stale(pending.adds)
         self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
@@ -383,6 +464,35 @@ class MilvusWriter:
             keep = [row["id"] for doc_id in batch for row in adds[doc_id][1]]
             where = f"doc_id in {json.dumps(batch)} and id not in {json.dumps(keep)}"
             self.collection.client.delete(self.collection.chunks, filter=where)
+
+
+def first_terms(text: str, limit: int) -> str:
+    """The words of `text` among its first `limit` distinct ones (case folded), repeats kept:
+    Milvus analyzes the query itself, so this bounds the terms it looks up."""
+    kept: set[str] = set()
+    words = []
+    for word in _WORD.findall(text):
+        folded = word.casefold()
+        if folded in kept or len(kept) < limit:
+            kept.add(folded)
+            words.append(word)
+    return " ".join(words)
+
+
+def check_fields(doc: DocumentRow, chunks: Sequence[NewChunk]) -> None:
+    """Refuse a document with a field over Milvus' VARCHAR limits before anything is staged:
+    at commit the upsert would fail for every document of the batch."""
+    if _utf8(doc.source) > MAX_NAME_BYTES:
+        raise RowTooLarge(f"the file name is longer than Milvus' {MAX_NAME_BYTES} bytes")
+    for chunk in chunks:
+        if _utf8(chunk.heading or "") > MAX_NAME_BYTES:
+            raise RowTooLarge(f"a heading is longer than Milvus' {MAX_NAME_BYTES} bytes")
+        if _utf8(chunk.text) > MAX_TEXT_BYTES:
+            raise RowTooLarge(f"a chunk is longer than Milvus' {MAX_TEXT_BYTES} bytes")
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def chunk_id(doc_id: str, ord_: int, chunk: NewChunk) -> int:
@@ -419,7 +529,9 @@ def _chunk_row(chunk_id_: Any, entity: dict[str, Any]) -> ChunkRow:
 
 def _doc_dict(doc: DocumentRow) -> dict[str, Any]:
     pages = -1 if doc.pages is None else doc.pages
-    return {**asdict(doc), "pages": pages, "stub": [0.0, 0.0]}
+    row = {**asdict(doc), "pages": pages, "stub": [0.0, 0.0]}
+    row["file_type"] = row.pop("type")
+    return row
 
 
 def _document_row(row: dict[str, Any]) -> DocumentRow:
@@ -431,6 +543,11 @@ def _document_row(row: dict[str, Any]) -> DocumentRow:
         pages=None if pages < 0 else pages,
         chunks=int(row["chunks"]),
         ingested_at=str(row["ingested_at"]),
+        type=str(row.get("file_type") or ""),
+        size=int(row.get("size") or 0),
+        modified=str(row.get("modified") or ""),
+        title=str(row.get("title") or ""),
+        tags={str(k): str(v) for k, v in (row.get("tags") or {}).items()},
     )
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from ingest.errors import UnreadableFile
 from ingest.loaders.blocks import Block, Headings
-from ingest.normalize import clean, clean_code
+from ingest.loaders.ocr import fill_scanned_pages
+from ingest.normalize import clean, clean_code, paragraphs
 
 BAND = 0.1  # running heads and page numbers sit within this share of the page height
 EDGE_LINES = 3  # ... among the first or last few lines of the page
@@ -64,11 +65,23 @@ def load_pdf(data: bytes) -> Iterator[Block]:
         raise UnreadableFile("not a PDF: the file does not start with %PDF-")
     _refuse_bomb(data)
     pages, title = _read(data)
+    scanned = _ocr_texts(data, pages)
     _drop_running_lines(pages)
     body = _body_size(pages)
     headings = Headings(title)
     for page in pages:
-        yield from _page_blocks(page, body, headings)
+        if page.number in scanned:
+            for para in paragraphs(scanned[page.number]):
+                yield Block(para, page=page.number, heading=headings.path, label=page.label)
+        else:
+            yield from _page_blocks(page, body, headings)
+
+
+def _ocr_texts(data: bytes, pages: list[_Page]) -> dict[int, str]:
+    """OCR text of the pages with no text layer, where OCR is on (ocr.py)."""
+    texts = [(p.number, " ".join(line.text for line in p.lines)) for p in pages]
+    filled = fill_scanned_pages(data, texts)
+    return {n: text for (n, text), page in zip(filled, pages, strict=True) if not page.lines}
 
 
 def _refuse_bomb(data: bytes) -> None:

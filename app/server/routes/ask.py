@@ -17,7 +17,8 @@ from app.answering.schemas import AskResponse
 from app.server.deps import AnswererDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
-from app.server.schemas import AskRequest
+from app.server.schemas import AskRequest, parsed_filter
+from index.filters import Filter
 from models.generator import Message
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -37,8 +38,8 @@ STREAM_DOC = {
 
 @router.post("/ask", response_model=AskResponse, responses=STREAM_DOC)  # type: ignore[arg-type]
 async def ask(body: AskRequest, answerer: AnswererDep, request: Request) -> Any:
-    history: list[Message] = [{"role": t.role, "content": t.content} for t in body.history]
-    prepared = await admit(answerer, body.question, body.collection, history)
+    where = parsed_filter(body.filter)
+    prepared = await admit(answerer, body.question, body.collection, body.messages(), None, where)
     metrics: Metrics = request.app.state.metrics
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         events = answer_events(answerer, prepared, metrics)
@@ -56,11 +57,12 @@ async def admit(
     collection: str | None,
     history: Sequence[Message],
     max_tokens: int | None = None,
+    where: Filter | None = None,
 ) -> Prepared:
     """Take a place in the model queue (or 429 at once), then retrieve and budget."""
     slot = answerer.queue.reserve()  # first, before any await: admission is atomic
     try:
-        return await answerer.prepare(question, collection, history, slot, max_tokens)
+        return await answerer.prepare(question, collection, history, slot, max_tokens, where)
     except BaseException:
         slot.release()
         raise

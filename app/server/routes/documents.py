@@ -9,7 +9,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.answering.services import Services
 from app.server.deps import ServicesDep
-from app.server.schemas import DocumentOut, DocumentsResponse
+from app.server.schemas import MAX_TAGS, DocumentOut, DocumentsResponse, TagsUpdate, valid_tags
+from index.errors import InvalidFilter
 from ingest.errors import FileTooLarge
 from ingest.pipeline import Summary, upload_source_name
 
@@ -40,13 +41,17 @@ async def upload(
     services: ServicesDep,
     file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
     collection: Annotated[str | None, Form()] = None,
+    tag: Annotated[
+        list[str] | None, Form(description="KEY=VALUE, repeatable: tags for every file.")
+    ] = None,
 ) -> dict[str, object]:
     """Ingest the files; 200 with one outcome per file, or the first file's error when none
     was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
     Guard middleware while the body streams in; names are display names, never paths."""
+    tags = form_tags(tag or [])
     limit = int(services.settings.max_upload_mb * 1024 * 1024)
     received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
-    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received, tags)
     _raise_if_nothing_accepted(summary)
     return summary.as_dict()
 
@@ -74,11 +79,39 @@ def _raise_if_nothing_accepted(summary: Summary) -> None:
         raise type(error)(f"{first.source}: {first.reason}")
 
 
-def _ingest(services: Services, collection: str | None, files: list[tuple[str, bytes]]) -> Summary:
+def form_tags(fields: list[str]) -> dict[str, str]:
+    """`tag` form fields, each KEY=VALUE; a malformed one is a 422 naming it."""
+    pairs = [field.partition("=") for field in fields]
+    bad = [f for f, (_, sep, _) in zip(fields, pairs, strict=True) if not sep]
+    try:
+        if bad or len(pairs) > MAX_TAGS:
+            raise ValueError(f"tag fields are KEY=VALUE (at most {MAX_TAGS}): {bad[:1]}")
+        return valid_tags({key: value for key, _, value in pairs})
+    except ValueError as exc:
+        raise InvalidFilter(str(exc)) from None
+
+
+@router.patch("/documents/{doc_id}")
+async def update_tags(
+    doc_id: str, body: TagsUpdate, services: ServicesDep, collection: CollectionQuery = None
+) -> DocumentOut:
+    """Replace a document's tags (admin keys): takes effect for the next search, re-embeds
+    nothing, and is kept when the file is ingested again."""
+    coll = services.store.collection(collection or services.settings.collection, must_exist=True)
+    doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
+    return DocumentOut(**doc.__dict__)
+
+
+def _ingest(
+    services: Services,
+    collection: str | None,
+    files: list[tuple[str, bytes]],
+    tags: dict[str, str],
+) -> Summary:
     ingestor = services.ingestor(collection)
     summary = Summary()
     with ingestor.writer() as writer:
-        summary.outcomes = [ingestor.ingest_bytes(writer, name, data) for name, data in files]
+        summary.outcomes = [ingestor.ingest_bytes(writer, name, data, tags) for name, data in files]
         writer.commit()
     return summary
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from app.answering.models import demo_notice
 from app.server.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -35,6 +36,8 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
         "device": generator.device,
         "queue": queue.state(),
         "collections": collection_sizes(services),
+        "notice": demo_notice(services.settings),
+        "watch": [w.watch.status() for w in getattr(request.app.state, "watches", [])],
     }
 
 

@@ -14,10 +14,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
 from app.answering.answer import Answerer, Failed, Prepared
@@ -27,38 +26,11 @@ from app.server.deps import AnswererDep, ServicesDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
 from app.server.routes.ask import admit, release_task, until_disconnected
-from models.generator import Message
+from app.server.schemas import ChatRequest, parsed_filter
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL = "ragd"
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):  # content parts: keep the text ones
-            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
-        return self.content or ""
-
-
-class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")  # temperature, top_p, ... are accepted and ignored
-    model: str = Field(MODEL, description="`ragd` (default collection) or `ragd/<collection>`.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=100)
-    stream: bool = False
-    max_tokens: int | None = Field(None, ge=1, description="Capped at RAGD_MAX_ANSWER_TOKENS.")
-    max_completion_tokens: int | None = Field(None, ge=1)
-    stream_options: dict[str, Any] | None = None
-
-    @field_validator("messages")
-    @classmethod
-    def _ends_with_a_question(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
-        if messages[-1].role != "user" or not messages[-1].text().strip():
-            raise ValueError("the last message must be a non-empty user message: the question")
-        return messages
+REPLACED_NOTE = "\n\n(ragd: the text above failed the support check; the documents say:) "
 
 
 @router.get("/models")
@@ -73,12 +45,9 @@ def models(services: ServicesDep) -> dict[str, Any]:
 async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Request) -> Any:
     """A retrieval-grounded chat completion, streamed as `chat.completion.chunk`s or not."""
     collection = collection_for(body.model)
-    *turns, last = body.messages
-    history: list[Message] = [
-        {"role": m.role, "content": m.text()} for m in turns if m.role in ("user", "assistant")
-    ]
     limit = body.max_completion_tokens or body.max_tokens
-    prepared = await admit(answerer, last.text().strip(), collection, history, limit)
+    where = parsed_filter(body.filter)
+    prepared = await admit(answerer, body.question(), collection, body.history(), limit, where)
     metrics: Metrics = request.app.state.metrics
     reply = Reply(body)
     if body.stream:
@@ -151,8 +120,12 @@ async def chunk_events(
 
 
 def final_chunks(answer: AskResponse, prepared: Prepared, reply: Reply) -> list[str]:
-    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]."""
+    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]; when
+    auto mode replaced the streamed text, a last content chunk says so and gives the answer
+    ragd stands behind (also in `ragd.answer`, with `ragd.replaced`)."""
     chunks = [reply.chunk({}, finish(answer, prepared), **extras(answer))]
+    if answer.replaced:
+        chunks.insert(0, reply.chunk({"content": REPLACED_NOTE + answer.answer}))
     if reply.include_usage:
         envelope = reply.envelope("chat.completion.chunk")
         chunks.append(json.dumps({**envelope, "choices": [], "usage": usage(answer)}))

@@ -26,6 +26,8 @@ async function showStatus() {
     sizes = health.collections || {};
     $("status").textContent = statusText(health);
     $("status").classList.remove("error");
+    $("notice").textContent = health.notice || "";
+    $("notice").hidden = !health.notice;
   } catch (err) {
     $("status").textContent = err.message;
     $("status").classList.add("error");
@@ -39,7 +41,18 @@ function statusText(health) {
   const device = DEVICES[String(model.device || health.device).toLowerCase()] || model.device;
   const size = sizes[collection()];
   const documents = size ? `${size.documents} documents` : "no documents";
-  return `${model.name} on ${device} · ${documents} in ${collection()}`;
+  return `${model.name} on ${device} · ${documents} in ${collection()}${watchText(health.watch)}`;
+}
+
+function watchText(watches) {
+  // `ragd serve --watch`: which folders keep which collection in step, and the last sync.
+  return (watches || [])
+    .map((w) => {
+      const when = w.last_sync ? new Date(w.last_sync).toLocaleTimeString() : "not yet";
+      const state = w.error ? `error: ${w.error}` : `synced ${when}`;
+      return ` · watching ${w.paths.length} folder(s) for ${w.collection}, ${state}`;
+    })
+    .join("");
 }
 
 async function loadCollections() {

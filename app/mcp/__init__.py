@@ -1,0 +1,1 @@
+"""The MCP server: ragd's search, cited answers and documents for MCP clients (stdio or HTTP)."""
