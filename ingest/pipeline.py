@@ -196,7 +196,6 @@ class _Parsed:
     source: str
     hash: str
     chunks: list[Chunk]
-    replaces: DocumentRow | None
     meta: FileMeta = field(default_factory=FileMeta)
 
 
@@ -353,7 +352,7 @@ class Ingestor:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing, job.meta))
+        batch.append(_Parsed(job.source, job.digest, chunks, meta=job.meta))
         status: Status = "updated" if job.existing else "added"
         return Outcome(
             job.source,

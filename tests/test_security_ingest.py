@@ -11,7 +11,7 @@ import pytest
 
 from index.faiss_store.store import FaissStore
 from tests import hostile as h
-from tests.test_e2e import INGEST, RAGD, env_for, run
+from tests.support import INGEST, RAGD, env_for, run
 
 pytestmark = pytest.mark.e2e
 

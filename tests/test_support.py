@@ -20,7 +20,8 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.types import ChunkRow
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 HTTPD = (
     "R can serve its help pages through a built-in web server. The server is disabled by "

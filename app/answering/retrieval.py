@@ -12,7 +12,7 @@ from index.errors import ModelMismatch
 from index.filters import Filter
 from index.fusion import per_document, reciprocal_rank, weighted
 from index.protocol import Reader, VectorStore
-from index.types import Hit, mismatch_message
+from index.types import Hit, IndexSpec, mismatch_message
 from ingest.pipeline import index_spec
 from models.embedder import Embedder
 
@@ -51,8 +51,8 @@ class Retriever:
         """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
         `where` (a parsed metadata filter) restricts both searches before they rank."""
         name = collection or self.settings.collection
-        check_model(self.store, self.embedder, name)
         snapshot = self.store.collection(name).snapshot()
+        require_model(name, snapshot.spec, self.embedder)
         mode = mode or self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         need_dense = mode != "keyword" or evidence
@@ -108,8 +108,14 @@ def _documents(hits: list[Hit], n: int = 10) -> tuple[str, ...]:
 
 
 def check_model(store: VectorStore, embedder: Embedder, name: str) -> None:
-    """Refuse a collection built by another embedding model or chunker."""
-    manifest = store.collection(name).manifest()
+    """Refuse a collection built by another embedding model or chunker (none yet: fine)."""
+    state = store.collection(name).state()
+    if state is not None:
+        require_model(name, state.spec, embedder)
+
+
+def require_model(name: str, spec: IndexSpec, embedder: Embedder) -> None:
+    """Refuse data built with `spec` unless this embedder and chunker built it."""
     wanted = index_spec(embedder)
-    if manifest is not None and manifest.spec != wanted:
-        raise ModelMismatch(mismatch_message(name, manifest.spec, wanted))
+    if spec != wanted:
+        raise ModelMismatch(mismatch_message(name, spec, wanted))

@@ -104,9 +104,8 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
     from app.answering.services import Services
 
     items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    with progress_ticks() as tick:
+    with Services.load(settings) as services, progress_ticks() as tick:
+        answerer = Answerer(services, GenerationQueue(services.generator))
         report = asyncio.run(run_qa(answerer, items, args.collection, tick, args.details))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))

@@ -49,10 +49,6 @@ LOADERS: dict[str, Callable[[bytes], Iterator[Block]]] = {
 }
 
 
-def supported(name: str) -> bool:
-    return _suffix(name) in LOADERS
-
-
 def precheck(name: str, data: bytes) -> Callable[[bytes], Iterator[Block]]:
     """The loader for `name`, after the checks that need no parsing (type, emptiness)."""
     loader = LOADERS.get(_suffix(name))
