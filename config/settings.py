@@ -92,10 +92,11 @@ class Settings(BaseSettings):
         100, ge=1, le=1000, description="Candidates taken from each side before fusion."
     )
     chunks_per_document: int = Field(
-        1,
+        0,
         ge=0,
         description="Chunks of one document ranked before every other document has had its "
-        "turn; its further chunks follow after them (0 = rank chunks as scored).",
+        "turn; its further chunks follow after them (0 = rank chunks as scored: on long "
+        "manuals the answer is often in the right document's second-best chunk).",
     )
     abstain_below: float = Field(
         0.35,

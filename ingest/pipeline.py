@@ -424,7 +424,7 @@ class Ingestor:
         failed: dict[str, Outcome] = {}
         if not batch:
             return failed
-        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
         for parsed in batch:
             end = start + len(parsed.chunks)
@@ -450,7 +450,7 @@ class Ingestor:
 def bounded(blocks: list[Block]) -> list[Block]:
     """Every loader's blocks with runs of invisible characters capped and heading paths
     bounded in depth and length: a heading is stored with each chunk under it."""
-    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading)) for b in blocks]
+    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading), b.label) for b in blocks]
 
 
 def _replaced(outcomes: list[Outcome], failed: dict[str, Outcome]) -> list[Outcome]:
@@ -503,7 +503,7 @@ def _modified(path: Path) -> str:
 
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
-    return [NewChunk(c.text, c.page, c.heading) for c in chunks]
+    return [NewChunk(c.text, c.page, c.display_heading) for c in chunks]
 
 
 def build_ingestor(

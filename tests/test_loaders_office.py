@@ -170,10 +170,8 @@ def test_eml_reads_headers_the_plain_body_and_lists_attachments():
 def test_eml_with_only_html_reads_it_through_the_html_loader():
     blocks = load("moved.eml", mail(html_only=True))
     body = {b.text: b.heading for b in blocks[1:]}
-    assert body == {
-        "Change of plan": "Census night moved > Change of plan",
-        "The heron census moves to Friday.": "Census night moved > Change of plan",
-    }
+    # the HTML loader carries headings in the path, not as paragraphs of their own
+    assert body == {"The heron census moves to Friday.": "Census night moved > Change of plan"}
 
 
 @pytest.mark.parametrize(

@@ -210,8 +210,9 @@ def _query(
     started = time.perf_counter()
     found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
     into.latencies.append((time.perf_counter() - started) * 1000)
-    # chunk by chunk: a document's repeated chunks take places in the top k, as in the API
-    into.runs[query_id] = [sources[p.chunk.source] for p in found.passages]
+    # BEIR ranks documents: a document takes the rank of its best chunk (MaxP), once, as
+    # pytrec_eval's one score per document does; its further chunks are not ranked again.
+    into.runs[query_id] = list(dict.fromkeys(sources[p.chunk.source] for p in found.passages))
     return found.evidence
 
 

@@ -69,7 +69,7 @@ def load(name: str, data: bytes, options: LoadOptions | None = None) -> Loaded:
     loader = precheck(name, data)
     with loading(options or LoadOptions()) as report:
         blocks = [
-            Block(text, b.page, b.heading)
+            Block(text, b.page, b.heading, b.label)
             for b in loader(data)
             for text in split_long(b.text, LONGEST_BLOCK)
         ]
