@@ -23,6 +23,7 @@ RUN CMAKE_ARGS="-DGGML_CUDA=${GGML_CUDA}" pip install --no-cache-dir llama-cpp-p
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app app
+COPY config config
 COPY ingest ingest
 COPY models models
 COPY index index
@@ -31,9 +32,12 @@ RUN pip install --no-cache-dir . \
 
 FROM ${RUNTIME_IMAGE}
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# tesseract reads images and scanned PDF pages (OCR).
 # hadolint ignore=DL3008
-RUN (command -v python3 >/dev/null || (apt-get update \
- && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*)) \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+ && (command -v python3 >/dev/null || apt-get install -y --no-install-recommends python3) \
+ && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 10001 ragd \
  && mkdir -p /data && chown ragd /data
 COPY --from=build /opt/venv /opt/venv

@@ -1,4 +1,5 @@
-# ragd: `make demo` takes a fresh machine to a running service; `make test` runs the test suite.
+# ragd: `make demo` takes a fresh machine to a running service; `make test` runs the test suite;
+# `make test-fast` is the development loop (no models, no browser, no external tools, no long trials).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,9 +22,9 @@ LLAMA_PIP_FLAGS := $(if $(LLAMA_CMAKE_ARGS),--no-cache-dir --force-reinstall --n
 # The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install demo serve test lint bench clean browser
+.PHONY: install demo serve test test-fast lint bench clean browser ocr tools
 
-install: $(STAMP)
+install: $(STAMP) ocr
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -42,14 +43,30 @@ demo: install
 serve: install
 	$(VENV)/bin/ragd serve --host $(HOST) --port $(PORT)
 
-test: install browser
+test: install browser tools
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not browser and not tools and not slow" $(PYTEST_ARGS)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# OCR (images, scanned PDF pages) runs Debian's tesseract. Without apt-get: a hint, and ragd
+# skips the files that need OCR, saying why.
+ocr:
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx eng; } \
+	|| { command -v apt-get >/dev/null 2>&1 \
+	  && $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng; } \
+	|| echo "ragd: install tesseract (with English data) for OCR; files that need it are skipped meanwhile"
+
+# The loader tests make their files with LibreOffice and poppler's pdftoppm.
+tools:
+	@{ command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } \
+	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer libreoffice-calc libreoffice-impress poppler-utils; }
+
 lint: install
-	$(VENV)/bin/ruff check app ingest models index tests bench
+	$(VENV)/bin/ruff check app config ingest models index tests bench
 	$(VENV)/bin/mypy
 
 bench: install

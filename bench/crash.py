@@ -1,17 +1,19 @@
 """Crash trial: SIGKILL `ingest` at random moments, then check the index and search it.
 
 The killed process runs the real pipeline (Ingestor, Writer, FAISS segments, SQLite, manifest
-swaps). Its embedder hashes words into vectors so that hundreds of kills fit in minutes; the
-embedding model plays no part in crash safety. `--real` runs the `ingest` CLI with the packaged
-model instead (about ten seconds a start).
+swaps). Its embedder (tests.fakes) hashes words into vectors so that hundreds of kills fit in
+minutes; the embedding model plays no part in crash safety. `--real` runs the `ingest` CLI with
+the packaged model instead (about ten seconds a start).
 
     python -m bench.crash --kills 500          # the long trial (README figure)
+    python -m bench.crash --faults             # ENOSPC / EIO at every I/O point of a commit
+    python -m bench.crash --at-risk 30         # the most work an interrupted ingest loses
+    python -m bench.crash --scale 100000       # backup / restore / migrate times
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -24,28 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.fakes import FakeEmbedder
+
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
-
-
-class HashEmbedder:
-    """Words hashed into 64 dimensions: deterministic, instant, enough to search by."""
-
-    name, dimension, max_tokens, special_tokens, device = "hash-64", 64, 128, 2, "cpu"
-    backend = "torch"
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
-
-    def split_tokens(self, text: str, max_tokens: int) -> list[str]:
-        words = text.split()
-        return [" ".join(words[i : i + max_tokens]) for i in range(0, len(words), max_tokens)]
 
 
 def make_corpus(folder: Path, files: int, seed: int = 7) -> Path:
@@ -63,11 +46,36 @@ def worker(corpus: Path, data: Path) -> None:
     from ingest.chunker import Chunker
     from ingest.pipeline import Ingestor, discover
 
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder("hash-64", max_tokens=128)  # crash safety needs no real model
     collection = FaissStore(data / "index").collection("default")
     chunker = Chunker(embedder, size=64, overlap=8)
     ingestor = Ingestor(embedder, chunker, collection, commit_every=48, batch_chunks=16)
     ingestor.ingest(discover([corpus]), wait=60)
+
+
+def timed_worker(corpus: str, data: str, commit_seconds: str, delay: str) -> None:
+    """A slow ingest that commits by time only (killed by the timed-commit test)."""
+    from bench.disk import slow_ingestor
+    from ingest.pipeline import discover
+
+    ingestor = slow_ingestor(Path(data), float(commit_seconds), float(delay))
+    ingestor.ingest(discover([Path(corpus)]))
+
+
+def disk_benchmarks(args: argparse.Namespace) -> int:
+    from bench import disk
+
+    result: dict[str, object] = {}
+    if args.faults:
+        result["faults"] = disk.fault_trials(args.workdir / "faults")
+        print(json.dumps(result["faults"]), file=sys.stderr, flush=True)
+    if args.at_risk:
+        result["at_risk"] = disk.work_at_risk(args.workdir / "at-risk", args.at_risk, 0.5, 400)
+    if args.scale:
+        result["scale"] = disk.copy_times(args.workdir / "scale", args.scale)
+    print(json.dumps(result, indent=2))
+    faults = result.get("faults")
+    return 1 if isinstance(faults, dict) and faults["inconsistent_or_unreported"] else 0
 
 
 def real_ingest_cmd(corpus: Path) -> list[str]:
@@ -171,10 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ragd-crash"))
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--timed-worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--faults", action="store_true", help="fault-injection trials")
+    parser.add_argument("--at-risk", type=float, help="measure work lost with this commit time")
+    parser.add_argument("--scale", type=int, help="backup/restore/migrate a collection this big")
     args = parser.parse_args(argv)
     if args.worker:
         worker(*args.worker)
         return 0
+    if args.timed_worker:
+        timed_worker(*args.timed_worker)
+        return 0
+    if args.faults or args.at_risk or args.scale:
+        return disk_benchmarks(args)
     started = time.perf_counter()
     trial = run_trial(args.kills, args.files, args.workdir, args.real, args.seed)
     result = {

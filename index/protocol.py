@@ -7,17 +7,19 @@ embedded in a file).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
-from index.types import DocumentRow, Hit, IndexSpec, NewChunk
+from index.filters import Filter
+from index.types import DocumentRow, Health, Hit, IndexSpec, NewChunk
 
 
 class State(Protocol):
-    """What built a collection and how big it is (FAISS: its manifest)."""
+    """What built a collection and how big it is (FAISS: its manifest; Milvus: its meta row
+    and row counts)."""
 
     @property
     def generation(self) -> int: ...
@@ -30,10 +32,19 @@ class State(Protocol):
 
 
 class Reader(Protocol):
-    """A view for searching one collection: dense, keyword (BM25), and its documents."""
+    """A view for searching one collection: dense, keyword (BM25), and its documents.
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]: ...
-    def keyword_search(self, text: str, k: int) -> list[Hit]: ...
+    `where` (index.filters) restricts both searches to the chunks of matching documents
+    before ranking: k results come back whenever k chunks match.
+    """
+
+    @property
+    def spec(self) -> IndexSpec:
+        """What built the data this reader reads: the per-search model check costs nothing."""
+        ...
+
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]: ...
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]: ...
     def documents(self) -> list[DocumentRow]: ...
 
 
@@ -59,10 +70,21 @@ class StoreCollection(Protocol):
     @property
     def name(self) -> str: ...
     def exists(self) -> bool: ...
-    def manifest(self) -> State | None: ...
-    def snapshot(self) -> Reader: ...
+    def state(self) -> State | None:
+        """Spec, generation and sizes, or None before the first commit. Milvus counts rows
+        (three queries): for listings and startup checks, not for every search."""
+        ...
+
+    def snapshot(self) -> Reader:
+        """A reader of the committed data: FAISS pins one generation; Milvus has no snapshots
+        and reads the latest commit. Raises EmptyCollection before the first commit."""
+        ...
+
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> StoreWriter: ...
     def check(self) -> list[str]: ...
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow: ...
+    def health(self) -> Health: ...
+    def export(self) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]: ...
 
 
 class VectorStore(Protocol):
@@ -70,3 +92,6 @@ class VectorStore(Protocol):
 
     def collection(self, name: str, *, must_exist: bool = False) -> StoreCollection: ...
     def names(self) -> list[str]: ...
+    def close(self) -> None:
+        """Release files and connections; collections opened afterwards start afresh."""
+        ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -21,12 +22,19 @@ class IndexSpec:
 
 @dataclass(frozen=True)
 class DocumentRow:
+    """A document and its metadata (what filters select on)."""
+
     id: str
     source: str
     hash: str
     pages: int | None
     chunks: int
     ingested_at: str
+    type: str = ""  # the file's suffix, lower case, without the dot ("pdf", "md")
+    size: int = 0  # bytes
+    modified: str = ""  # the file's modification time (ISO 8601, UTC); uploads: when received
+    title: str = ""
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class Hit:
     score: float
 
 
+def keyword_text(text: str, heading: str | None) -> str:
+    """What the keyword index reads of a chunk: its heading path, then its text."""
+    return f"{heading}\n{text}" if heading else text
+
+
 def valid_name(name: str) -> bool:
     """Whether `name` can name a collection (never a path, nor an engine's reserved word)."""
     return bool(_NAME.match(name))
@@ -69,3 +82,21 @@ def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
         f"Set RAGD_EMBED_MODEL={built.embed_model} RAGD_EMBED_BACKEND={built.embed_backend} to "
         f"use the index as it is, or re-embed it with `ingest --rebuild PATH --collection {name}`."
     )
+
+
+HealthState = Literal["empty", "ok", "degraded", "broken"]
+
+
+@dataclass(frozen=True)
+class Health:
+    """A collection's state on disk: empty (never committed), ok, degraded (readers get the
+    previous generation), or broken (nothing good to serve); with what to do about it."""
+
+    state: HealthState
+    generation: int = 0  # the newest committed generation (0: none)
+    serving: int | None = None  # the generation readers get, None when nothing
+    problems: list[str] = field(default_factory=list)
+    advice: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import stat
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -16,17 +17,21 @@ from typing import Literal
 from config.settings import Settings
 from index.errors import RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
+from index.space import require_free
 from index.types import DocumentRow, IndexSpec, NewChunk
+from ingest import frontmatter
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import FileTooLarge, IngestError, TooMuchText, UnreadableFile
 from ingest.loaders import precheck
 from ingest.loaders.blocks import Block
+from ingest.loaders.context import Loaded
 from ingest.normalize import bound_heading, cap_invisible
 from ingest.sandbox import ParseLimits, Sandbox, shared
 from models.embedder import Embedder
 
 Status = Literal["added", "updated", "unchanged", "removed", "skipped", "failed"]
 SKIP_ONLY = ("UnsupportedFile", "EmptyDocument", "FileTooLarge")  # the user's files, not a failure
+MARKDOWN = (".md", ".markdown")
 MAX_FILE_BYTES = 200 * 1024 * 1024  # RAGD_MAX_FILE_MB: a file is refused before it is read
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -47,6 +52,7 @@ class Outcome:
     chunks: int = 0
     reason: str = ""
     doc_id: str = ""
+    ocr_pages: int = 0  # pages (or image frames) read by OCR: the slow part of a scan
     error: IngestError | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
@@ -56,6 +62,8 @@ class Outcome:
 @dataclass
 class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
+    kept: int = 0  # how many outcomes were committed (all of them once the ingest finishes)
+    generation: int = 0  # the generation that holds them
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -65,6 +73,10 @@ class Summary:
         return sum(o.chunks for o in self.outcomes if o.status in ("added", "updated"))
 
     @property
+    def ocr_pages(self) -> int:
+        return sum(o.ocr_pages for o in self.outcomes)
+
+    @property
     def ok(self) -> bool:
         return self.count("failed") == 0
 
@@ -72,7 +84,24 @@ class Summary:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.as_dict() for o in self.outcomes]
-        return {**counts, "chunks": self.chunks, "files": files}
+        return {
+            **counts,
+            "chunks": self.chunks,
+            "ocr_pages": self.ocr_pages,
+            "generation": self.generation,
+            "files": files,
+        }
+
+    def kept_line(self) -> str:
+        """What an interrupted ingest kept: the files committed before it stopped."""
+        kept = [o for o in self.outcomes[: self.kept] if o.status in ("added", "updated")]
+        chunks = sum(o.chunks for o in kept)
+        if not kept:
+            return "no new files were committed before it stopped"
+        return (
+            f"{len(kept)} new or updated files ({chunks} chunks) were committed before it "
+            f"stopped (generation {self.generation}); run the same command again to add the rest"
+        )
 
 
 def document_id(source: str) -> str:
@@ -173,12 +202,22 @@ def _too_large(size: int, limit: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class FileMeta:
+    """What is known of a file before parsing: size, modification time, front-matter tags."""
+
+    size: int = 0
+    modified: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+
+
 @dataclass
 class _Parsed:
     source: str
     hash: str
     chunks: list[Chunk]
-    replaces: DocumentRow | None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 @dataclass
@@ -188,8 +227,9 @@ class _Job:
     source: str
     digest: str = ""
     existing: DocumentRow | None = None
-    parsing: Future[list[Block]] | None = None
+    parsing: Future[Loaded] | None = None
     outcome: Outcome | None = None
+    meta: FileMeta = field(default_factory=FileMeta)
 
 
 class Ingestor:
@@ -204,15 +244,22 @@ class Ingestor:
         batch_chunks: int = 256,
         parser: Sandbox | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        commit_seconds: float = 30,
+        space_check: Callable[[], None] = lambda: None,
     ) -> None:
         self.embedder = embedder
         self.chunker = chunker
         self.collection = collection
         self.spec = index_spec(embedder)
         self.commit_every = commit_every
+        self.commit_seconds = commit_seconds  # at most this much work is lost to an interruption
+        self.space_check = space_check  # raises DiskFull before a write starts on a full disk
+        self.summary = Summary()  # the last ingest's, read by a caller it was interrupted in
+        self._committed_at = 0.0
         self.batch_chunks = batch_chunks
         self.parser = parser or shared(ParseLimits())
         self.max_file_bytes = max_file_bytes
+        self.tags: dict[str, str] = {}  # given to every file ingested (`ingest --tag K=V`)
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
 
@@ -232,27 +279,47 @@ class Ingestor:
         """Ingest files incrementally: unchanged ones are skipped by content hash. `prune`
         removes every document not among `items`; `forget` only those whose source it selects
         (a watcher's deleted or renamed files), in the same commit."""
-        summary = Summary()
+        self.space_check()
+        summary = self.summary = Summary()  # kept here too: an interrupted caller reports it
         seen: set[str] = set()
         with self.writer(wait=wait, rebuild=rebuild) as writer:
-            for outcome in self._process(writer, items, seen):
+            for outcome in self._process(writer, items, seen, summary):
                 summary.outcomes.append(outcome)
                 on_file(outcome)
             if prune or forget:
                 gone = forget if forget and not prune else lambda _: True
                 summary.outcomes.extend(self._prune(writer, seen, gone))
-            writer.commit()
+            self._commit(writer, summary)
         return summary
 
-    def ingest_bytes(self, writer: StoreWriter, source: str, data: bytes) -> Outcome:
-        """Stage one uploaded file in an open writer; the caller commits."""
+    def _commit(self, writer: StoreWriter, summary: Summary) -> None:
+        """Commit what is staged: every outcome reported so far is then kept."""
+        summary.generation = writer.commit().generation
+        summary.kept = len(summary.outcomes)
+        self._committed_at = time.monotonic()
+
+    def _commit_due(self, writer: StoreWriter) -> bool:
+        staged = writer.staged_chunks
+        late = time.monotonic() - self._committed_at >= self.commit_seconds
+        return staged >= self.commit_every or (staged > 0 and late)
+
+    def ingest_bytes(
+        self, writer: StoreWriter, source: str, data: bytes, tags: dict[str, str] | None = None
+    ) -> Outcome:
+        """Stage one uploaded file in an open writer (modified: now); the caller commits."""
         batch: list[_Parsed] = []
-        outcome = self._finish(self._start(writer, source, data), batch)
+        job = self._start(writer, source, data, _now(), tags or {})
+        outcome = self._finish(job, batch)
         return self._flush(writer, batch).get(source, outcome)
 
     def _process(
-        self, writer: StoreWriter, items: Iterable[SourceFile | Outcome], seen: set[str]
+        self,
+        writer: StoreWriter,
+        items: Iterable[SourceFile | Outcome],
+        seen: set[str],
+        summary: Summary,
     ) -> Iterator[Outcome]:
+        self._committed_at = time.monotonic()
         batch: list[_Parsed] = []
         done: list[Outcome] = []
         jobs: deque[_Job] = deque()
@@ -267,8 +334,8 @@ class Ingestor:
             if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
                 yield from _replaced(done, self._flush(writer, batch))
                 done = []
-            if writer.staged_chunks >= self.commit_every:
-                writer.commit()  # a crash from here on keeps everything before this point
+            if self._commit_due(writer):
+                self._commit(writer, summary)  # a crash from here on keeps all before this
         done.extend(self._finish(job, batch) for job in jobs)
         yield from _replaced(done, self._flush(writer, batch))
 
@@ -280,35 +347,65 @@ class Ingestor:
         except OSError as exc:
             reason = f"cannot read: {exc.strerror or exc}"
             return _Job(item.source, outcome=Outcome(item.source, "failed", reason=reason))
-        return self._start(writer, item.source, data)
+        return self._start(writer, item.source, data, _modified(item.path))
 
-    def _start(self, writer: StoreWriter, source: str, data: bytes) -> _Job:
+    def _start(
+        self,
+        writer: StoreWriter,
+        source: str,
+        data: bytes,
+        modified: str,
+        tags: dict[str, str] | None = None,
+    ) -> _Job:
         """Decide what needs no parsing; send the rest to the sandbox."""
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
-        if existing is not None and existing.hash == digest:
+        meta = self._meta(source, data, modified, existing, tags or {})
+        if existing is not None and existing.hash == digest and existing.tags == meta.tags:
             unchanged = Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
             return _Job(source, outcome=unchanged)
         try:
             precheck(source, data)
         except IngestError as exc:
             return _Job(source, outcome=_rejected(source, exc))
-        return _Job(source, digest, existing, parsing=self.parser.submit(source, data))
+        return _Job(source, digest, existing, self.parser.submit(source, data), meta=meta)
+
+    def _meta(
+        self,
+        source: str,
+        data: bytes,
+        modified: str,
+        existing: DocumentRow | None,
+        tags: dict[str, str],
+    ) -> FileMeta:
+        """Tags kept from before (an admin's edits), then front matter's, then the command's."""
+        front = frontmatter.split(data)[0] if source.lower().endswith(MARKDOWN) else {}
+        merged = {**(existing.tags if existing else {}), **frontmatter.tags_of(front)}
+        title = frontmatter.text(front["title"]) if "title" in front else ""
+        return FileMeta(len(data), modified, {**merged, **self.tags, **tags}, title)
 
     def _finish(self, job: _Job, batch: list[_Parsed]) -> Outcome:
         if job.outcome is not None or job.parsing is None:
             return job.outcome or Outcome(job.source, "failed", reason="not parsed")
         try:
-            blocks = bounded(self.parser.result(job.parsing))
+            loaded = self.parser.result(job.parsing)
+            blocks = bounded(loaded)
             chunks = self.chunker.chunk(blocks)
             self._check_stored(chunks)
         except IngestError as exc:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing))
+        batch.append(_Parsed(job.source, job.digest, chunks, meta=job.meta))
         status: Status = "updated" if job.existing else "added"
-        return Outcome(job.source, status, len(chunks), doc_id=document_id(job.source))
+        return Outcome(
+            job.source,
+            status,
+            len(chunks),
+            reason="; ".join(loaded.notes),  # what was cut, and why
+            doc_id=document_id(job.source),
+            ocr_pages=loaded.ocr_pages,
+        )
 
     def _check_stored(self, chunks: Sequence[Chunk]) -> None:
         """What a document stores (chunk texts with their overlap, a heading per chunk) is held
@@ -327,7 +424,7 @@ class Ingestor:
         failed: dict[str, Outcome] = {}
         if not batch:
             return failed
-        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
         for parsed in batch:
             end = start + len(parsed.chunks)
@@ -353,7 +450,7 @@ class Ingestor:
 def bounded(blocks: list[Block]) -> list[Block]:
     """Every loader's blocks with runs of invisible characters capped and heading paths
     bounded in depth and length: a heading is stored with each chunk under it."""
-    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading)) for b in blocks]
+    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading), b.label) for b in blocks]
 
 
 def _replaced(outcomes: list[Outcome], failed: dict[str, Outcome]) -> list[Outcome]:
@@ -367,18 +464,46 @@ def _rejected(source: str, exc: IngestError) -> Outcome:
 
 def _document(parsed: _Parsed) -> DocumentRow:
     pages = [c.page for c in parsed.chunks if c.page is not None]
+    meta = parsed.meta
     return DocumentRow(
         id=document_id(parsed.source),
         source=parsed.source,
         hash=parsed.hash,
         pages=max(pages) if pages else None,
         chunks=len(parsed.chunks),
-        ingested_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        ingested_at=_now(),
+        type=file_type(parsed.source),
+        size=meta.size,
+        modified=meta.modified,
+        title=meta.title or _first_heading(parsed.chunks),
+        tags=dict(meta.tags),
     )
 
 
+def file_type(source: str) -> str:
+    """The suffix, lower case, without its dot ("" when there is none)."""
+    return Path(source).suffix.lower().lstrip(".")
+
+
+def _first_heading(chunks: Sequence[Chunk]) -> str:
+    heading = next((c.heading for c in chunks if c.heading), "")
+    return heading.split(" > ")[0][:200] if heading else ""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _modified(path: Path) -> str:
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return _now()
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(timespec="seconds")
+
+
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
-    return [NewChunk(c.text, c.page, c.heading) for c in chunks]
+    return [NewChunk(c.text, c.page, c.display_heading) for c in chunks]
 
 
 def build_ingestor(
@@ -393,6 +518,8 @@ def build_ingestor(
         store.collection(collection or settings.collection),
         parser=parser,
         max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        commit_seconds=settings.commit_seconds,
+        space_check=lambda: require_free(settings.data_dir, settings.min_free_mb, "an ingest"),
     )
 
 

@@ -22,7 +22,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingest.errors import IngestError, TooMuchText, UnreadableFile
 from ingest.loaders import load
-from ingest.loaders.blocks import Block
+from ingest.loaders.context import Loaded, LoadOptions, OcrMode
 
 if TYPE_CHECKING:  # workers import this module: keep them light
     from config.settings import Settings
@@ -41,6 +41,8 @@ class ParseLimits:
     timeout_seconds: float = 120
     max_chars: int = 20_000_000
     workers: int = 2
+    ocr: OcrMode = "auto"
+    ocr_max_pages: int = 50
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseLimits:
@@ -50,7 +52,13 @@ class ParseLimits:
             timeout_seconds=settings.parse_timeout_seconds,
             max_chars=settings.max_document_chars,
             workers=settings.parse_workers,
+            ocr=settings.ocr,
+            ocr_max_pages=settings.ocr_max_pages,
         )
+
+    def load_options(self) -> LoadOptions:
+        """What the loaders may do; OCR stops early enough to return what it read."""
+        return LoadOptions(self.ocr, self.ocr_max_pages, ocr_seconds=self.timeout_seconds * 0.8)
 
 
 class Sandbox:
@@ -61,7 +69,7 @@ class Sandbox:
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
 
-    def submit(self, name: str, data: bytes) -> Future[list[Block]]:
+    def submit(self, name: str, data: bytes) -> Future[Loaded]:
         """Start parsing `data` (a file called `name`); `result()` collects it."""
         return self.call(parse_in_worker, name, data, self.limits)
 
@@ -84,7 +92,7 @@ class Sandbox:
         except BrokenProcessPool as exc:
             raise UnreadableFile(f"the parser workers could not start: {exc}") from None
 
-    def parse(self, name: str, data: bytes) -> list[Block]:
+    def parse(self, name: str, data: bytes) -> Loaded:
         return self.result(self.submit(name, data))
 
     def close(self) -> None:
@@ -120,6 +128,11 @@ class Sandbox:
             )
         if exitcode == -signal.SIGKILL:
             return "the parser was killed, likely for using too much memory"
+        if exitcode == -signal.SIGABRT:  # PDFium and libxml2 abort when an allocation fails
+            return (
+                f"the parser crashed (exit code {exitcode}): out of memory (more than "
+                f"{self.limits.memory_mb} MB, RAGD_PARSE_MEMORY_MB) or a damaged file"
+            )
         return f"the parser crashed (exit code {exitcode}) on this file"
 
 
@@ -139,7 +152,7 @@ def init_worker(memory_mb: int) -> None:
     if baseline is not None:
         cap = baseline + memory_mb * MIB
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("pypdfium2").setLevel(logging.ERROR)
 
 
 def _address_space() -> int | None:
@@ -162,10 +175,10 @@ def _limited(limits: ParseLimits, function: Callable[..., T], *args: Any) -> T:
         ) from None
 
 
-def parse_in_worker(name: str, data: bytes, limits: ParseLimits) -> list[Block]:
+def parse_in_worker(name: str, data: bytes, limits: ParseLimits) -> Loaded:
     """Runs in a worker: parse; every failure becomes a picklable IngestError."""
     try:
-        blocks = load(name, data)
+        blocks = load(name, data, limits.load_options())
     except (IngestError, MemoryError):
         raise
     except Exception as exc:  # library errors may not pickle: send the message only

@@ -10,7 +10,8 @@ from app.answering.services import Services
 from app.server.main import create_app
 from index.errors import ModelMismatch
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_sse_sends_sources_then_tokens_then_done(ingested, client):
 def test_documents_upload_list_delete(services, client):
     files = [
         ("file", ("../../evil/notes.md", b"# Notes\n\nUploaded text.")),
-        ("file", ("photo.png", b"\x89PNG")),
+        ("file", ("photo.gif", b"GIF89a")),
     ]
     summary = client.post("/api/documents", files=files).json()
     assert (summary["added"], summary["skipped"]) == (1, 1)

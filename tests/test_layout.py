@@ -38,6 +38,7 @@ HEAVY = {
     "llama_cpp": {"models.device", "models.generator"},
     "faiss": {"index.faiss_store.vectors"},
     "pymilvus": {"index.milvus_store.store", "index.milvus_store.schema"},
+    "pytesseract": {"ingest.loaders.ocr"},
 }
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ingest.pipeline import Ingestor, discover, upload_source_name
-from tests.conftest import write_files
+from tests.support import write_files
 
 
 def run(ingestor: Ingestor, root: Path, **kw):
@@ -32,7 +32,7 @@ def test_modified_file_replaces_its_chunks_and_prune_removes(store_ingestor, tmp
     summary = run(ingestor, root, prune=True)
     assert (summary.count("updated"), summary.count("removed")) == (1, 1)
     assert [d.source for d in ingestor.collection.snapshot().documents()] == ["a.md"]
-    assert ingestor.collection.manifest().rows == 1
+    assert ingestor.collection.state().rows == 1
     assert ingestor.collection.check() == []
 
 
@@ -45,7 +45,7 @@ def test_rebuild_embeds_every_file_again_and_keeps_them(store_ingestor, tmp_path
     assert embedder.calls > calls
     collection = store_ingestor.collection
     assert [d.source for d in collection.snapshot().documents()] == ["a.md", "b.md"]
-    assert collection.manifest().rows == 2 and collection.check() == []
+    assert collection.state().rows == 2 and collection.check() == []
 
 
 def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_path):
@@ -54,7 +54,7 @@ def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_pa
         {
             "good.md": "Good text.",
             "empty.txt": "",
-            "image.png": b"\x89PNG....",
+            "image.gif": b"GIF89a....",
             "broken.pdf": b"%PDF-1.4 not really a pdf",
             "binary.txt": b"\x00\x01\x02\x03" * 100,
         },
@@ -63,7 +63,7 @@ def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_pa
     by_source = {o.source: o for o in summary.outcomes}
     assert by_source["good.md"].status == "added"
     assert by_source["empty.txt"].status == "skipped" and "empty" in by_source["empty.txt"].reason
-    assert by_source["image.png"].status == "skipped" and ".png" in by_source["image.png"].reason
+    assert by_source["image.gif"].status == "skipped" and ".gif" in by_source["image.gif"].reason
     assert by_source["broken.pdf"].status == "failed" and "PDF" in by_source["broken.pdf"].reason
     assert by_source["binary.txt"].status == "failed" and "binary" in by_source["binary.txt"].reason
     assert not summary.ok

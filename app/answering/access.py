@@ -12,12 +12,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from app.answering.errors import RequestError
 from index.errors import CollectionNotFound
 from index.protocol import Reader, State, StoreCollection, StoreWriter, VectorStore
-from index.types import IndexSpec
+from index.types import DocumentRow, Health, IndexSpec, NewChunk
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Role = Literal["read", "admin"]
 ROLES: tuple[Role, ...] = ("read", "admin")
@@ -95,6 +98,9 @@ class ScopedStore:
     def names(self) -> list[str]:
         return visible(current(), self.inner.names())
 
+    def close(self) -> None:
+        self.inner.close()
+
     def __getattr__(self, name: str) -> object:  # engine extras (close, backups) pass through
         return getattr(self.inner, name)
 
@@ -112,8 +118,8 @@ class ScopedCollection:
     def exists(self) -> bool:
         return self.inner.exists()
 
-    def manifest(self) -> State | None:
-        return self.inner.manifest()
+    def state(self) -> State | None:
+        return self.inner.state()
 
     def snapshot(self) -> Reader:
         return self.inner.snapshot()
@@ -122,8 +128,18 @@ class ScopedCollection:
         authorize(current(), self.inner.name, "admin")
         return self.inner.writer(spec, wait, rebuild)
 
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
+        authorize(current(), self.inner.name, "admin")
+        return self.inner.set_tags(doc_id, tags, wait)
+
     def check(self) -> list[str]:
         return self.inner.check()
+
+    def health(self) -> Health:
+        return self.inner.health()
+
+    def export(self) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]:
+        return self.inner.export()
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)

@@ -1,11 +1,10 @@
-"""The `ragd` command: serve, ask, index check."""
+"""The `ragd` command: serve, ask, eval, key, index (check, backup, restore, migrate)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import ipaddress
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,13 +18,13 @@ from app.answering.limits import check_question
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
+from app.cli.index_cmd import add_index_parser, index_command
 from app.cli.models import add_models_parser, models_command
 from app.cli.team import add_team_parsers, audit_command, keys_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from app.server.hosts import LOCAL_HOSTS, machine_hosts
 from config.errors import SettingsError
-from config.factories import open_store
 from config.settings import Settings
 
 out = Console()
@@ -61,10 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ask.add_argument("--collection", default=None)
     ask.add_argument("--json", action="store_true", help="print the full JSON answer")
     add_eval_parser(commands)
-    index = commands.add_parser("index", help="index maintenance")
-    index_commands = index.add_subparsers(dest="index_command", required=True)
-    check = index_commands.add_parser("check", help="verify the index on disk")
-    check.add_argument("--collection", default=None)
+    add_index_parser(commands)
     key = commands.add_parser("key", help="API keys")
     key_commands = key.add_subparsers(dest="key_command", required=True)
     new = key_commands.add_parser("new", help="print a new random key and its keys-file line")
@@ -78,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         "serve": serve,
         "ask": ask,
-        "index": index_check,
+        "index": index_command,
         "key": key_new,
         "eval": evaluate,
         "mcp": mcp_stdio,
@@ -98,10 +94,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         watch = ",".join(str(p) for p in args.watch)
         update = {"watch": watch, "watch_collection": args.watch_collection}
         settings = settings.model_copy(update=update)
-    services = Services.load(settings)  # fails here, before binding, if a model is missing
-    services.check_all_collections()
-    print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
-    run(services, args.host, args.port)
+    # Fails here, before binding, if a model is missing; the app's lifespan closes them.
+    with Services.load(settings) as services:
+        services.check_all_collections()
+        print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
+        run(services, args.host, args.port)
     return 0
 
 
@@ -157,9 +154,9 @@ def key_new(args: argparse.Namespace, settings: Settings) -> int:
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     question = check_question(args.question)  # /api/ask's limits, before any model loads
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    response = asyncio.run(answerer.answer(question, args.collection))
+    with Services.load(settings) as services:
+        answerer = Answerer(services, GenerationQueue(services.generator))
+        response = asyncio.run(answerer.answer(question, args.collection))
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -174,18 +171,6 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         if source.quote:
             out.print(f"    {source.quote}", style="dim", markup=False, highlight=False)
     return 0
-
-
-def index_check(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    names = [args.collection] if args.collection else store.names()
-    failed = False
-    for name in names:
-        problems = store.collection(name).check()
-        failed |= bool(problems)
-        status = "ok" if not problems else "INCONSISTENT"
-        print(json.dumps({"collection": name, "status": status, "problems": problems}))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -18,14 +18,16 @@ The exception tree (each root lives in the package that raises it):
     ├── ModelMismatch            409  "re-embed with ingest --rebuild"
     ├── IndexCorrupt             503
     ├── WriterBusy               409  "ingest already running"
-    └── RowTooLarge              422  a field over the store's limits (Milvus)
+    ├── RowTooLarge              422  a field over the store's limits (Milvus)
+    └── WriteFailed              500  an I/O error mid-commit: the last generation still serves
+        └── DiskFull             507  no space left (or under RAGD_MIN_FREE_MB before starting)
     ingest.errors.IngestError
     ├── UnsupportedFile          415
     ├── UnreadableFile           422
     ├── EmptyDocument            422
     ├── FileTooLarge             413
     └── TooMuchText              422  (more text than RAGD_MAX_DOCUMENT_CHARS)
-    config.errors.SettingsError  500  (startup: the CLI prints it and exits)
+    config.errors.SettingsError      (startup only, never in a request: the CLI prints it)
     app.evals.errors.InvalidDataset  (`ragd eval` only: the CLI prints it)
     app.answering.errors.RequestError
     ├── QuestionTooLong          413
@@ -67,7 +69,6 @@ from app.answering.errors import (
     RequestError,
     UnknownModel,
 )
-from config.errors import SettingsError
 from index import errors as index_errors
 from ingest import errors as ingest_errors
 from models import errors as model_errors
@@ -123,8 +124,11 @@ STATUS: dict[type[Exception], int] = {
     index_errors.IndexCorrupt: 503,
     index_errors.WriterBusy: 409,
     index_errors.RowTooLarge: 422,
+    index_errors.InvalidFilter: 422,
+    index_errors.FilterUnsupported: 409,
+    index_errors.WriteFailed: 500,
+    index_errors.DiskFull: 507,
     ingest_errors.IngestError: 422,
-    SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,
@@ -175,6 +179,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     421: _error("Host header not allowed."),
     422: {"model": InvalidBody, "description": "Invalid request or unreadable document."},
     429: _error("Rate limit or model queue full; see Retry-After."),
+    507: _error("The disk is full: nothing was written; the last generation still serves."),
 }
 
 

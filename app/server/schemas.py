@@ -19,6 +19,9 @@ from app.answering.limits import (
     clean_text,
 )
 from app.answering.schemas import SearchResult
+from index.errors import InvalidFilter
+from index.filters import TAG_KEY, Filter
+from index.filters import parse as parse_filter
 from models.generator import Message
 
 
@@ -33,6 +36,40 @@ class Turn(Strict):
     _clean = field_validator("content")(clean_text)
 
 
+FILTER_DOC = (
+    "Only chunks of documents matching this metadata filter (applied before ranking, so k "
+    'results come back whenever k chunks match). A condition: {"field": F, OP: VALUE}; '
+    "fields source, type, title, tags.KEY (text: eq, ne, in, prefix, glob with * and ?), "
+    "size, pages (numbers), modified, ingested (ISO dates; a bare date is the whole day) "
+    '(eq, ne, in, gt, gte, lt, lte); combine with {"and": [...]}, {"or": [...]}, '
+    '{"not": ...}. An invalid filter is a 422 naming the problem.'
+)
+FILTER_EXAMPLE = {
+    "and": [
+        {"field": "type", "in": ["pdf", "docx"]},
+        {"field": "source", "prefix": "legal/"},
+        {"field": "modified", "gte": "2024-01-01"},
+    ]
+}
+
+
+def check_filter(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Validate a filter at the edge (a ValueError is a 422 naming the problem)."""
+    if raw is not None:
+        try:
+            parse_filter(raw)
+        except InvalidFilter as exc:
+            raise ValueError(str(exc)) from None
+    return raw
+
+
+def parsed_filter(raw: dict[str, Any] | None) -> Filter | None:
+    return None if raw is None else parse_filter(raw)
+
+
+FilterField = Field(None, description=FILTER_DOC, examples=[FILTER_EXAMPLE])
+
+
 class SearchRequest(Strict):
     query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="What to look for.")
     k: int = Field(5, ge=1, le=100, description="How many chunks to return.")
@@ -42,8 +79,10 @@ class SearchRequest(Strict):
         description="hybrid (BM25 + embeddings, fused), dense (embeddings) or keyword (BM25); "
         "default RAGD_RETRIEVAL_MODE.",
     )
+    filter: dict[str, Any] | None = FilterField
 
     _check = field_validator("query")(clean_question)
+    _filter = field_validator("filter")(check_filter)
 
 
 class SearchResponse(BaseModel):
@@ -65,8 +104,10 @@ class AskRequest(Strict):
         description="A stored conversation of this key (POST /api/conversations): its turns "
         "are the history unless `history` is given, and this turn is appended to it.",
     )
+    filter: dict[str, Any] | None = FilterField
 
     _check = field_validator("question")(clean_question)
+    _filter = field_validator("filter")(check_filter)
 
     def messages(self) -> list[Message]:
         return [{"role": t.role, "content": t.content} for t in self.history]
@@ -94,6 +135,11 @@ class ChatRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, description="Capped at RAGD_MAX_ANSWER_TOKENS.")
     max_completion_tokens: int | None = Field(None, ge=1)
     stream_options: dict[str, Any] | None = None
+    filter: dict[str, Any] | None = Field(
+        None, description="ragd's extra field: a metadata filter, as on /api/ask."
+    )
+
+    _filter = field_validator("filter")(check_filter)
 
     @field_validator("messages")
     @classmethod
@@ -141,6 +187,36 @@ class DocumentOut(BaseModel):
     chunks: int
     hash: str
     ingested_at: str
+    type: str = Field("", description="The file's suffix, lower case (pdf, md, ...).")
+    size: int = Field(0, description="Bytes.")
+    modified: str = Field("", description="The file's modification time (uploads: received).")
+    title: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+MAX_TAGS = 32
+
+
+class TagsUpdate(Strict):
+    """PATCH /api/documents/{id}: the document's tags, replaced as a whole (admin keys)."""
+
+    tags: dict[str, str] = Field(
+        max_length=MAX_TAGS, description="Tag names 1-64 of [A-Za-z0-9_.-]; values 256 chars."
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _names(cls, tags: dict[str, str]) -> dict[str, str]:
+        return valid_tags(tags)
+
+
+def valid_tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not TAG_KEY.match(key):
+            raise ValueError(f"tag name {key!r}: use 1-64 letters, digits, '_', '.' or '-'")
+        if len(value) > 256:
+            raise ValueError(f"tag {key!r}: at most 256 characters")
+    return tags
 
 
 class DocumentsResponse(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -10,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from index.types import ChunkRow, DocumentRow, NewChunk
+from index.faiss_store.where import to_sql
+from index.filters import Filter
+from index.types import ChunkRow, DocumentRow, NewChunk, keyword_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -37,6 +41,15 @@ CREATE INDEX IF NOT EXISTS chunks_deleted ON chunks(deleted_gen)
 # generation must not range-scan them: the unary + in VISIBLE keeps those on the table.
 # A row belongs to generation g when it was added at or before g and not yet deleted at g.
 VISIBLE = "+added_gen <= :g AND (deleted_gen IS NULL OR deleted_gen > :g)"
+# Document metadata, added after the first release: older files gain the columns when opened.
+METADATA = {
+    "file_type": "TEXT NOT NULL DEFAULT ''",
+    "size": "INTEGER NOT NULL DEFAULT 0",
+    "modified": "TEXT NOT NULL DEFAULT ''",
+    "title": "TEXT NOT NULL DEFAULT ''",
+    "tags": "TEXT NOT NULL DEFAULT '{}'",
+}
+DOC_COLUMNS = "id, source, hash, pages, chunks, ingested_at, file_type, size, modified, title, tags"
 
 
 class ChunkStore:
@@ -48,21 +61,59 @@ class ChunkStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the metadata columns a file from before them lacks (SQLite adds them in place)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for name, kind in METADATA.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
 
     def documents(self, gen: int) -> list[DocumentRow]:
-        sql = f"SELECT id, source, hash, pages, chunks, ingested_at FROM documents WHERE {VISIBLE}"
-        return [DocumentRow(*row) for row in self._query(sql + " ORDER BY source", {"g": gen})]
+        sql = f"SELECT {DOC_COLUMNS} FROM documents WHERE {VISIBLE}"
+        return [_document(row) for row in self._query(sql + " ORDER BY source", {"g": gen})]
 
     def document(self, gen: int, *, source: str = "", doc_id: str = "") -> DocumentRow | None:
-        sql = (
-            "SELECT id, source, hash, pages, chunks, ingested_at FROM documents "
-            f"WHERE {VISIBLE} AND (source = :s OR id = :i)"
-        )
+        sql = f"SELECT {DOC_COLUMNS} FROM documents WHERE {VISIBLE} AND (source = :s OR id = :i)"
         rows = self._query(sql, {"g": gen, "s": source, "i": doc_id})
-        return DocumentRow(*rows[0]) if rows else None
+        return _document(rows[0]) if rows else None
+
+    def matching_ids(self, gen: int, where: Filter) -> np.ndarray:
+        """Sorted ids of the chunks visible at `gen` whose document matches `where`: the
+        documents are scanned once, then only the matching ones' chunks are read (by index)."""
+        params: list[Any] = []
+        condition = to_sql(where, params)
+        sql = (
+            "SELECT c.id FROM documents d JOIN chunks c ON c.doc_id = d.id "
+            "AND +c.added_gen <= ? AND (c.deleted_gen IS NULL OR c.deleted_gen > ?) "
+            "WHERE +d.added_gen <= ? AND (d.deleted_gen IS NULL OR d.deleted_gen > ?) "
+            f"AND {condition}"
+        )
+        rows = self._query(sql, (gen, gen, gen, gen, *params))
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+
+    def matching_chunks(self, gen: int, where: Filter) -> int:
+        """How many chunks the documents matching `where` hold (documents only: cheap)."""
+        params: list[Any] = []
+        condition = to_sql(where, params)
+        sql = (
+            "SELECT COALESCE(SUM(d.chunks), 0) FROM documents d WHERE +d.added_gen <= ? "
+            f"AND (d.deleted_gen IS NULL OR d.deleted_gen > ?) AND {condition}"
+        )
+        return int(self._query(sql, (gen, gen, *params))[0][0])
+
+    def set_tags(self, gen: int, doc_id: str, tags: dict[str, str]) -> DocumentRow | None:
+        """Replace a visible document's tags in place (metadata only: no new generation)."""
+        with self._lock:
+            self._db.execute(
+                f"UPDATE documents SET tags = :t WHERE id = :i AND {VISIBLE}",
+                {"g": gen, "i": doc_id, "t": json.dumps(tags, sort_keys=True)},
+            )
+        return self.document(gen, doc_id=doc_id)
 
     def chunks(self, gen: int, ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Visible chunks by id, with their document's source."""
@@ -79,15 +130,27 @@ class ChunkStore:
         rows = self._query(sql, (gen, gen, *[int(i) for i in ids], gen, gen))
         return {row[0]: ChunkRow(*row) for row in rows}
 
+    def chunks_of(self, gen: int, doc_ids: Sequence[str]) -> list[ChunkRow]:
+        """The visible chunks of these documents, by document then order (source left blank)."""
+        marks = ",".join(f":d{i}" for i in range(len(doc_ids)))
+        sql = (
+            "SELECT id, doc_id, '', ord, text, page, heading FROM chunks "
+            f"WHERE doc_id IN ({marks}) AND {VISIBLE} ORDER BY doc_id, ord"
+        )
+        params = {"g": gen, **{f"d{i}": d for i, d in enumerate(doc_ids)}}
+        return [ChunkRow(*row) for row in self._query(sql, params)]
+
     def live_ids(self, gen: int) -> np.ndarray:
         rows = self._query(f"SELECT id FROM chunks WHERE {VISIBLE}", {"g": gen})
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def live_texts(self, gen: int) -> tuple[np.ndarray, list[str]]:
-        """Ids and texts of every chunk visible at `gen`, in id order (for the keyword index)."""
-        rows = self._query(f"SELECT id, text FROM chunks WHERE {VISIBLE} ORDER BY id", {"g": gen})
+        """Ids and keyword texts (heading path and text) of every chunk visible at `gen`, in id
+        order (for the keyword index)."""
+        sql = f"SELECT id, text, heading FROM chunks WHERE {VISIBLE} ORDER BY id"
+        rows = self._query(sql, {"g": gen})
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, [r[1] for r in rows]
+        return ids, [keyword_text(r[1], r[2]) for r in rows]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own page-level check; an empty list means the file is sound."""
@@ -115,13 +178,14 @@ class ChunkStore:
     ) -> list[int]:
         """One transaction: retire `deletes` and replaced documents, insert `adds` at `gen`."""
         with self._lock:
+            self._rollback()  # one left open by a failed rollback
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 ids = self._apply(cur, gen, deletes, adds)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                self._rollback()
                 raise
         return ids
 
@@ -138,9 +202,9 @@ class ChunkStore:
         for doc, chunks in adds:
             self._retire(cur, gen, doc.id)
             cur.execute(
-                "INSERT INTO documents (id, source, hash, pages, chunks, ingested_at, added_gen) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (doc.id, doc.source, doc.hash, doc.pages, len(chunks), doc.ingested_at, gen),
+                f"INSERT INTO documents ({DOC_COLUMNS}, added_gen) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*_document_values(doc, len(chunks)), gen),
             )
             for ord_, chunk in enumerate(chunks):
                 cur.execute(
@@ -179,11 +243,57 @@ class ChunkStore:
 
     def _script(self, *statements: str, gen: int) -> None:
         with self._lock:
+            self._rollback()
             self._db.execute("BEGIN IMMEDIATE")
-            for sql in statements:
-                self._db.execute(sql, {"g": gen})
-            self._db.execute("COMMIT")
+            try:
+                for sql in statements:
+                    self._db.execute(sql, {"g": gen})
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it may, on SQLITE_FULL)."""
+        if self._db.in_transaction:
+            # The error being raised says more; the next transaction retries the rollback.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: object) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+def _document(row: tuple[Any, ...]) -> DocumentRow:
+    doc_id, source, hash_, pages, chunks, ingested, type_, size, modified, title, tags = row
+    return DocumentRow(
+        doc_id,
+        source,
+        hash_,
+        pages,
+        chunks,
+        ingested,
+        type_,
+        size,
+        modified,
+        title,
+        json.loads(tags or "{}"),
+    )
+
+
+def _document_values(doc: DocumentRow, chunks: int) -> tuple[Any, ...]:
+    tags = json.dumps(doc.tags, sort_keys=True)
+    return (
+        doc.id,
+        doc.source,
+        doc.hash,
+        doc.pages,
+        chunks,
+        doc.ingested_at,
+        doc.type,
+        doc.size,
+        doc.modified,
+        doc.title,
+        tags,
+    )

@@ -12,7 +12,8 @@ from index.faiss_store.chunkstore import ChunkStore
 from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
-from index.types import DocumentRow, Hit
+from index.filters import Filter
+from index.types import DocumentRow, Hit, IndexSpec
 
 STORE = "chunks.sqlite"
 LOCK = "write.lock"
@@ -34,19 +35,58 @@ class Snapshot:
         self.chunk_store = chunk_store
         self.keyword = keyword
         self.max_query_terms = max_query_terms
+        self._matches: dict[str, np.ndarray | None] = {}
+        self._cache_lock = threading.Lock()
 
     @property
     def generation(self) -> int:
         return self.manifest.generation
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        return self._hits(*self.vectors.search(query, k))
+    @property
+    def spec(self) -> IndexSpec:
+        return self.manifest.spec
 
-    def keyword_search(self, text: str, k: int) -> list[Hit]:
+    def exact_search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Exhaustive search even when an IVF index answers `search` (to compare stores by)."""
+        ids, scores = self.vectors.exact_search(query, k)
+        keep = ids[0] >= 0
+        return self._hits(ids[0][keep], scores[0][keep])
+
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
+        """The `k` nearest chunks; with `where`, the nearest among the matching ones (the
+        filter is applied first, so k come back whenever k match)."""
+        among = None if where is None else self.matching(where)
+        if among is None:
+            return self._hits(*self.vectors.search(query, k))
+        return self._hits(*self.vectors.search_among(query, k, among))
+
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
         if self.keyword is None:
             return []
-        return self._hits(*self.keyword.search(text, k, self.max_query_terms))
+        among = None if where is None else self.matching(where)
+        return self._hits(*self.keyword.search(text, k, self.max_query_terms, among))
+
+    def matching(self, where: Filter) -> np.ndarray | None:
+        """Sorted ids of the chunks whose document matches, None when every chunk does (the
+        documents' chunk counts tell, without reading chunk ids); the last few filters are
+        kept (a hybrid search asks twice), until tags change."""
+        key = repr(where)
+        with self._cache_lock:
+            if key in self._matches:
+                return self._matches[key]
+        store, gen = self.chunk_store, self.generation
+        every = store.matching_chunks(gen, where) >= self.manifest.rows
+        ids = None if every else store.matching_ids(gen, where)
+        with self._cache_lock:
+            self._matches[key] = ids
+            while len(self._matches) > 8:
+                self._matches.pop(next(iter(self._matches)))
+        return ids
+
+    def forget_matches(self) -> None:
+        with self._cache_lock:
+            self._matches.clear()
 
     def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         rows = self.chunk_store.chunks(self.generation, [int(i) for i in ids])
@@ -148,3 +188,9 @@ class Collection:
 
     def exists(self) -> bool:
         return (self.folder / MANIFEST).exists()
+
+    def forget_matches(self) -> None:
+        """Drop the loaded snapshot's remembered filter matches (a document's tags changed)."""
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.forget_matches()

@@ -122,10 +122,14 @@ class KeywordIndex:
         return len(ids) == len(live) == len(np.unique(ids))
 
     def search(
-        self, text: str, k: int, max_terms: int = MAX_QUERY_TERMS
+        self, text: str, k: int, max_terms: int = MAX_QUERY_TERMS, among: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`."""
+        """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`;
+        with `among` (sorted chunk ids), only those chunks (statistics stay the collection's)."""
         ids, scores = self.scores(query_terms(text, max_terms))
+        if among is not None:
+            keep = np.isin(ids, among, assume_unique=True)
+            ids, scores = ids[keep], scores[keep]
         if len(ids) == 0 or k <= 0:
             return ids[:0], scores[:0]
         top = np.argpartition(-scores, min(k, len(ids)) - 1)[:k]

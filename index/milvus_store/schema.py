@@ -74,8 +74,17 @@ def doc_schema() -> Any:
     schema.add_field("pages", DataType.INT64)
     schema.add_field("chunks", DataType.INT64)
     schema.add_field("ingested_at", DataType.VARCHAR, max_length=64)
+    schema.add_field("file_type", DataType.VARCHAR, max_length=64)
+    schema.add_field("size", DataType.INT64)
+    schema.add_field("modified", DataType.VARCHAR, max_length=64)
+    schema.add_field("title", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
+    schema.add_field("tags", DataType.JSON)
     stub(schema)
     return schema
+
+
+# Document metadata, added after the first release (older collections lack them).
+METADATA_FIELDS = ("file_type", "size", "modified", "title", "tags")
 
 
 def meta_schema() -> Any:

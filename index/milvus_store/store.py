@@ -6,8 +6,10 @@ built-in BM25 function) and `<prefix>d_<name>` (one row per document); `<prefix>
 collection's index spec and generation, so every replica checks the same embedding model.
 
 Writes are single-writer per document, last writer wins: chunk ids derive from the content, so
-an upsert is idempotent; re-ingesting a document upserts its new chunks, then its row, then
-deletes its old chunks, so a reader never finds it missing (briefly both versions, never none).
+an upsert is idempotent; re-ingesting a document upserts its new chunks, deletes its old ones,
+then writes its row, so a reader never finds it missing (briefly both versions, never none).
+The row goes last (first, for a delete): a write that fails half-way leaves the row at the old
+version, and running the same ingest again redoes the document and clears what was left.
 Within one process a lock serializes writers as with FAISS; across replicas none is taken.
 """
 
@@ -19,8 +21,8 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,24 +33,30 @@ from index.errors import (
     CollectionNotFound,
     DocumentNotFound,
     EmptyCollection,
+    FilterUnsupported,
     IndexStoreError,
     InvalidCollectionName,
     ModelMismatch,
     RowTooLarge,
     WriterBusy,
+    write_failed,
 )
+from index.filters import Filter, field_values, matches
 from index.milvus_store.schema import (
     MAX_NAME_BYTES,
     MAX_TEXT_BYTES,
+    METADATA_FIELDS,
     chunk_index,
     chunk_schema,
     doc_schema,
     meta_schema,
     stub_index,
 )
+from index.milvus_store.where import to_expr
 from index.types import (
     ChunkRow,
     DocumentRow,
+    Health,
     Hit,
     IndexSpec,
     NewChunk,
@@ -57,17 +65,19 @@ from index.types import (
 )
 
 CHUNK_FIELDS = ["id", "doc_id", "source", "ord", "text", "page", "heading"]
-DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
+DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at", *METADATA_FIELDS]
 MAX_TOPK = 16384  # Milvus' limit on one search
 BATCH = 512  # rows per upsert call
 MAX_QUERY_TERMS = 64  # distinct query words sent to Milvus' BM25 (as the FAISS store's)
 _WORD = re.compile(r"\w+")
 _clients: dict[tuple[str, str], Any] = {}
+_users: dict[tuple[str, str], int] = {}  # connect() calls not yet matched by release()
 _clients_lock = threading.Lock()
 
 
 def connect(uri: str, token: str = "") -> Any:
-    """One MilvusClient per endpoint and process; a `.db` path runs milvus-lite embedded."""
+    """One MilvusClient per endpoint and process, shared by its users until the last
+    `release()`; a `.db` path runs milvus-lite embedded."""
     from pymilvus import MilvusClient
 
     # milvus-lite answers no mvccTs for a query iterator; the client-side time it falls back on
@@ -87,7 +97,21 @@ def connect(uri: str, token: str = "") -> Any:
                     f"cannot open the Milvus store at {uri!r} ({exc}); check RAGD_MILVUS_URI "
                     "(http://host:19530, or a .db file path no other process has open)"
                 ) from exc
+        _users[uri, token] = _users.get((uri, token), 0) + 1
         return _clients[uri, token]
+
+
+def release(client: Any) -> None:
+    """One user of a `connect()`ed client is done with it; the last one closes it."""
+    with _clients_lock:
+        key = next((k for k, known in _clients.items() if known is client), None)
+        if key is None:
+            return
+        _users[key] -= 1
+        if _users[key] > 0:
+            return
+        del _clients[key], _users[key]
+    client.close()
 
 
 @dataclass(frozen=True)
@@ -101,12 +125,21 @@ class MilvusState:
 
 
 class MilvusStore:
-    """Collections by name in one Milvus database; `prefix` keeps deployments apart."""
+    """Collections by name in one Milvus database; `prefix` keeps deployments apart.
+
+    With `owns_client`, `close()` releases the client (one from `connect()`); otherwise the
+    caller that made the client closes it.
+    """
 
     def __init__(
-        self, client: Any, prefix: str = "ragd_", max_query_terms: int = MAX_QUERY_TERMS
+        self,
+        client: Any,
+        prefix: str = "ragd_",
+        max_query_terms: int = MAX_QUERY_TERMS,
+        owns_client: bool = False,
     ) -> None:
         self.client = client
+        self.owns_client = owns_client
         self.prefix = prefix
         self.max_query_terms = max_query_terms
         self.meta = f"{prefix}meta"
@@ -138,6 +171,11 @@ class MilvusStore:
             raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")
         return collection
 
+    def close(self) -> None:
+        if self.owns_client:
+            self.owns_client = False
+            release(self.client)
+
     def names(self) -> list[str]:
         if not self.ready(self.meta):
             return []
@@ -158,10 +196,6 @@ class MilvusStore:
         row = {"name": name, "spec": json.dumps(asdict(spec)), "generation": generation}
         self.client.upsert(self.meta, [{**row, "stub": [0.0, 0.0]}])
 
-    def drop_meta(self, name: str) -> None:
-        if self.ready(self.meta):
-            self.client.delete(self.meta, ids=[name])
-
     def _create(self, name: str, schema: Any, index: Any) -> None:
         # Strong consistency: a replica's search sees every write acknowledged before it.
         self.client.create_collection(
@@ -181,11 +215,13 @@ class MilvusCollection:
         self.chunks = f"{store.prefix}c_{encoded}"
         self.docs = f"{store.prefix}d_{encoded}"
         self.write_lock = threading.Lock()
+        self._metadata: bool | None = None  # whether the document rows have metadata fields
 
     def exists(self) -> bool:
         return self.store.read_meta(self.name) is not None
 
-    def manifest(self) -> MilvusState | None:
+    def state(self) -> MilvusState | None:
+        """The spec and generation (one query) and the sizes (a count query each)."""
         meta = self.store.read_meta(self.name)
         if meta is None:
             return None
@@ -197,34 +233,41 @@ class MilvusCollection:
         rows = self.client.query(collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
-    def snapshot(self) -> MilvusCollection:
-        """Milvus serves the latest committed data itself: the collection is its own view."""
-        if not self.exists():
+    def snapshot(self) -> MilvusReader:
+        """Milvus keeps no snapshots: a reader of the latest commit, with the spec that built
+        it (one query, which is all a search's model check needs)."""
+        meta = self.store.read_meta(self.name)
+        if meta is None:
             raise EmptyCollection(
                 f"collection {self.name!r} is empty: add documents with "
                 f"`ingest PATH --collection {self.name}` or POST /api/documents"
             )
-        return self
+        return MilvusReader(self, meta[0])
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
-        return self._search([vector], "vector", "IP", k)
+        return self._search([vector], "vector", "IP", k, where)
 
-    def keyword_search(self, text: str, k: int) -> list[Hit]:
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """BM25 by Milvus over the chunk texts; empty when no chunk shares a term with `text`."""
         text = first_terms(text, self.store.max_query_terms)
         if not text:
             return []
-        return self._search([text], "sparse", "BM25", k)
+        return self._search([text], "sparse", "BM25", k, where)
 
-    def _search(self, data: list[Any], field: str, metric: str, k: int) -> list[Hit]:
-        if k <= 0:
+    def _search(
+        self, data: list[Any], field: str, metric: str, k: int, where: Filter | None
+    ) -> list[Hit]:
+        chunk_filter = "" if where is None else self.chunk_filter(where)
+        if k <= 0 or chunk_filter is None:
             return []
+        # Milvus filters before it ranks (a bitset over the segment), so k come back when k match.
         found = self.client.search(
             self.chunks,
             data=data,
             anns_field=field,
             limit=min(k, MAX_TOPK),
+            filter=chunk_filter,
             output_fields=CHUNK_FIELDS[1:],
             search_params={"metric_type": metric},
         )
@@ -235,8 +278,61 @@ class MilvusCollection:
     def documents(self) -> list[DocumentRow]:
         if not self.store.ready(self.docs):
             return []
-        rows = _query_all(self.client, self.docs, 'id != ""', DOC_FIELDS)
+        rows = _query_all(self.client, self.docs, 'id != ""', self.doc_fields())
         return sorted((_document_row(r) for r in rows), key=lambda d: d.source)
+
+    def chunk_filter(self, where: Filter) -> str | None:
+        """`doc_id in [...]` for the documents matching `where`; None when none match."""
+        docs = self.matching_documents(where)
+        return f"doc_id in {json.dumps(docs)}" if docs else None
+
+    def matching_documents(self, where: Filter) -> list[str]:
+        """Ids of the documents matching `where`: Milvus narrows them by the compiled
+        expression, then each row is checked against the filter itself."""
+        if not self.has_metadata():
+            raise FilterUnsupported(
+                f"collection {self.name!r} was written before document metadata; rebuild it "
+                f"with `ingest --rebuild PATH --collection {self.name}` to filter it"
+            )
+        expr = to_expr(where) or 'id != ""'
+        rows = _query_all(self.client, self.docs, expr, DOC_FIELDS)
+        docs = (_document_row(r) for r in rows)
+        return sorted(d.id for d in docs if matches(where, field_values(d)))
+
+    def has_metadata(self) -> bool:
+        """Whether the document collection has the metadata fields (created since they exist)."""
+        if not self.store.ready(self.docs):
+            return True
+        if self._metadata is None:
+            names = {f["name"] for f in self.client.describe_collection(self.docs)["fields"]}
+            self._metadata = set(METADATA_FIELDS) <= names
+        return self._metadata
+
+    def doc_fields(self) -> list[str]:
+        return DOC_FIELDS if self.has_metadata() else DOC_FIELDS[: -len(METADATA_FIELDS)]
+
+    def doc_rows(self, docs: Iterable[DocumentRow]) -> list[dict[str, Any]]:
+        """Rows to upsert; a collection from before metadata gets the fields it has."""
+        rows = [_doc_dict(doc) for doc in docs]
+        if not self.has_metadata():
+            rows = [{k: v for k, v in r.items() if k not in METADATA_FIELDS} for r in rows]
+        return rows
+
+    def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
+        """Replace a document's tags (its row only: chunks carry no metadata)."""
+        if not self.has_metadata():
+            raise FilterUnsupported(f"collection {self.name!r} predates tags; rebuild it")
+        if not self.write_lock.acquire(timeout=wait):
+            raise WriterBusy(f"ingest running on collection {self.name!r}; try again")
+        try:
+            rows = self.client.query(self.docs, ids=[doc_id], output_fields=DOC_FIELDS)
+            if not rows:
+                raise DocumentNotFound(f"no document {doc_id!r} in collection {self.name!r}")
+            doc = replace(_document_row(rows[0]), tags=dict(tags))
+            self.client.upsert(self.docs, [_doc_dict(doc)])
+        finally:
+            self.write_lock.release()
+        return doc
 
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> MilvusWriter:
         return MilvusWriter(self, spec, wait=wait, rebuild=rebuild)
@@ -248,11 +344,11 @@ class MilvusCollection:
         chunks of a document never listed: re-ingesting the file (or `--rebuild`) clears them.
         """
         try:
-            state = self.manifest()
+            state = self.state()
         except (TypeError, ValueError, KeyError) as exc:
             return [f"collection {self.name!r}: unreadable index spec ({exc})"]
         if state is None:
-            return [f"collection {self.name!r} has no index spec (nothing committed yet)"]
+            return []  # never committed: empty, not broken
         rows = _query_all(self.client, self.chunks, "id >= 0", ["doc_id"])
         found = Counter(str(r["doc_id"]) for r in rows)
         problems = []
@@ -264,6 +360,37 @@ class MilvusCollection:
             problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
         return problems
 
+    def export(self, batch: int = 64) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]:
+        """Each listed document with its chunks in order and their stored vectors."""
+        docs = self.documents()
+        fields = ["doc_id", "ord", "text", "page", "heading", "vector"]
+        for start in range(0, len(docs), batch):
+            part = docs[start : start + batch]
+            where = f"doc_id in {json.dumps([d.id for d in part])}"
+            by_doc: dict[str, list[Any]] = {}
+            for row in _query_all(self.client, self.chunks, where, fields):
+                by_doc.setdefault(str(row["doc_id"]), []).append(row)
+            for doc in part:
+                rows = sorted(by_doc.get(doc.id, []), key=lambda r: int(r["ord"]))
+                chunks = [_new_chunk(r) for r in rows]
+                vectors = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+                yield doc, chunks, vectors.reshape(len(rows), -1)
+
+    def health(self) -> Health:
+        """Empty, ok, or degraded: a write that failed half-way left chunks beside their
+        document's (readers still get every document); Milvus keeps no previous generation."""
+        state = self.state()
+        if state is None:
+            return Health("empty", advice=f"nothing committed yet: {_how_to_add(self.name)}")
+        problems = self.check()
+        if not problems:
+            return Health("ok", state.generation, state.generation)
+        advice = (
+            "readers still get every document, some chunks twice; ingest the files named "
+            f"again, or re-embed with `ingest --rebuild PATH --collection {self.name}`"
+        )
+        return Health("degraded", state.generation, state.generation, problems, advice)
+
     def create(self, spec: IndexSpec) -> None:
         """Make the chunk and document collections for vectors of `spec.dimension`."""
         if not self.store.ready(self.chunks):
@@ -272,9 +399,27 @@ class MilvusCollection:
             self.store._create(self.docs, doc_schema(), stub_index(self.client))
 
     def drop(self) -> None:
+        self._metadata = None
         for name in (self.chunks, self.docs):
             self.client.drop_collection(name)
             self.store._loaded.discard(name)
+
+
+class MilvusReader:
+    """A collection's latest committed data as a Reader; `spec` as read when it was opened."""
+
+    def __init__(self, collection: MilvusCollection, spec: IndexSpec) -> None:
+        self.collection = collection
+        self.spec = spec
+
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
+        return self.collection.search(query, k, where)
+
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
+        return self.collection.keyword_search(text, k, where)
+
+    def documents(self) -> list[DocumentRow]:
+        return self.collection.documents()
 
 
 @dataclass
@@ -360,9 +505,15 @@ class MilvusWriter:
         """Write the staged changes; the generation counts commits (informational)."""
         pending, self._pending = self._pending, _Pending()
         if pending or self.rebuild:
-            self._write(pending)
+            try:
+                self._write(pending)
+            except IndexStoreError:
+                raise
+            except Exception as exc:  # pymilvus raises several kinds (MilvusException, gRPC)
+                serving = "documents already written before it stay searchable"
+                raise write_failed(exc, self.collection.name, "writing to Milvus", serving) from exc
         # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
-        return self.collection.manifest() or MilvusState(0, self.spec, 0, 0)
+        return self.collection.state() or MilvusState(0, self.spec, 0, 0)
 
     def _write(self, pending: _Pending) -> None:
         coll = self.collection
@@ -374,8 +525,8 @@ class MilvusWriter:
         coll.store.write_meta(coll.name, self.spec, self.generation)
         self._remove(pending.deletes)
         self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
-        self._upsert(coll.docs, [_doc_dict(doc) for doc, _ in pending.adds.values()])
         self._drop_stale(pending.adds)
+        self._upsert(coll.docs, coll.doc_rows(doc for doc, _ in pending.adds.values()))
         self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
     def _upsert(self, collection: str, rows: list[dict[str, Any]]) -> None:
@@ -386,8 +537,8 @@ class MilvusWriter:
         coll = self.collection
         for start in range(0, len(doc_ids), BATCH):
             batch = doc_ids[start : start + BATCH]
-            coll.client.delete(coll.docs, ids=batch)
             coll.client.delete(coll.chunks, filter=f"doc_id in {json.dumps(batch)}")
+            coll.client.delete(coll.docs, ids=batch)  # last: until then a rerun deletes it again
         for doc_id in doc_ids:
             self._docs.pop(doc_id, None)
 
@@ -465,7 +616,9 @@ def _chunk_row(chunk_id_: Any, entity: dict[str, Any]) -> ChunkRow:
 
 def _doc_dict(doc: DocumentRow) -> dict[str, Any]:
     pages = -1 if doc.pages is None else doc.pages
-    return {**asdict(doc), "pages": pages, "stub": [0.0, 0.0]}
+    row = {**asdict(doc), "pages": pages, "stub": [0.0, 0.0]}
+    row["file_type"] = row.pop("type")
+    return row
 
 
 def _document_row(row: dict[str, Any]) -> DocumentRow:
@@ -477,6 +630,11 @@ def _document_row(row: dict[str, Any]) -> DocumentRow:
         pages=None if pages < 0 else pages,
         chunks=int(row["chunks"]),
         ingested_at=str(row["ingested_at"]),
+        type=str(row.get("file_type") or ""),
+        size=int(row.get("size") or 0),
+        modified=str(row.get("modified") or ""),
+        title=str(row.get("title") or ""),
+        tags={str(k): str(v) for k, v in (row.get("tags") or {}).items()},
     )
 
 
@@ -492,3 +650,12 @@ def _query_all(client: Any, collection: str, where: str, fields: list[str]) -> I
     finally:
         iterator.close()
     return rows
+
+
+def _how_to_add(name: str) -> str:
+    return f"add documents with `ingest PATH --collection {name}` or POST /api/documents"
+
+
+def _new_chunk(row: dict[str, Any]) -> NewChunk:
+    page = int(row["page"])
+    return NewChunk(str(row["text"]), None if page < 0 else page, row["heading"] or None)

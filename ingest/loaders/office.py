@@ -1,12 +1,15 @@
-"""Office documents: Word (.docx) paragraphs with heading styles, and tables as rows."""
+"""Word (.docx): paragraphs with heading styles, and tables as rows naming their columns, in
+document order."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import Any
 
 from ingest.errors import UnreadableFile
 from ingest.loaders.blocks import Block, Headings
+from ingest.loaders.tables import keyed_rows
 from ingest.normalize import clean
 
 DOCX_MAX_EXPANDED = 512 * 1024 * 1024  # a Word file's parts, unzipped; more is a zip bomb
@@ -21,17 +24,25 @@ def load_docx(data: bytes) -> Iterator[Block]:
     except Exception as exc:  # zip, XML and package errors alike
         raise UnreadableFile(f"could not read DOCX: {exc}") from exc
     headings = Headings()
-    for para in document.paragraphs:
-        text, style = clean(para.text), (para.style.name if para.style else "") or ""
+    for item in document.iter_inner_content():  # paragraphs and tables in document order
+        if isinstance(item, docx.table.Table):
+            for row in keyed_rows(_cells(row) for row in item.rows):
+                yield Block(row, heading=headings.path)
+            continue
+        text, style = clean(item.text), (item.style.name if item.style else "") or ""
         if text and (style.startswith("Heading") or style == "Title"):
             headings.enter(_heading_level(style), text)
         if text:
             yield Block(text, heading=headings.path)
-    for table in document.tables:
-        for row in table.rows:
-            cells = [clean(cell.text) for cell in row.cells]
-            if any(cells):
-                yield Block(" | ".join(cells), heading=headings.path)
+
+
+def _cells(row: Any) -> list[str]:
+    """A row's cells, a merged cell once (python-docx repeats it for each grid column)."""
+    seen: list[Any] = []
+    for cell in row.cells:
+        if not any(cell._tc is other._tc for other in seen):
+            seen.append(cell)
+    return [cell.text for cell in seen]
 
 
 def _check_zip(data: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ingest import frontmatter
 from ingest.loaders.blocks import Block, Headings
 from ingest.normalize import clean, decode, paragraphs
 
@@ -16,6 +17,7 @@ def load_text(data: bytes) -> Iterator[Block]:
 def load_markdown(data: bytes) -> Iterator[Block]:
     from markdown_it import MarkdownIt
 
+    data = frontmatter.split(data)[1]  # front matter is metadata (tags, title), not text
     tokens = MarkdownIt("commonmark").enable("table").parse(decode(data))
     headings = Headings()
     for i, token in enumerate(tokens):

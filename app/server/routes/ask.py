@@ -19,7 +19,8 @@ from app.answering.schemas import AskResponse
 from app.server.deps import AnswererDep, PrincipalDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
-from app.server.schemas import AskRequest
+from app.server.schemas import AskRequest, parsed_filter
+from index.filters import Filter
 from models.generator import Message
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -45,7 +46,8 @@ async def ask(
     appended to it (for the calling key only)."""
     keep = await conversation_keeper(request, body, principal.id)
     history = body.messages() or (await keep.history() if keep else [])
-    prepared = await admit(answerer, body.question, body.collection, history)
+    where = parsed_filter(body.filter)
+    prepared = await admit(answerer, body.question, body.collection, history, None, where)
     metrics: Metrics = request.app.state.metrics
     done = keep.append if keep else None
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
@@ -95,11 +97,12 @@ async def admit(
     collection: str | None,
     history: Sequence[Message],
     max_tokens: int | None = None,
+    where: Filter | None = None,
 ) -> Prepared:
     """Take a place in the model queue (or 429 at once), then retrieve and budget."""
     slot = answerer.queue.reserve()  # first, before any await: admission is atomic
     try:
-        return await answerer.prepare(question, collection, history, slot, max_tokens)
+        return await answerer.prepare(question, collection, history, slot, max_tokens, where)
     except BaseException:
         slot.release()
         raise

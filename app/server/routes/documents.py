@@ -10,7 +10,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from app.answering.services import Services
 from app.server.audit import audited
 from app.server.deps import ServicesDep
-from app.server.schemas import DocumentOut, DocumentsResponse
+from app.server.schemas import MAX_TAGS, DocumentOut, DocumentsResponse, TagsUpdate, valid_tags
+from index.errors import InvalidFilter
+from index.space import require_free
 from ingest.errors import FileTooLarge
 from ingest.pipeline import Summary, upload_source_name
 
@@ -22,7 +24,7 @@ CollectionQuery = Annotated[str | None, Query(description="Collection (default: 
 def collections(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
     out = []
     for name in services.store.names():
-        manifest = services.store.collection(name).manifest()
+        manifest = services.store.collection(name).state()
         if manifest is not None:
             out.append({"name": name, "documents": manifest.documents, "chunks": manifest.rows})
     return {"collections": out}
@@ -42,16 +44,22 @@ async def upload(
     request: Request,
     file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
     collection: Annotated[str | None, Form()] = None,
+    tag: Annotated[
+        list[str] | None, Form(description="KEY=VALUE, repeatable: tags for every file.")
+    ] = None,
 ) -> dict[str, object]:
     """Ingest the files; 200 with one outcome per file, or the first file's error when none
     was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
     Guard middleware while the body streams in; names are display names, never paths."""
-    limit = int(services.settings.max_upload_mb * 1024 * 1024)
+    settings = services.settings
+    require_free(settings.data_dir, settings.min_free_mb, "an upload")  # 507, before writing
+    tags = form_tags(tag or [])
+    limit = int(settings.max_upload_mb * 1024 * 1024)
     names = [upload_source_name(f.filename or "") for f in file]
-    name = collection or services.settings.collection
+    name = collection or settings.collection
     async with audited(request, "upload", collection=name, files=names) as details:
         received = [(n, await _read(f, limit)) for n, f in zip(names, file, strict=True)]
-        summary = await anyio.to_thread.run_sync(_ingest, services, collection, received)
+        summary = await anyio.to_thread.run_sync(_ingest, services, collection, received, tags)
         _raise_if_nothing_accepted(summary)
         details["outcomes"] = {o.source: o.status for o in summary.outcomes}
     return summary.as_dict()
@@ -84,11 +92,39 @@ def _raise_if_nothing_accepted(summary: Summary) -> None:
         raise type(error)(f"{first.source}: {first.reason}")
 
 
-def _ingest(services: Services, collection: str | None, files: list[tuple[str, bytes]]) -> Summary:
+def form_tags(fields: list[str]) -> dict[str, str]:
+    """`tag` form fields, each KEY=VALUE; a malformed one is a 422 naming it."""
+    pairs = [field.partition("=") for field in fields]
+    bad = [f for f, (_, sep, _) in zip(fields, pairs, strict=True) if not sep]
+    try:
+        if bad or len(pairs) > MAX_TAGS:
+            raise ValueError(f"tag fields are KEY=VALUE (at most {MAX_TAGS}): {bad[:1]}")
+        return valid_tags({key: value for key, _, value in pairs})
+    except ValueError as exc:
+        raise InvalidFilter(str(exc)) from None
+
+
+@router.patch("/documents/{doc_id}")
+async def update_tags(
+    doc_id: str, body: TagsUpdate, services: ServicesDep, collection: CollectionQuery = None
+) -> DocumentOut:
+    """Replace a document's tags (admin keys): takes effect for the next search, re-embeds
+    nothing, and is kept when the file is ingested again."""
+    coll = services.store.collection(collection or services.settings.collection, must_exist=True)
+    doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
+    return DocumentOut(**doc.__dict__)
+
+
+def _ingest(
+    services: Services,
+    collection: str | None,
+    files: list[tuple[str, bytes]],
+    tags: dict[str, str],
+) -> Summary:
     ingestor = services.ingestor(collection)
     summary = Summary()
     with ingestor.writer() as writer:
-        summary.outcomes = [ingestor.ingest_bytes(writer, name, data) for name, data in files]
+        summary.outcomes = [ingestor.ingest_bytes(writer, name, data, tags) for name, data in files]
         writer.commit()
     return summary
 

@@ -26,10 +26,11 @@ from app.server.deps import AnswererDep, ServicesDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
 from app.server.routes.ask import admit, release_task, until_disconnected
-from app.server.schemas import ChatRequest
+from app.server.schemas import ChatRequest, parsed_filter
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL = "ragd"
+REPLACED_NOTE = "\n\n(ragd: the text above failed the support check; the documents say:) "
 
 
 @router.get("/models")
@@ -47,7 +48,8 @@ async def chat_completions(body: ChatRequest, answerer: AnswererDep, request: Re
     """A retrieval-grounded chat completion, streamed as `chat.completion.chunk`s or not."""
     collection = collection_for(body.model)
     limit = body.max_completion_tokens or body.max_tokens
-    prepared = await admit(answerer, body.question(), collection, body.history(), limit)
+    where = parsed_filter(body.filter)
+    prepared = await admit(answerer, body.question(), collection, body.history(), limit, where)
     metrics: Metrics = request.app.state.metrics
     reply = Reply(body)
     if body.stream:
@@ -120,8 +122,12 @@ async def chunk_events(
 
 
 def final_chunks(answer: AskResponse, prepared: Prepared, reply: Reply) -> list[str]:
-    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]."""
+    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]; when
+    auto mode replaced the streamed text, a last content chunk says so and gives the answer
+    ragd stands behind (also in `ragd.answer`, with `ragd.replaced`)."""
     chunks = [reply.chunk({}, finish(answer, prepared), **extras(answer))]
+    if answer.replaced:
+        chunks.insert(0, reply.chunk({"content": REPLACED_NOTE + answer.answer}))
     if reply.include_usage:
         envelope = reply.envelope("chat.completion.chunk")
         chunks.append(json.dumps({**envelope, "choices": [], "usage": usage(answer)}))
