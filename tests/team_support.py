@@ -11,7 +11,8 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 A = "alpha"
 B = "hrsalaries"  # a distinctive name: it must appear in no response to a key scoped to A

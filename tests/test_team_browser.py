@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser_support import ThreadedServer, launch, watched_page
+from tests.support import ThreadedServer, launch, watched_page
 from tests.team_support import ADMIN, A, client, team_box
 
 

@@ -28,6 +28,7 @@ COLLECTION_ROUTES = {
     ("GET", "/api/documents"),
     ("POST", "/api/documents"),
     ("DELETE", "/api/documents/{doc_id}"),
+    ("PATCH", "/api/documents/{doc_id}"),
     ("POST", "/v1/chat/completions"),
 }
 # Routes that name none: they must answer without a word about B (or refuse).
@@ -121,6 +122,7 @@ CHAT = {"model": f"ragd/{B}", "messages": [{"role": "user", "content": "quokka?"
 BODIES = {  # each valid for its route, so only the scope can refuse it
     "/api/search": [{"query": "quokka payroll", "collection": B}],
     "/api/ask": [ASK, {**ASK, "stream": True}],
+    "/api/documents/{doc_id}": [{"tags": {"team": "hr"}}],
     "/v1/chat/completions": [CHAT, {**CHAT, "stream": True}],
 }
 MCP = {"Accept": "application/json, text/event-stream"}

@@ -106,12 +106,18 @@ def form_tags(fields: list[str]) -> dict[str, str]:
 
 @router.patch("/documents/{doc_id}")
 async def update_tags(
-    doc_id: str, body: TagsUpdate, services: ServicesDep, collection: CollectionQuery = None
+    doc_id: str,
+    body: TagsUpdate,
+    services: ServicesDep,
+    request: Request,
+    collection: CollectionQuery = None,
 ) -> DocumentOut:
     """Replace a document's tags (admin keys): takes effect for the next search, re-embeds
     nothing, and is kept when the file is ingested again."""
-    coll = services.store.collection(collection or services.settings.collection, must_exist=True)
-    doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
+    name = collection or services.settings.collection
+    async with audited(request, "tags", collection=name, document=doc_id):
+        coll = services.store.collection(name, must_exist=True)
+        doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
     return DocumentOut(**doc.__dict__)
 
 
