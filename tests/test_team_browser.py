@@ -14,6 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.support import ThreadedServer, launch, watched_page
 from tests.team_support import ADMIN, A, client, team_box
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
