@@ -3,9 +3,9 @@
     python bench/realdocs/baseline.py [CORPUS] [--ragd-url http://127.0.0.1:8000] [--json OUT]
 
 LangChain side (what a tutorial user writes): PyPDFLoader (one document per page), BSHTMLLoader,
-TextLoader; RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200); HuggingFaceEmbeddings
-on ragd's embedder (the packaged all-MiniLM-L6-v2); FAISS; dense similarity search, top k=5. The
-index is cached under --cache, keyed by the corpus's file names and contents.
+TextLoader; RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200);
+HuggingFaceEmbeddings on ragd's embedder (the packaged all-MiniLM-L6-v2); FAISS; dense similarity
+search, top k=5. The index is cached under --cache, keyed by the corpus's file names and contents.
 
 ragd side (with --ragd-url): `POST /api/search {"query", "k", "collection"[, "mode"]}` against a
 running server that ingested the same corpus folder; HTTP 429 is retried after Retry-After.
@@ -277,11 +277,12 @@ def print_table(systems: list[System], summaries: dict[str, dict], k: int) -> No
         cells = []
         for n in names:
             pm = summaries[n]["per_manual"][name]
-            cells.append(
-                f"{pct(pm['answer@k'])} {pct(pm['source@k'])} {pct(pm['page@k'])}".strip()
-            )
+            cells.append(f"{pct(pm['answer@k'])} {pct(pm['source@k'])} {pct(pm['page@k'])}".strip())
         count = summaries[names[0]]["per_manual"][name]["questions"]
-        print(f"  {name:9s}{count:3d}  " + "   |   ".join(f"{n}: {c}" for n, c in zip(names, cells)))
+        print(
+            f"  {name:9s}{count:3d}  "
+            + "   |   ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True))
+        )
     print("\nmedian top-1 score, answerable vs unanswerable:")
     for s in systems:
         a, u = summaries[s.name]["top1_answerable"], summaries[s.name]["top1_unanswerable"]
@@ -295,8 +296,12 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--ragd-url", help="a running ragd that ingested the same corpus folder")
     parser.add_argument("--collection", default="realdocs", help="ragd collection (realdocs)")
-    parser.add_argument("--ragd-mode", choices=("hybrid", "dense", "keyword"), default=None,
-                        help="retrieval mode sent to ragd (default: the server's)")
+    parser.add_argument(
+        "--ragd-mode",
+        choices=("hybrid", "dense", "keyword"),
+        default=None,
+        help="retrieval mode sent to ragd (default: the server's)",
+    )
     parser.add_argument("--no-langchain", action="store_true", help="measure ragd only")
     parser.add_argument("--cache", type=Path, default=Path("data/realdocs/langchain-index"))
     parser.add_argument("--json", type=Path, help="write summaries and per-question results here")
@@ -311,13 +316,17 @@ def main() -> int:
         systems.append(langchain_system(args.corpus, questions, args.k, args.cache))
         print("langchain ingest:", json.dumps(systems[-1].info))
     if args.ragd_url:
-        systems.append(ragd_system(args.ragd_url, args.collection, args.ragd_mode, questions, args.k))
+        systems.append(
+            ragd_system(args.ragd_url, args.collection, args.ragd_mode, questions, args.k)
+        )
     if not systems:
         raise SystemExit("nothing to measure: give --ragd-url or drop --no-langchain")
 
     summaries, per_question = {}, [dict(r) for r in rows]
     for system in systems:
-        scored = [score(r, h) if r["answers"] else {} for r, h in zip(rows, system.results, strict=True)]
+        scored = [
+            score(r, h) if r["answers"] else {} for r, h in zip(rows, system.results, strict=True)
+        ]
         summary = summarize(rows, scored)
         summary["query_p50_ms"] = round(statistics.median(system.seconds) * 1000, 1)
         summary["top1_answerable"] = top1(system, rows, True)
@@ -326,13 +335,20 @@ def main() -> int:
         summaries[system.name] = summary
         for out, s, hits in zip(per_question, scored, system.results, strict=True):
             out[system.name] = s | {
-                "top": [{"source": h.source, "page": h.page, "score": round(h.score, 4)} for h in hits]
+                "top": [
+                    {"source": h.source, "page": h.page, "score": round(h.score, 4)} for h in hits
+                ]
             }
     print_table(systems, summaries, args.k)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        report = {"corpus": str(args.corpus), "qa": str(args.qa), "k": args.k,
-                  "systems": summaries, "questions": per_question}
+        report = {
+            "corpus": str(args.corpus),
+            "qa": str(args.qa),
+            "k": args.k,
+            "systems": summaries,
+            "questions": per_question,
+        }
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
         print(f"\nwrote {args.json}")
     return 0
