@@ -94,7 +94,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         watch = ",".join(str(p) for p in args.watch)
         update = {"watch": watch, "watch_collection": args.watch_collection}
         settings = settings.model_copy(update=update)
-    # Fails here, before binding, if a model is missing; the app's lifespan closes them.
+    # Fails here, before binding, if a model is missing; closed when the server stops.
     with Services.load(settings) as services:
         services.check_all_collections()
         print(f"ragd serving on http://{args.host}:{args.port}", flush=True)

@@ -37,13 +37,15 @@ log = logging.getLogger("ragd")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the service; models load in the lifespan unless `services` is given. Either way
-    the app owns them: the lifespan's end closes them (parser workers, clients, the model)."""
+    """Build the service; models load in the lifespan unless `services` is given. What the app
+    loads it owns, and its lifespan's end closes (parser workers, clients, the model); services
+    handed in stay the caller's to close, so tests and `ragd serve` may share them."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if app.state.services is None:
+        owned = app.state.services is None
+        if owned:
             app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
         ready: Services = app.state.services
         ready.check_all_collections()
@@ -57,7 +59,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             for watch in app.state.watches:
                 await anyio.to_thread.run_sync(watch.stop)
-            await anyio.to_thread.run_sync(ready.close)  # after the watches: they ingest
+            if owned:
+                await anyio.to_thread.run_sync(ready.close)  # after the watches: they ingest
 
     app = FastAPI(
         title="ragd",
