@@ -32,7 +32,8 @@ HOSTILE_NAME = "<img src=x onerror=alert('name')>.txt"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("browser") / "data"
     assert run([*INGEST, str(SAMPLES)], env_for(data)).returncode == 0
-    with running_ragd(env_for(data, RAGD_MAX_ANSWER_TOKENS="512")) as url:
+    # The page is under test: every question reaches the model (abstention has its own tests).
+    with running_ragd(env_for(data, RAGD_MAX_ANSWER_TOKENS="512", RAGD_ABSTAIN_BELOW="0")) as url:
         yield url
 
 

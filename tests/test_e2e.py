@@ -161,4 +161,4 @@ def test_ragd_eval_scores_a_qa_file_against_the_collection(data_dir: Path, tmp_p
     # The score is the F1 of the answer ragd gave, its citation markers left out.
     answer = json.loads(details.read_text().splitlines()[0])["answer"]
     plain = re.sub(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]", "", answer).strip()
-    assert report["token_f1"] == pytest.approx(token_f1(plain, answers)), answer
+    assert report["token_f1"] == pytest.approx(token_f1(plain, answers), abs=1e-4), answer

@@ -24,8 +24,9 @@ from index.faiss_store.keyword import (
     tokenize,
 )
 from index.faiss_store.manifest import Segment, write_manifest
+from index.faiss_store.store import FaissCollection
 from index.fusion import per_document, reciprocal_rank, weighted
-from index.types import ChunkRow, Hit
+from index.types import ChunkRow, Hit, keyword_text
 from ingest.pipeline import build_ingestor, discover
 from tests.fakes import FakeGenerator
 from tests.support import write_files
@@ -154,9 +155,11 @@ def lucene_bm25(texts: dict[int, str], word: str) -> dict[int, float]:
 
 
 def live_texts(collection) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    """What BM25 reads of each live chunk: its heading path, then its text."""
     snap = collection.snapshot()
     live = snap.chunk_store.live_ids(snap.generation).tolist()
-    return {cid: row.text for cid, row in snap.chunk_store.chunks(snap.generation, live).items()}
+    rows = snap.chunk_store.chunks(snap.generation, live)
+    return {cid: keyword_text(row.text, row.heading) for cid, row in rows.items()}
 
 
 def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(on_disk):
@@ -178,7 +181,7 @@ def test_a_corrupt_keyword_segment_is_reported_and_never_served(on_disk):
     path = collection.folder / collection.manifest().keyword[0].file
     path.write_bytes(path.read_bytes()[:-10])
     assert any("keyword segment" in p and "checksum" in p for p in check_collection(collection))
-    fresh = type(collection)(collection.folder)  # a new reader: no loaded generation to reuse
+    fresh = FaissCollection(collection.folder)  # a new reader: no loaded generation to reuse
     with pytest.raises(IndexCorrupt, match="rebuild"):
         fresh.snapshot()
 

@@ -189,7 +189,7 @@ ATTACKS = [
         "/api/documents",
         403,
         "forbidden",
-        "read-only",
+        "need an admin key",
         files=(("ok.txt", b"fine text"),),
         headers=(("Authorization", f"Bearer {READER}"),),
     ),
@@ -327,6 +327,43 @@ ATTACKS = [
         "forbidden",
         body={"model": "/etc/passwd"},
         headers=(("Authorization", f"Bearer {READER}"),),
+    ),
+    # Conversations: titles bounded, ids never paths, another key's conversation is no one's.
+    Attack(
+        "conversation title over 200 characters",
+        "POST",
+        "/api/conversations",
+        422,
+        "",
+        "at most 200 characters",
+        body={"title": "t" * 300},
+    ),
+    Attack(
+        "conversation with an unknown field", "POST", "/api/conversations", 422, "", body={"x": 1}
+    ),
+    Attack(
+        "rename to an empty title",
+        "PATCH",
+        "/api/conversations/nosuch",
+        422,
+        "",
+        "at least 1 character",
+        body={"title": ""},
+    ),
+    Attack(
+        "rename a conversation by a traversal id",
+        "PATCH",
+        "/api/conversations/..%2F..%2Fetc",
+        404,
+        "",
+        body={"title": "x"},
+    ),
+    Attack(
+        "delete no such conversation",
+        "DELETE",
+        "/api/conversations/nosuch",
+        404,
+        "conversation_not_found",
     ),
     # The OpenAI-compatible route.
     chat("chat with no messages", {"model": "ragd", "messages": []}, detail="at least 1"),

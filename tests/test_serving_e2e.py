@@ -26,6 +26,10 @@ SERVER_ENV = {
     "RAGD_TOP_K": "2",  # short prompts keep this module quick on a busy 2-core machine
     "RAGD_MAX_ANSWER_TOKENS": str(MAX_TOKENS),
     "RAGD_LLM_CONTEXT": "2048",
+    # Serving is under test, not answering: LONG must reach the model (it is far from the
+    # samples, and abstention is tested in test_answers_e2e), and its words stream as generated.
+    "RAGD_ABSTAIN_BELOW": "0",
+    "RAGD_ANSWER_MODE": "generative",
 }
 
 

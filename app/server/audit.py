@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,8 @@ from fastapi import Request
 from app.answering.audit import AuditLog
 from app.server.errors import error_body
 
+logger = logging.getLogger("ragd.audit")
+
 
 def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
@@ -21,9 +24,12 @@ async def record(request: Request, action: str, outcome: str, **fields: Any) -> 
     log: AuditLog = request.app.state.audit
     principal = request.scope.get("state", {}).get("principal")
     key = principal.name if principal is not None else "unknown"
-    await anyio.to_thread.run_sync(
-        lambda: log.write(action, key=key, client=client_of(request), outcome=outcome, **fields)
-    )
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: log.write(action, key=key, client=client_of(request), outcome=outcome, **fields)
+        )
+    except OSError as exc:  # a full disk must not turn the action's own answer (507) into a 500
+        logger.error("audit log not written (%s %s %s): %s", action, key, outcome, exc)
 
 
 @asynccontextmanager
