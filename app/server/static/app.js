@@ -2,6 +2,7 @@
 import { apiKey, getJSON, setApiKey } from "./api.js";
 import { ask, isAnswering, newChat, setupChat, stop } from "./chat.js";
 import { openDocuments, refreshList, setupDocuments } from "./documents.js";
+import { currentFilter, filterProblem, filterText, refreshFilterOptions, setupFilters } from "./filters.js";
 import { closePanel } from "./sources.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +19,7 @@ function chooseCollection(name) {
   fillCollections(Object.keys(sizes));
   showStatus();
   refreshList();
+  refreshFilterOptions();
 }
 
 async function showStatus() {
@@ -103,10 +105,10 @@ function setupComposer() {
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const question = box.value.trim();
-    if (!question || isAnswering()) return;
+    if (!question || isAnswering() || !filterReady()) return;
     box.value = "";
     fit(box);
-    ask(question).then(showStatus);
+    ask(question, { filter: currentFilter(), scope: currentFilter() ? filterText() : "" }).then(showStatus);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -118,6 +120,14 @@ function setupComposer() {
   });
   box.addEventListener("input", () => fit(box));
   $("stop").addEventListener("click", () => { stop(); box.focus(); });
+}
+
+// An ask waits until the filter bar's input makes sense, rather than silently dropping a part.
+function filterReady() {
+  if (!filterProblem()) return true;
+  $("filter-bar").open = true;
+  $("filter-error").focus();
+  return false;
 }
 
 // The question box grows with its text, up to the limit the stylesheet sets.
@@ -148,7 +158,9 @@ function main() {
   setupComposer();
   setupPage();
   setupChat({ collection, onUnauthorized });
-  setupDocuments({ collection, onChange: () => { showStatus(); loadCollections(); }, onUnauthorized });
+  setupFilters({ collection, onUnauthorized });
+  const onChange = () => { showStatus(); loadCollections(); refreshFilterOptions(); };
+  setupDocuments({ collection, onChange, onUnauthorized });
   fillCollections([]);
   showStatus().then(loadCollections);
   setInterval(() => { if (!document.hidden) showStatus(); }, 20000);

@@ -76,11 +76,19 @@ function view(turn) {
     p.className = "question";
     p.textContent = turn.content;
     li.append(p);
+    if (turn.scope) li.append(scopeNote(turn.scope));
   } else {
     li.append(assistantParts());
     update(turn);
   }
   return li;
+}
+
+function scopeNote(scope) {
+  const p = document.createElement("p");
+  p.className = "scope";
+  p.textContent = `Filtered: ${scope}`;
+  return p;
 }
 
 function label(text) {
@@ -195,14 +203,15 @@ function history() {
   return messages.slice(-HISTORY_MESSAGES);
 }
 
-export async function ask(question) {
+// Ask `question`; `filter` (the API's metadata filter) and `scope` (it in words) are optional.
+export async function ask(question, { filter = null, scope = "" } = {}) {
   if (isAnswering()) return;
   const turn = {
     role: "assistant", content: "", sources: [], done: false,
-    question, collection: chat.collection(), phase: "searching",
+    question, collection: chat.collection(), phase: "searching", filter, scope,
   };
   const earlier = history();
-  push({ role: "user", content: question });
+  push({ role: "user", content: question, scope });
   push(turn);
   showSources(turn);
   save();
@@ -241,13 +250,19 @@ async function streamAnswer(turn, earlier, signal) {
   const response = await request("/api/ask", {
     method: "POST",
     headers: { Accept: "text/event-stream" },
-    json: { question: turn.question, collection: turn.collection, history: earlier, stream: true },
+    json: askBody(turn, earlier),
     signal,
   });
   setPhase(turn, "thinking");
   watchQueue(turn, signal);
   for await (const { event, data } of sseEvents(response)) onEvent(turn, event, data);
   if (!turn.done) throw new ApiError(0, "interrupted", "The answer was cut off: the connection closed before it was complete.");
+}
+
+function askBody(turn, earlier) {
+  const body = { question: turn.question, collection: turn.collection, history: earlier, stream: true };
+  if (turn.filter) body.filter = turn.filter;
+  return body;
 }
 
 function onEvent(turn, event, data) {
@@ -318,7 +333,7 @@ function retry(turn) {
   const i = chat.turns.indexOf(turn);
   chat.turns.splice(i - 1, 2);
   renderAll();
-  ask(turn.question);
+  ask(turn.question, { filter: turn.filter || null, scope: turn.scope || "" });
 }
 
 async function copy(text, button) {
