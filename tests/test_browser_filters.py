@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from tests.browser_support import ThreadedServer, Watched, launch, watched_page
 from tests.conftest import FakeEmbedder, FakeGenerator, write_files
 
 DOCS = {
-    "legal/contract.md": "# Contract\n\nLunch for the team is paid by the client, says the contract.",
+    "legal/contract.md": "# Contract\n\nLunch for the team is paid by the client.",
     "legal/memo.txt": "The memo says lunch is at noon for the legal team.",
     "notes/lunch.md": "---\nteam: blue\n---\n# Lunch\n\nLunch is served at noon in the Orchard.",
     "notes/hours.md": "# Hours\n\nLunch hours: the kitchen serves lunch from noon to two.",
@@ -67,7 +66,8 @@ def ask(page: Page, question: str = "When is lunch?") -> dict[str, Any]:
     with page.expect_request("**/api/ask") as sent:
         page.fill("#question", question)
         page.press("#question", "Enter")
-    expect(page.locator("li.turn.assistant").last.get_by_role("button", name="Copy")).to_be_visible()
+    copy = page.locator("li.turn.assistant").last.get_by_role("button", name="Copy")
+    expect(copy).to_be_visible()
     return json.loads(sent.value.post_data or "{}")
 
 
@@ -134,7 +134,9 @@ def test_a_malformed_tag_is_reported_and_nothing_is_asked(watched: Watched):
     page = watched.page
     open_bar(page)
     page.fill("#filter-tags", "team")
-    expect(page.locator("#filter-error")).to_have_text("Tags: write key=value; “team” has no value.")
+    expect(page.locator("#filter-error")).to_have_text(
+        "Tags: write key=value; “team” has no value."
+    )
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/api/ask" in r.url else None)
     page.fill("#question", "When is lunch?")
