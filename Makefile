@@ -1,4 +1,5 @@
-# ragd: `make demo` takes a fresh machine to a running service; `make test` runs the test suite.
+# ragd: `make demo` takes a fresh machine to a running service; `make test` runs the test suite;
+# `make test-fast` is the development loop (no models, no browser, no external tools, no long trials).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,7 +22,7 @@ LLAMA_PIP_FLAGS := $(if $(LLAMA_CMAKE_ARGS),--no-cache-dir --force-reinstall --n
 # The browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install demo serve test lint bench clean browser ocr tools
+.PHONY: install demo serve test test-fast lint bench clean browser ocr tools
 
 install: $(STAMP) ocr
 
@@ -45,6 +46,9 @@ serve: install
 test: install browser tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-fast: install
+	$(PY) -m pytest -m "not e2e and not browser and not tools and not slow" $(PYTEST_ARGS)
+
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
@@ -62,7 +66,7 @@ tools:
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer libreoffice-calc libreoffice-impress poppler-utils; }
 
 lint: install
-	$(VENV)/bin/ruff check app ingest models index tests bench
+	$(VENV)/bin/ruff check app config ingest models index tests bench
 	$(VENV)/bin/mypy
 
 bench: install

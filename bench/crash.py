@@ -1,9 +1,9 @@
 """Crash trial: SIGKILL `ingest` at random moments, then check the index and search it.
 
 The killed process runs the real pipeline (Ingestor, Writer, FAISS segments, SQLite, manifest
-swaps). Its embedder hashes words into vectors so that hundreds of kills fit in minutes; the
-embedding model plays no part in crash safety. `--real` runs the `ingest` CLI with the packaged
-model instead (about ten seconds a start).
+swaps). Its embedder (tests.fakes) hashes words into vectors so that hundreds of kills fit in
+minutes; the embedding model plays no part in crash safety. `--real` runs the `ingest` CLI with
+the packaged model instead (about ten seconds a start).
 
     python -m bench.crash --kills 500          # the long trial (README figure)
 """
@@ -11,7 +11,6 @@ model instead (about ten seconds a start).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -24,28 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.fakes import FakeEmbedder
+
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
-
-
-class HashEmbedder:
-    """Words hashed into 64 dimensions: deterministic, instant, enough to search by."""
-
-    name, dimension, max_tokens, special_tokens, device = "hash-64", 64, 128, 2, "cpu"
-    backend = "torch"
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
-
-    def split_tokens(self, text: str, max_tokens: int) -> list[str]:
-        words = text.split()
-        return [" ".join(words[i : i + max_tokens]) for i in range(0, len(words), max_tokens)]
 
 
 def make_corpus(folder: Path, files: int, seed: int = 7) -> Path:
@@ -63,7 +43,7 @@ def worker(corpus: Path, data: Path) -> None:
     from ingest.chunker import Chunker
     from ingest.pipeline import Ingestor, discover
 
-    embedder = HashEmbedder()
+    embedder = FakeEmbedder("hash-64", max_tokens=128)  # crash safety needs no real model
     collection = FaissStore(data / "index").collection("default")
     chunker = Chunker(embedder, size=64, overlap=8)
     ingestor = Ingestor(embedder, chunker, collection, commit_every=48, batch_chunks=16)

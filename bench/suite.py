@@ -49,6 +49,11 @@ SUITE = [
         full_timeout_s=900,
     ),
     Bench("delete", "bench.delete", "Delete and re-ingest cost against index size"),
+    Bench(
+        "parsing",
+        "bench.parsing",
+        "Parsing: PDF pages/s, HTML MB/s against pypdf, BeautifulSoup, LangChain loaders",
+    ),
     Bench("filtered", "bench.filtered", "Filtered search latency against selectivity"),
 ]
 BY_NAME = {b.name: b for b in SUITE}

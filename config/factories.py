@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
+from index.faiss_store.vectors import AnnPolicy, set_ann_policy
 from index.protocol import VectorStore
 from models.embedder import Embedder
 from models.embedder import load_embedder as load_embedder_model
@@ -18,7 +19,11 @@ def open_store(settings: Settings) -> VectorStore:
         from index.milvus_store.store import MilvusStore, connect
 
         client = connect(settings.milvus_endpoint, settings.milvus_token)
-        return MilvusStore(client, settings.milvus_prefix, settings.max_query_terms)
+        return MilvusStore(
+            client, settings.milvus_prefix, settings.max_query_terms, owns_client=True
+        )
+    # The search policy is FAISS's alone (when IVF replaces exact search), process-wide.
+    set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
     return FaissStore(settings.index_dir, settings.max_query_terms)
 
 

@@ -92,18 +92,53 @@ class Settings(BaseSettings):
         100, ge=1, le=1000, description="Candidates taken from each side before fusion."
     )
     chunks_per_document: int = Field(
-        1,
+        0,
         ge=0,
         description="Chunks of one document ranked before every other document has had its "
-        "turn; its further chunks follow after them (0 = rank chunks as scored).",
+        "turn; its further chunks follow after them (0 = rank chunks as scored: on long "
+        "manuals the answer is often in the right document's second-best chunk).",
     )
     abstain_below: float = Field(
-        0.22,
+        0.35,
         ge=-1,
         le=1,
-        description="Answer only when the nearest chunk's cosine similarity to the question "
-        "reaches this; below it /api/ask says the documents do not answer it, without calling "
-        "the model. Calibrated for the default embedding model with `ragd eval`.",
+        description="Answer only when the question's answerability (the cosine of the passage "
+        "sentence nearest to it, scaled by how much of the question the best passage covers, "
+        "halved per rare question word the collection never uses) reaches this; below it "
+        "/api/ask says the documents do not answer it, without calling the model. A "
+        "collection's own threshold, written by `ragd eval QA.jsonl --collection NAME "
+        "--write-threshold`, takes precedence. 0.35 answers 90% of the answerable demo "
+        "questions and refuses every off-topic one; on a large manual set it refuses 68%.",
+    )
+    answer_mode: Literal["generative", "extractive", "auto"] = Field(
+        "auto",
+        description="generative: the model's answer, each sentence support-checked (unsupported "
+        "ones lose their citation); extractive: the passage sentence bearing most on the "
+        "question, quoted verbatim and cited, without generating; auto: generative, replaced "
+        "by the extractive answer when it fails the support check (see RAGD_REPLACE_BELOW).",
+    )
+    support_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="An answer sentence is supported when its support score (the geometric "
+        "mean of the share of its topic words found in a three-sentence window of a cited "
+        "passage and its embedding cosine to the closest sentence there; zero when it names a "
+        "number, identifier or name the passage lacks) reaches this. "
+        "Calibrated with `ragd eval`.",
+    )
+    replace_below: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="In auto mode, a generated answer whose grounded share (supported "
+        "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
+    )
+    context_sentences: int = Field(
+        4,
+        ge=0,
+        description="Sentences of each retrieved chunk shown to the model: the ones bearing "
+        "most on the question, with a neighbour each side (0: whole chunks).",
     )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
     api_keys: str = Field(

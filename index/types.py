@@ -62,6 +62,11 @@ class Hit:
     score: float
 
 
+def keyword_text(text: str, heading: str | None) -> str:
+    """What the keyword index reads of a chunk: its heading path, then its text."""
+    return f"{heading}\n{text}" if heading else text
+
+
 def valid_name(name: str) -> bool:
     """Whether `name` can name a collection (never a path, nor an engine's reserved word)."""
     return bool(_NAME.match(name))

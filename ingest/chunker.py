@@ -1,17 +1,22 @@
-"""Token-aware chunking: sentences packed up to a token budget the embedder never truncates."""
+"""Token-aware chunking: sentences packed up to a token budget the embedder never truncates.
+
+Chunks are contextual: each knows its heading path (under the document's title), which is
+embedded and keyword-indexed with its text (`Chunk.indexed_text`) but not part of the text.
+"""
 
 from __future__ import annotations
 
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ingest.loaders.blocks import Block
 from ingest.normalize import split_long
 
-CHUNKER_VERSION = "sentences-tokens-v1"
+CHUNKER_VERSION = "sections-context-v2"  # chunks within one heading, embedded with it
+CONTEXT_SHARE = 4  # a heading path takes at most 1/4 of a chunk's tokens; longer ones are cut
 # Characters per token a chunk may average at most: English runs about 4.5, long words and
 # numbers 6 to 10; only text of tokenless characters comes near, and it is cut here.
 CHARS_PER_TOKEN = 16
@@ -35,6 +40,20 @@ class Chunk:
     page: int | None
     heading: str | None
     tokens: int
+    label: str | None = None  # the printed page label, where it differs from `page`
+    context: str | None = None  # the heading path as embedded (cut to fit the budget)
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded: the heading path, then the text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+    @property
+    def display_heading(self) -> str | None:
+        """The heading path as stored and shown, with the printed page label where one differs."""
+        if self.label is None:
+            return self.heading
+        return f"{self.heading or ''} (p. {self.label})".lstrip()
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,7 @@ class _Unit:
     heading: str | None
     tokens: int
     starts_paragraph: bool
+    label: str | None = None
 
 
 class Chunker:
@@ -57,48 +77,70 @@ class Chunker:
         self.max_chars = self.size * CHARS_PER_TOKEN
 
     def chunk(self, blocks: Sequence[Block]) -> list[Chunk]:
-        """Chunks in document order; a chunk never spans two pages."""
+        """Chunks in document order; a chunk never spans two pages or two sections."""
         units = list(self._units(blocks))
+        contexts = self._contexts({u.heading for u in units if u.heading})
         packed = [
             chunk
-            for _, group in itertools.groupby(units, key=lambda u: u.page)
-            for chunk in self._pack(list(group))
+            for (_, heading), group in itertools.groupby(units, key=lambda u: (u.page, u.heading))
+            for chunk in self._pack(list(group), *contexts.get(heading or "", (None, 0)))
         ]
-        return self._enforce_limit(packed)
+        return self._enforce_limit(packed, contexts)
+
+    def _contexts(self, headings: set[str]) -> dict[str, tuple[str, int]]:
+        """Each heading path as embedded, and its tokens: the innermost headings that fit."""
+        limit = self.size // CONTEXT_SHARE
+        ordered = sorted(headings)
+        out: dict[str, tuple[str, int]] = {}
+        for heading, count in zip(ordered, self.tokenizer.count_tokens(ordered), strict=True):
+            context = heading
+            while count > limit and " > " in context:
+                context = context.split(" > ", 1)[1]
+                count = self.tokenizer.count_tokens([context])[0]
+            if count > limit:
+                context = self.tokenizer.split_tokens(context, limit)[0]
+                count = self.tokenizer.count_tokens([context])[0]
+            out[heading] = (context, count + 1)  # the line break after it
+        return out
 
     def _units(self, blocks: Sequence[Block]) -> Iterator[_Unit]:
+        body = [b for b in blocks if not _repeats_heading(b)]
         sentences = [
             (b, i == 0, piece)
-            for b in blocks
+            for b in body
             for i, s in enumerate(split_sentences(b.text))
             for piece in split_long(s, self.max_chars)  # before counting: tokens may be few
         ]
         counts = self.tokenizer.count_tokens([s for _, _, s in sentences])
+        budget = self.size - self.size // CONTEXT_SHARE - 1  # room for any heading path
         for (block, first, text), tokens in zip(sentences, counts, strict=True):
-            if tokens <= self.size:
-                yield _Unit(text, block.page, block.heading, tokens, first)
+            if tokens <= budget:
+                yield _Unit(text, block.page, block.heading, tokens, first, block.label)
                 continue
-            pieces = self.tokenizer.split_tokens(text, self.size)
+            pieces = self.tokenizer.split_tokens(text, budget)
             piece_counts = self.tokenizer.count_tokens(pieces)
             for n, (piece, count) in enumerate(zip(pieces, piece_counts, strict=True)):
-                yield _Unit(piece, block.page, block.heading, count, first and n == 0)
+                yield _Unit(piece, block.page, block.heading, count, first and n == 0, block.label)
 
-    def _pack(self, units: list[_Unit]) -> Iterator[Chunk]:
+    def _pack(
+        self, units: list[_Unit], context: str | None, context_tokens: int
+    ) -> Iterator[Chunk]:
+        size = self.size - context_tokens
         current: list[_Unit] = []
         for unit in units:
-            if current and not self._fits(current, unit):
-                yield _join(current)
+            if current and not self._fits(current, unit, size):
+                yield _join(current, context)
                 current = self._overlap_tail(current)
-                if not self._fits(current, unit):
+                if not self._fits(current, unit, size):
                     current = []
             current.append(unit)
         if current:
-            yield _join(current)
+            yield _join(current, context)
 
-    def _fits(self, units: list[_Unit], unit: _Unit) -> bool:
-        """Whether `unit` joins `units` within the token and character limits."""
+    def _fits(self, units: list[_Unit], unit: _Unit, size: int) -> bool:
+        """Whether `unit` joins `units` within `size` tokens and the character limit."""
         chars = sum(len(u.text) + 2 for u in units) + len(unit.text)  # 2: the joiner
-        return _total(units) + unit.tokens <= self.size and chars <= self.max_chars
+        return _total(units) + unit.tokens <= size and chars <= self.max_chars
 
     def _overlap_tail(self, units: list[_Unit]) -> list[_Unit]:
         tail: list[_Unit] = []
@@ -108,18 +150,27 @@ class Chunker:
             tail.insert(0, unit)
         return tail
 
-    def _enforce_limit(self, chunks: list[Chunk]) -> list[Chunk]:
+    def _enforce_limit(
+        self, chunks: list[Chunk], contexts: dict[str, tuple[str, int]]
+    ) -> list[Chunk]:
         """Recount each chunk as a whole; split any the joins pushed over the limit."""
         counts = self.tokenizer.count_tokens([c.text for c in chunks])
         out: list[Chunk] = []
         for chunk, count in zip(chunks, counts, strict=True):
-            if count <= self.size:
-                out.append(Chunk(chunk.text, chunk.page, chunk.heading, count))
+            size = self.size - contexts.get(chunk.heading or "", ("", 0))[1]
+            if count <= size:
+                out.append(replace(chunk, tokens=count))
                 continue
-            for piece in self.tokenizer.split_tokens(chunk.text, self.size):
+            for piece in self.tokenizer.split_tokens(chunk.text, size):
                 tokens = self.tokenizer.count_tokens([piece])[0]
-                out.append(Chunk(piece, chunk.page, chunk.heading, tokens))
+                out.append(replace(chunk, text=piece, tokens=tokens))
         return out
+
+
+def _repeats_heading(block: Block) -> bool:
+    """A block that is only its own heading's text (loaders that yield headings as paragraphs):
+    the heading path already carries it, and alone it would make a chunk of one title."""
+    return bool(block.heading) and block.text == (block.heading or "").rsplit(" > ", 1)[-1]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -130,8 +181,9 @@ def _total(units: Iterable[_Unit]) -> int:
     return sum(u.tokens for u in units)
 
 
-def _join(units: list[_Unit]) -> Chunk:
+def _join(units: list[_Unit], context: str | None) -> Chunk:
     text = units[0].text
     for unit in units[1:]:
         text += ("\n\n" if unit.starts_paragraph else " ") + unit.text
-    return Chunk(text, units[0].page, units[0].heading, _total(units))
+    first = units[0]
+    return Chunk(text, first.page, first.heading, _total(units), first.label, context)

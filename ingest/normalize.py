@@ -89,6 +89,13 @@ def clean(text: str) -> str:
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
 
 
+def clean_code(text: str) -> str:
+    """Code as written: indentation and line breaks kept, tabs expanded, no control characters,
+    blank lines at either end dropped (NFKC would rewrite code's characters: not applied)."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4))
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
 def cap_invisible(text: str) -> str:
     """Runs of invisible characters cut to MAX_INVISIBLE_RUN."""
     capped: str = _INVISIBLE_RUN.sub(lambda m: m.group()[:MAX_INVISIBLE_RUN], text)

@@ -197,7 +197,6 @@ class _Parsed:
     source: str
     hash: str
     chunks: list[Chunk]
-    replaces: DocumentRow | None
     meta: FileMeta = field(default_factory=FileMeta)
 
 
@@ -384,7 +383,7 @@ class Ingestor:
             return _rejected(job.source, exc)
         except Exception as exc:  # a chunker bug must cost one file, not the whole run
             return _rejected(job.source, UnreadableFile(f"unreadable: {exc}"))
-        batch.append(_Parsed(job.source, job.digest, chunks, job.existing, job.meta))
+        batch.append(_Parsed(job.source, job.digest, chunks, meta=job.meta))
         status: Status = "updated" if job.existing else "added"
         return Outcome(
             job.source,
@@ -412,7 +411,7 @@ class Ingestor:
         failed: dict[str, Outcome] = {}
         if not batch:
             return failed
-        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
         for parsed in batch:
             end = start + len(parsed.chunks)
@@ -438,7 +437,7 @@ class Ingestor:
 def bounded(blocks: list[Block]) -> list[Block]:
     """Every loader's blocks with runs of invisible characters capped and heading paths
     bounded in depth and length: a heading is stored with each chunk under it."""
-    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading)) for b in blocks]
+    return [Block(cap_invisible(b.text), b.page, bound_heading(b.heading), b.label) for b in blocks]
 
 
 def _replaced(outcomes: list[Outcome], failed: dict[str, Outcome]) -> list[Outcome]:
@@ -491,7 +490,7 @@ def _modified(path: Path) -> str:
 
 
 def _new_chunks(chunks: Sequence[Chunk]) -> list[NewChunk]:
-    return [NewChunk(c.text, c.page, c.heading) for c in chunks]
+    return [NewChunk(c.text, c.page, c.display_heading) for c in chunks]
 
 
 def build_ingestor(

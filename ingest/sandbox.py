@@ -128,6 +128,11 @@ class Sandbox:
             )
         if exitcode == -signal.SIGKILL:
             return "the parser was killed, likely for using too much memory"
+        if exitcode == -signal.SIGABRT:  # PDFium and libxml2 abort when an allocation fails
+            return (
+                f"the parser crashed (exit code {exitcode}): out of memory (more than "
+                f"{self.limits.memory_mb} MB, RAGD_PARSE_MEMORY_MB) or a damaged file"
+            )
         return f"the parser crashed (exit code {exitcode}) on this file"
 
 
@@ -147,7 +152,7 @@ def init_worker(memory_mb: int) -> None:
     if baseline is not None:
         cap = baseline + memory_mb * MIB
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logging.getLogger("pypdfium2").setLevel(logging.ERROR)
 
 
 def _address_space() -> int | None:

@@ -39,6 +39,10 @@ class Generator(Protocol):
         """Answer text piece by piece; stops within one token step once `cancel` is set."""
         ...
 
+    def close(self) -> None:
+        """Free the model (or the connection to it); the generator is unusable after."""
+        ...
+
 
 class LlamaCppGenerator:
     """A Generator running a GGUF model in process through llama-cpp-python.
@@ -114,9 +118,8 @@ class LlamaCppGenerator:
                 break
             yield piece["choices"][0]["text"]  # type: ignore[index]
 
-    def forget_cache(self) -> None:
-        """Drop the KV cache, so the next prompt is evaluated cold (for benchmarks)."""
-        self._llm.reset()  # type: ignore[no-untyped-call]
+    def close(self) -> None:
+        self._llm.close()
 
     def _cached_prefix(self, tokens: list[int]) -> int:
         """Leading prompt tokens already in the KV cache from the previous call."""

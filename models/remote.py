@@ -60,6 +60,9 @@ class RemoteGenerator:
     def count_tokens(self, messages: Sequence[Message]) -> int:
         return self._count(messages)
 
+    def close(self) -> None:
+        self._http.close()
+
     def stream(
         self,
         messages: Sequence[Message],

@@ -16,6 +16,7 @@ def require_tools() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     assert not missing, f"missing {', '.join(missing)}: run `make tools ocr`"
 
+
 _NS = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
     'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
@@ -116,8 +117,11 @@ DECK = f"""<?xml version="1.0" encoding="UTF-8"?>
 
 def _row(*cells: str) -> str:
     def cell(value: str) -> str:
-        kind = 'office:value-type="float" office:value="{0}"' if value.replace(".", "").isdigit() \
+        kind = (
+            'office:value-type="float" office:value="{0}"'
+            if value.replace(".", "").isdigit()
             else 'office:value-type="string"'
+        )
         return f"<table:table-cell {kind.format(value)}><text:p>{value}</text:p></table:table-cell>"
 
     return "<table:table-row>" + "".join(cell(c) for c in cells) + "</table:table-row>"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import threading
+from typing import Any
 
-from index.faiss_store.vectors import AnnPolicy, VectorIndex
+import numpy as np
+import pytest
+
+from index.faiss_store.vectors import AnnPolicy, VectorIndex, build_ivf
 
 POLICY = AnnPolicy(min_vectors=3000, nprobe=16)
 
@@ -46,13 +50,25 @@ def test_big_index_switches_to_ivf_with_high_recall() -> None:
     assert recall(index, clustered(50, 3)) >= 0.9
 
 
-def test_searches_are_exact_while_the_ivf_builds() -> None:
+def test_searches_are_exact_while_the_ivf_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    release, started = threading.Event(), threading.Event()
+
+    def held_build(exact: Any, policy: AnnPolicy) -> Any:
+        started.set()
+        assert release.wait(60), "the test never released the build"
+        return build_ivf(exact, policy)
+
+    monkeypatch.setattr("index.faiss_store.vectors.build_ivf", held_build)
     index = big_index()
     query = clustered(1, 4)[0]
-    ids, _ = index.search(query, 10)  # answered before the background build can finish
+    first, _ = index.search(query, 10)  # starts the background build, which is now held
+    assert started.wait(30) and not index.approximate
+    during, _ = index.search(query, 10)
     exact, _ = index.exact_search(query, 10)
-    if not index.approximate:
-        assert ids.tolist() == exact[0].tolist()
+    assert first.tolist() == during.tolist() == exact[0].tolist()
+    release.set()
+    index.build_ann(wait=True)
+    assert index.approximate
 
 
 def test_removed_and_added_vectors_follow_into_the_ivf() -> None:

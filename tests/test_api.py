@@ -10,7 +10,8 @@ from app.answering.services import Services
 from app.server.main import create_app
 from index.errors import ModelMismatch
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 
 @pytest.fixture

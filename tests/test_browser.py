@@ -14,10 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser_support import Watched, launch, watched_page
-from tests.test_e2e import INGEST, SAMPLES, env_for, run, running_ragd
+from tests.support import INGEST, SAMPLES, Watched, env_for, launch, run, running_ragd, watched_page
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 ANSWER_TIMEOUT = 240_000  # ms: the 2-core machine is shared with other test runs
 HOSTILE = (
     "The Orchard room serves soup at noon on Fridays.\n"

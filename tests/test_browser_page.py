@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, Route, expect
 
 from app.answering.services import Services
@@ -24,15 +25,16 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from tests.browser_support import ThreadedServer, Watched, launch, watched_page
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import ThreadedServer, Watched, launch, watched_page, write_files
 
 ANSWER = (
     "Lunch is **served at noon** in the Orchard room [1]. The model also wrote "
     "<script>alert('answer-script')</script> and <img src=x onerror=\"alert('answer-img')\"> "
     "and [a link](javascript:alert('answer-link'))."
 )
-KEY = "s3cret-key"
+pytestmark = pytest.mark.browser
+KEY = "ragd_browser-page-test-key-0123"  # long enough for the real Guard (16+ characters)
 
 
 @dataclass
@@ -42,22 +44,10 @@ class Fake:
     generator: FakeGenerator
 
 
-async def require_key(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """The auth contract another change adds: 401 {"detail", "error": "unauthorized"}."""
-    required = request.app.state.required_key
-    sent = request.headers.get("authorization")
-    if required and request.url.path.startswith("/api/") and sent != f"Bearer {required}":
-        body = {"detail": "an API key is required", "error": "unauthorized"}
-        return JSONResponse(body, status_code=401)
-    return await call_next(request)
-
-
-@pytest.fixture(scope="module")
-def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
-    root = tmp_path_factory.mktemp("browser-page")
-    settings = Settings(data_dir=root / "data", max_upload_mb=0.02, _env_file=None)  # type: ignore[call-arg]
+@contextmanager
+def serving_fake(root: Path, **values: Any) -> Iterator[Fake]:
+    """The real app (real Guard, FAISS, sandbox) on a socket, its models the fakes."""
+    settings = Settings(data_dir=root / "data", max_upload_mb=0.02, _env_file=None, **values)
     generator = FakeGenerator(ANSWER, delay=0.02)
     services = Services(settings, FakeEmbedder(), generator, FaissStore(settings.index_dir))
     docs = write_files(
@@ -69,10 +59,21 @@ def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
     )
     build_ingestor(settings, services.embedder, services.store).ingest(discover([docs]))
     app = create_app(services=services)
-    app.state.required_key = None
-    app.middleware("http")(require_key)
     with ThreadedServer(app) as server:
         yield Fake(server.url, app, generator)
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    with serving_fake(tmp_path_factory.mktemp("browser-page")) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fake]:
+    """The same, with RAGD_API_KEYS set: the Guard refuses /api without the key."""
+    with serving_fake(tmp_path_factory.mktemp("browser-keyed"), api_keys=KEY) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +145,9 @@ def test_busy_server_is_retried_after_retry_after(watched: Watched, fake: Fake):
     expect(last_answer(watched.page).locator(".answer")).to_contain_text("Lunch is")
 
 
-def test_api_key_field_appears_on_401_and_the_key_is_sent(watched: Watched, fake: Fake):
-    page = watched.page
-    fake.app.state.required_key = KEY
-    try:
-        page.reload()
+def test_api_key_field_appears_on_401_and_the_key_is_sent(browser: Browser, keyed: Fake):
+    with watched_page(browser, keyed.url) as watched:
+        page = watched.page
         expect(page.locator("#key-form")).to_be_visible()
         expect(page.locator("#key-message")).to_contain_text("API key is required")
         ask(page, "When is lunch?")
@@ -159,8 +158,8 @@ def test_api_key_field_appears_on_401_and_the_key_is_sent(watched: Watched, fake
         last_answer(page).get_by_role("button", name="Retry").click()
         wait_answered(page)
         assert page.evaluate("localStorage.getItem('ragd.apiKey')") == KEY
-    finally:
-        fake.app.state.required_key = None
+        assert watched.csp_violations == [], watched.csp_violations
+        watched.assert_no_script_ran()
 
 
 def test_conversation_survives_reload_and_follow_ups_send_history(watched: Watched, fake: Fake):

@@ -4,7 +4,7 @@ import itertools
 
 from ingest.chunker import Chunker, split_sentences
 from ingest.loaders.blocks import Block
-from tests.conftest import FakeEmbedder
+from tests.fakes import FakeEmbedder
 
 
 def sentences(n: int, words: int = 6) -> str:

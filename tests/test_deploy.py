@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+pytestmark = pytest.mark.tools  # check-jsonschema and hadolint
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 

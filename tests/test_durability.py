@@ -16,11 +16,13 @@ from bench.crash import run_trial
 from index.faiss_store.check import check_collection
 from index.faiss_store.writer import Writer
 from ingest.pipeline import discover, index_spec
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_sigkill_during_ingest_never_leaves_a_broken_index(tmp_path):
     trial = run_trial(kills=12, files=80, workdir=tmp_path, real=False, seed=3)
     assert trial.kills == 12
@@ -28,6 +30,7 @@ def test_sigkill_during_ingest_never_leaves_a_broken_index(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_sigkill_of_the_real_ingest_cli(tmp_path):
     trial = run_trial(kills=2, files=40, workdir=tmp_path, real=True, seed=5)
     assert (trial.kills, trial.inconsistent) == (2, [])
@@ -52,6 +55,7 @@ def test_disk_full_keeps_the_old_generation_serving(ingestor, tmp_path, monkeypa
     assert ingestor.ingest(discover([root])).count("added") == 1  # space is back: it resumes
 
 
+@pytest.mark.e2e  # the `ingest` CLI loads the real embedder before it asks for the lock
 def test_a_second_writer_process_is_told_ingest_is_running(ingestor, settings, tmp_path):
     root = write_files(tmp_path / "docs", {"a.md": "Alpha text."})
     env = {**os.environ, "RAGD_DATA_DIR": str(settings.data_dir)}

@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 
 from config.settings import Settings
+from tests.support import INGEST, RAGD, SAMPLES, env_for, free_port, run, running_ragd
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-# `python -m` runs this checkout's code, whichever checkout the virtualenv was installed from.
-INGEST = [sys.executable, "-m", "app.cli.ingest"]
-RAGD = [sys.executable, "-m", "app.cli"]
-
-
-def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RAGD_DATA_DIR": str(data_dir),
-        "RAGD_LLM_TEMPERATURE": "0",
-        "HF_HUB_OFFLINE": "1",
-        **extra,
-    }
-
-
-def run(
-    cmd: list[str], env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -57,45 +24,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     summary = json.loads(result.stdout)
     assert (summary["added"], summary["skipped"], summary["failed"]) == (5, 0, 0)
     return data
-
-
-@contextmanager
-def running_ragd(env: dict[str, str]) -> Iterator[str]:
-    """`ragd serve` on a free port: yields its URL once /health answers, stops it afterwards.
-
-    Output goes to a file, not a pipe nobody reads, so a chatty server can never block.
-    """
-    port = free_port()
-    with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(
-            [*RAGD, "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(url, proc, log)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[str], log: IO[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise AssertionError(f"server exited: {log.read()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.3)
-    raise AssertionError("server did not become healthy")
 
 
 @pytest.fixture(scope="module")
@@ -182,11 +110,14 @@ def test_missing_model_path_refuses_to_start(data_dir: Path):
 
 
 def test_no_chunk_exceeds_the_real_embedder_limit(data_dir: Path):
+    from app.answering.retrieval import check_model
+    from config.factories import load_embedder
     from index.faiss_store.store import FaissStore
-    from models.embedder import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
-    snap = FaissStore(data_dir / "index").collection("default").snapshot()
+    embedder = load_embedder(Settings(data_dir=data_dir, _env_file=None))  # type: ignore[call-arg]
+    store = FaissStore(data_dir / "index")
+    check_model(store, embedder, "default")  # the index's own backend, as the product checks
+    snap = store.collection("default").snapshot()
     rows = snap.chunk_store.chunks(
         snap.generation, snap.chunk_store.live_ids(snap.generation).tolist()
     )
@@ -202,47 +133,32 @@ def test_out_of_domain_question_gets_the_fixed_refusal_and_nearest_sources(serve
     body = httpx.post(f"{server}/api/ask", json=question, timeout=120).json()
     assert (body["answer"], body["answerable"]) == (ABSTAIN_ANSWER, False), body
     assert body["sources"] and body["usage"]["completion_tokens"] == 0
-    assert body["evidence"] < Settings().abstain_below
+    assert body["answerability"] < body["abstain_threshold"] == Settings().abstain_below
 
 
-def test_default_abstention_answers_the_sample_questions_and_refuses_off_topic(data_dir: Path):
-    """The calibration set over samples/: the default threshold keeps every answerable
-    question and refuses every off-topic one (real embedder, real index)."""
-    from app.answering.retrieval import Retriever
-    from config.factories import open_store
-    from models.embedder import load_embedder
-
-    settings = Settings(data_dir=data_dir)
-    embedder = load_embedder(settings.embed_model, "cpu", settings.embed_backend)
-    retriever = Retriever(settings, embedder, open_store(settings))
-    items = [json.loads(line) for line in (ROOT / "bench/data/samples-qa.jsonl").open()]
-    evidence = {
-        i["question"]: retriever.retrieve(i["question"], None, 6, evidence=True).evidence
-        for i in items
-    }
-    answered = {i["question"] for i in items if evidence[i["question"]] >= settings.abstain_below}
-    assert answered == {i["question"] for i in items if i["answers"]}, evidence
+# The default abstention on the samples: tests/test_answers_e2e.py.
 
 
 def test_ragd_eval_scores_a_qa_file_against_the_collection(data_dir: Path, tmp_path: Path):
+    from app.evals.scoring import token_f1
+
+    question, answers = "Which ingest flag removes documents whose files are gone?", ["--prune"]
     qa = tmp_path / "qa.jsonl"
     qa.write_text(
-        json.dumps(
-            {
-                "question": "Which ingest flag removes documents whose files are gone?",
-                "answers": ["--prune", "prune"],
-                "source": "user-guide.md",
-            }
-        )
+        json.dumps({"question": question, "answers": answers, "source": "user-guide.md"})
         + "\n"
         + json.dumps({"question": "Who won the 2014 FIFA World Cup final?", "answers": []})
         + "\n"
     )
-    result = run([*RAGD, "eval", str(qa), "--json"], env_for(data_dir))
+    details = tmp_path / "details.jsonl"
+    result = run([*RAGD, "eval", str(qa), "--json", "--details", str(details)], env_for(data_dir))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["questions"], report["answerable"]) == (2, 1)
     assert report["source_recall_at_k"] == 1.0
     assert report["abstained_when_unanswerable"] == 1.0
     assert report["abstained_when_answerable"] == 0.0
-    assert 0.0 <= report["token_f1"] <= 1.0
+    # The score is the F1 of the answer ragd gave, its citation markers left out.
+    answer = json.loads(details.read_text().splitlines()[0])["answer"]
+    plain = re.sub(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]", "", answer).strip()
+    assert report["token_f1"] == pytest.approx(token_f1(plain, answers)), answer

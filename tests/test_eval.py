@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.faiss_store.store import FaissStore
-from tests.conftest import write_files
-from tests.test_e2e import RAGD, env_for, run
+from tests.support import RAGD, env_for, run, write_files
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,8 @@ from app.cli.ingest import parse_args, tag_pair
 from app.server.main import create_app
 from index.faiss_store.chunkstore import ChunkStore
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.office_files import (
     page_images,
     require_tools,
 )
-from tests.test_e2e import INGEST, env_for, run, running_ragd
+from tests.support import INGEST, env_for, run, running_ragd
 from tests.test_loaders_office import mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tools]

@@ -7,7 +7,7 @@ import pytest
 from app.answering.conversation import clean_rewrite, keyword_query, standalone_query
 from app.answering.errors import QueueFull
 from app.answering.queue import GenerationQueue
-from tests.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 HISTORY = [
     {"role": "user", "content": "When do the ragd maintainers meet?"},

@@ -16,7 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.test_e2e import ROOT, env_for, running_ragd
+from tests.support import ROOT, env_for, running_ragd
 
 pytestmark = pytest.mark.e2e
 READ_KEY = "read-key-0123456789abcdef"

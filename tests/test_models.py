@@ -24,9 +24,9 @@ from models.catalog import BY_NAME, CATALOGUE, RECOMMENDED, current, expand, rec
 from models.errors import ModelNotDownloaded
 from models.pull import PART, gguf_path
 from models.resolve import local_llm_model, packaged_llm_model, resolve_llm_model
-from tests.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 from tests.local_hub import COMMIT, Hub, serving
-from tests.test_e2e import RAGD, env_for, run, running_ragd
+from tests.support import RAGD, env_for, run, running_ragd
 
 REPO, FILE = "ragd-test/SmolLM2-GGUF", "SmolLM2-135M-Instruct.Q4_1.gguf"
 SPEC = f"{REPO}:{FILE}"

@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 from app.answering.services import Services
 from app.server.main import create_app
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 
 @pytest.fixture

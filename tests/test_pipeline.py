@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ingest.pipeline import Ingestor, discover, upload_source_name
-from tests.conftest import write_files
+from tests.support import write_files
 
 
 def run(ingestor: Ingestor, root: Path, **kw):
@@ -32,7 +32,7 @@ def test_modified_file_replaces_its_chunks_and_prune_removes(store_ingestor, tmp
     summary = run(ingestor, root, prune=True)
     assert (summary.count("updated"), summary.count("removed")) == (1, 1)
     assert [d.source for d in ingestor.collection.snapshot().documents()] == ["a.md"]
-    assert ingestor.collection.manifest().rows == 1
+    assert ingestor.collection.state().rows == 1
     assert ingestor.collection.check() == []
 
 
@@ -45,7 +45,7 @@ def test_rebuild_embeds_every_file_again_and_keeps_them(store_ingestor, tmp_path
     assert embedder.calls > calls
     collection = store_ingestor.collection
     assert [d.source for d in collection.snapshot().documents()] == ["a.md", "b.md"]
-    assert collection.manifest().rows == 2 and collection.check() == []
+    assert collection.state().rows == 2 and collection.check() == []
 
 
 def test_bad_files_are_skipped_with_reasons_and_others_ingested(ingestor, tmp_path):

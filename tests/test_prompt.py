@@ -5,7 +5,7 @@ import pytest
 from app.answering.errors import QuestionTooLong
 from app.answering.prompt import Passage, build_messages, fit_context
 from index.types import ChunkRow
-from tests.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 
 def passage(i: int, words: int = 50) -> Passage:

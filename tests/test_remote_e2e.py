@@ -3,59 +3,20 @@ llama-cpp-python's own server (`python -m llama_cpp.server`) serving the package
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_e2e import env_for, free_port, running_ragd
+from tests.support import env_for, running_ragd
 
 pytestmark = pytest.mark.e2e
 MESSAGES = [
     {"role": "system", "content": "You answer briefly."},
     {"role": "user", "content": "Name three colours, then describe each in detail."},
 ]
-
-
-@pytest.fixture(scope="module")
-def llm_url() -> Iterator[str]:
-    from models.resolve import packaged_llm_model
-
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(packaged_llm_model()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "2048",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, "llama_cpp.server exited"
-            assert time.monotonic() < deadline, "llama_cpp.server did not start"
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_remote_token_counts_are_never_below_the_exact_count(llm_url):

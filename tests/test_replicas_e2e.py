@@ -3,17 +3,13 @@ replica ingests, the other serves at once, without a restart."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_e2e import env_for, free_port, running_ragd
-from tests.test_remote_e2e import llm_url  # noqa: F401 (the model server fixture)
+from tests.support import env_for, running_milvus_server, running_ragd
 
 pytestmark = pytest.mark.e2e
 NOTE = (
@@ -25,41 +21,14 @@ NOTE = (
 @pytest.fixture(scope="module")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """milvus-lite as a gRPC server, the protocol a Milvus standalone or cluster speaks."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("milvus-server")
-    cmd = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data)]
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen(
-        [*cmd, "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_milvus(uri, proc)
+    with running_milvus_server(tmp_path_factory.mktemp("milvus-server")) as uri:
         yield uri
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-
-
-def _wait_for_milvus(uri: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    from pymilvus import MilvusClient
-
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, "milvus_lite server exited"
-        try:
-            MilvusClient(uri=uri, timeout=2).list_collections()
-            return
-        except Exception:
-            assert time.monotonic() < deadline, "milvus_lite server did not start"
-            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
 def replicas(
     milvus_uri: str,
-    llm_url: str,  # noqa: F811
+    llm_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, str]]:
     """Replicas A and B: each its own (empty) data dir, one Milvus, one model server."""

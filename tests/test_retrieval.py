@@ -14,12 +14,21 @@ from app.answering.services import Services
 from app.server.main import create_app
 from index.errors import IndexCorrupt
 from index.faiss_store.check import check_collection
-from index.faiss_store.keyword import KeywordIndex, count_terms, merge_counts
+from index.faiss_store.keyword import (
+    K1,
+    B,
+    KeywordIndex,
+    count_terms,
+    merge_counts,
+    query_terms,
+    tokenize,
+)
 from index.faiss_store.manifest import Segment, write_manifest
 from index.fusion import per_document, reciprocal_rank, weighted
 from index.types import ChunkRow, Hit
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeGenerator, write_files
+from tests.fakes import FakeGenerator
+from tests.support import write_files
 
 DOCS = {
     "solar.txt": "Solar panels turn sunlight into electricity. Panel efficiency drops with heat.",
@@ -131,14 +140,37 @@ def test_a_pure_delete_keeps_the_keyword_segments_and_masks_the_dead_chunks(on_d
     assert check_collection(collection) == []
 
 
+def lucene_bm25(texts: dict[int, str], word: str) -> dict[int, float]:
+    """Lucene's BM25 of one query word, worked out here from the chunk texts alone."""
+    tokens, vocab = tokenize(list(texts.values()))
+    term = vocab[next(iter(query_terms(word)))]
+    mean = sum(len(t) for t in tokens) / len(tokens)
+    tf = {cid: row.count(term) for cid, row in zip(texts, tokens, strict=True)}
+    length = {cid: len(row) for cid, row in zip(texts, tokens, strict=True)}
+    df = sum(1 for n in tf.values() if n)
+    idf = math.log(1 + (len(texts) - df + 0.5) / (df + 0.5))
+    norm = {cid: K1 * (1 - B + B * length[cid] / mean) for cid in texts}
+    return {cid: idf * n / (n + norm[cid]) for cid, n in tf.items() if n}
+
+
+def live_texts(collection) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    snap = collection.snapshot()
+    live = snap.chunk_store.live_ids(snap.generation).tolist()
+    return {cid: row.text for cid, row in snap.chunk_store.chunks(snap.generation, live).items()}
+
+
 def test_keyword_scores_are_lucene_bm25_over_the_live_chunks(on_disk):
     collection = on_disk.store.collection("default")
-    keyword = collection.snapshot().keyword
-    ids, scores = keyword.search("electricity", 5)
-    # 2 of 4 chunks hold "electr" once: idf = ln(1 + (4 - 2 + 0.5) / (2 + 0.5)) = ln 2
-    lengths = {h.chunk.source: h for h in collection.snapshot().keyword_search("electricity", 5)}
-    assert set(lengths) == {"solar.txt", "wind.txt"} and len(ids) == 2
-    assert all(0 < s < math.log(2) for s in scores)  # tf/(tf + norm) < 1
+    found = {h.chunk.id: h.score for h in collection.snapshot().keyword_search("electricity", 5)}
+    assert len(found) == 2  # solar.txt and wind.txt
+    assert found == pytest.approx(lucene_bm25(live_texts(collection), "electricity"))
+    with build_ingestor(on_disk.settings, on_disk.embedder, on_disk.store).writer() as writer:
+        writer.delete(writer.document(source="bread.md").id)
+        writer.commit()
+    # One chunk fewer: idf, the mean length and so every score change, with nothing rewritten.
+    after = {h.chunk.id: h.score for h in collection.snapshot().keyword_search("electricity", 5)}
+    assert after == pytest.approx(lucene_bm25(live_texts(collection), "electricity"))
+    assert after != pytest.approx(found)
 
 
 def test_a_corrupt_keyword_segment_is_reported_and_never_served(on_disk):

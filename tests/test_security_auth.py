@@ -22,7 +22,7 @@ from app.server.errors import Unauthorized
 from app.server.main import create_app
 from config.errors import SettingsError
 from config.settings import Settings
-from tests.conftest import FakeGenerator
+from tests.fakes import FakeGenerator
 
 ADMIN = "admin-key-0123456789abcdef"
 READER = "reader-key-0123456789abcdef"

@@ -31,8 +31,8 @@ from ingest.chunker import Chunker
 from ingest.pipeline import Ingestor, SourceFile, discover
 from models.remote import RemoteGenerator
 from tests import hostile as h
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
-from tests.test_e2e import INGEST, RAGD, env_for, free_port, run
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import INGEST, RAGD, env_for, free_port, run, write_files
 
 # 6. Read after check: a file swapped after discovery is refused, never followed or waited on.
 
@@ -108,13 +108,12 @@ def test_walking_1200_nested_folders_is_iterative(hostile_tree: Path):
     assert "/".join(["d"] * 1200) + "/deep.txt" in sources
 
 
+@pytest.mark.e2e  # the `ingest` CLI loads the real embedder
 def test_the_ingest_cli_survives_a_hostile_folder_and_prints_names_literally(
     hostile_tree: Path, tmp_path: Path
 ):
     env = env_for(tmp_path / "data", RAGD_MAX_FILE_MB="50", COLUMNS="300")
-    started = time.perf_counter()
-    result = run([*INGEST, str(hostile_tree)], env, timeout=600)
-    assert time.perf_counter() - started < 300
+    result = run([*INGEST, str(hostile_tree)], env, timeout=300)  # never stuck on a file
     assert result.returncode == 0, result.stderr[-2000:]  # the huge file is skipped, not failed
     assert "Traceback" not in result.stderr
     assert "5 added" in result.stdout and "1 skipped" in result.stdout, result.stdout
@@ -139,7 +138,9 @@ def test_ragd_ask_prints_answers_and_names_literally(monkeypatch, tmp_path: Path
     import app.cli.main as cli
 
     embedder = FakeEmbedder()
-    settings = Settings(data_dir=tmp_path / "data", abstain_below=-1, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=tmp_path / "data", abstain_below=-1, answer_mode="generative", _env_file=None
+    )  # the model's own words, markup and all, are what must print literally
     generator = FakeGenerator(answer="It starts Monday [1] [/x] [bold]not bold[/bold].")
     services = Services(settings, embedder, generator, FaissStore(settings.index_dir))
     folder = write_files(tmp_path / "d", {"[/x] rota [red].md": "The rota starts on Monday."})

@@ -9,15 +9,13 @@ tests/test_security_ingest.py runs the real `ingest` CLI over hostile folders.
 from __future__ import annotations
 
 import json
-import threading
-import time
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from app.answering.services import Services
 from app.server.main import create_app
@@ -26,8 +24,8 @@ from index.faiss_store.manifest import MANIFEST
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
 from tests import hostile as h
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
-from tests.test_e2e import free_port
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import ThreadedServer, write_files
 
 ADMIN = "admin-key-0123456789abcdef"
 READER = "reader-key-0123456789abcdef"
@@ -62,27 +60,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     build_ingestor(settings, services.embedder, services.store).ingest(discover([docs]))
     secret = root / "secret.txt"
     secret.write_text(h.SECRET)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(services=services), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    _wait(url)
-    yield Live(url, services, secret)
-    server.should_exit = True
-    thread.join(timeout=30)
-
-
-def _wait(url: str) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/health", timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise AssertionError("server did not start")
+    with ThreadedServer(create_app(services=services)) as server:
+        yield Live(server.url, services, secret)
 
 
 def key(value: str = ADMIN) -> dict[str, str]:
@@ -117,6 +96,20 @@ def search(name: str, raw: bytes, status: int = 422, detail: str = "") -> Attack
     return Attack(name, "POST", "/api/search", status, "", detail, raw=raw)
 
 
+def tags(name: str, value: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
+    body = {"tags": value}
+    return Attack(name, "PATCH", "/api/documents/nosuch", status, error, detail, body=body)
+
+
+def switch(name: str, body: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
+    return Attack(name, "POST", "/api/models/current", status, error, detail, body=body)
+
+
+def chat(name: str, body: object, status: int = 422, error: str = "", detail: str = "") -> Attack:
+    return Attack(name, "POST", "/v1/chat/completions", status, error, detail, body=body)
+
+
+USER = {"role": "user", "content": "When does the rota start?"}
 ATTACKS = [
     # Documents: parsed in the sandbox, refused with the reason, nothing staged.
     upload("empty file", "empty.txt", b"", 422, "empty_document", "empty file"),
@@ -133,7 +126,7 @@ ATTACKS = [
         h.pdf_flate_bomb(),
         422,
         "unreadable_file",
-        "Limit reached while decompressing",
+        "likely a decompression bomb",
     ),
     upload("not a PDF", "fake.pdf", b"hello, not a pdf", 422, "unreadable_file", "not a PDF"),
     upload("corrupt DOCX", "bad.docx", h.corrupt_docx(), 422, "unreadable_file", "not a DOCX"),
@@ -302,6 +295,56 @@ ATTACKS = [
         headers=(("Authorization", f"Bearer {ADMIN}"), ("Host", "evil.example")),
     ),
     Attack("docs without a key", "GET", "/openapi.json", 401, "unauthorized", headers=()),
+    # Retagging a document: names and sizes checked before any lookup, admin keys only.
+    tags("tag name with a path", {"../x": "y"}, detail="tag name"),
+    tags("tag value over 256 characters", {"k": "v" * 300}, detail="at most 256 characters"),
+    tags("100 tags", {f"k{i}": "v" for i in range(100)}, detail="at most 32 items"),
+    tags("tags not an object", "x", detail="valid dictionary"),
+    tags("tags for no such document", {"a": "b"}, 404, "document_not_found"),
+    Attack(
+        "retag with a read key",
+        "PATCH",
+        "/api/documents/nosuch",
+        403,
+        "forbidden",
+        body={"tags": {"a": "b"}},
+        headers=(("Authorization", f"Bearer {READER}"),),
+    ),
+    # Switching the model: only files already in data/models, only with an admin key.
+    switch("switch to a system file", {"model": "/etc/passwd"}, 404, "model_not_downloaded"),
+    switch(
+        "switch by a traversal path",
+        {"model": "../../../etc/shadow.gguf"},
+        404,
+        "model_not_downloaded",
+    ),
+    switch("switch to an empty name", {"model": ""}, detail="at least 1 character"),
+    Attack(
+        "switch with a read key",
+        "POST",
+        "/api/models/current",
+        403,
+        "forbidden",
+        body={"model": "/etc/passwd"},
+        headers=(("Authorization", f"Bearer {READER}"),),
+    ),
+    # The OpenAI-compatible route.
+    chat("chat with no messages", {"model": "ragd", "messages": []}, detail="at least 1"),
+    chat("chat content not a string", {"model": "ragd", "messages": [USER | {"content": 42}]}),
+    chat(
+        "chat ending on a system message",
+        {"model": "ragd", "messages": [{"role": "system", "content": "x"}]},
+        detail="the last message must be a non-empty user message",
+    ),
+    chat(
+        "chat with an unknown model", {"model": "gpt-4", "messages": [USER]}, 404, "unknown_model"
+    ),
+    chat(
+        "chat with a traversal collection",
+        {"model": "ragd/../../etc", "messages": [USER]},
+        422,
+        "invalid_collection_name",
+    ),
 ]
 
 
@@ -317,8 +360,23 @@ def send(live: Live, attack: Attack) -> httpx.Response:
     return httpx.request(attack.method, live.url + attack.path, **kwargs)  # type: ignore[arg-type]
 
 
-def test_the_suite_is_big_enough():
-    assert len(ATTACKS) >= 30
+def test_every_route_that_takes_a_body_is_attacked_under_a_name_of_its_own(tmp_path: Path):
+    """A route added later fails this until its hostile inputs are listed above."""
+    app = create_app(Settings(data_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
+    operations = {
+        (method.upper(), path)
+        for path, methods in app.openapi()["paths"].items()
+        for method in methods
+        if method != "get"
+    }
+    assert {("POST", "/api/ask"), ("DELETE", "/api/documents/{doc_id}")} <= operations
+    attacked = {
+        (method, path)
+        for method, path in operations
+        for a in ATTACKS
+        if a.method == method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", path), a.path)
+    }
+    assert attacked == operations
     assert len({a.name for a in ATTACKS}) == len(ATTACKS)
 
 

@@ -24,6 +24,7 @@ def test_workers_are_reused(sandbox: Sandbox):
     assert run(sandbox, w.pid) == run(sandbox, w.pid)
 
 
+@pytest.mark.slow
 def test_a_cpu_spin_is_stopped_by_the_cpu_limit_and_the_worker_replaced(sandbox: Sandbox):
     before = run(sandbox, w.pid)
     with pytest.raises(UnreadableFile, match=r"more than 1 s of CPU .*RAGD_PARSE_CPU_SECONDS"):
@@ -43,6 +44,7 @@ def test_a_crashing_parser_costs_one_file(sandbox: Sandbox):
     assert run(sandbox, w.hog, 1) == 1024 * 1024
 
 
+@pytest.mark.slow
 def test_a_hang_is_stopped_by_the_wall_clock_limit():
     box = Sandbox(ParseLimits(cpu_seconds=60, timeout_seconds=2, workers=1))
     try:

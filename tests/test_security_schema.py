@@ -14,7 +14,8 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import write_files
 
 KEY = "schema-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -14,7 +14,7 @@ from index.errors import (
 )
 from index.protocol import VectorStore
 from index.types import DocumentRow, IndexSpec, NewChunk
-from tests.conftest import FakeEmbedder
+from tests.fakes import FakeEmbedder
 
 SPEC = IndexSpec("fake", 4, True, "v1")
 
@@ -32,7 +32,7 @@ def axis(i: int) -> np.ndarray:
 
 def test_commit_makes_documents_searchable_both_ways(store: VectorStore):
     coll = store.collection("default")
-    assert not coll.exists() and coll.manifest() is None
+    assert not coll.exists() and coll.state() is None
     with pytest.raises(EmptyCollection, match="ingest PATH --collection default"):
         coll.snapshot()
     with coll.writer(SPEC) as w:
@@ -122,7 +122,7 @@ def test_a_second_writer_in_the_process_is_refused(store: VectorStore):
     with coll.writer(SPEC) as w:  # released again
         w.put(*doc("a.md"))
         w.commit()
-    assert coll.manifest().rows == 2  # type: ignore[union-attr]
+    assert coll.state().rows == 2  # type: ignore[union-attr]
 
 
 def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_client):

@@ -17,8 +17,7 @@ import pytest
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import Ingestor
 from ingest.watch import Background, FolderWatch
-from tests.conftest import write_files
-from tests.test_e2e import RAGD, ROOT, env_for, free_port, wait_healthy
+from tests.support import RAGD, ROOT, env_for, free_port, wait_healthy, write_files
 
 FOLLOW_SECONDS = 10  # "within a few seconds", with room for a loaded machine
 

@@ -5,23 +5,35 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 
-from app.answering.citations import attribute, best_quote, citing_sentences, filter_citations
+from app.answering.calibration import collection_threshold
+from app.answering.checking import Verdict, judge
+from app.answering.citations import best_quote, citing_sentences
 from app.answering.conversation import standalone_query
 from app.answering.errors import ROOTS
+from app.answering.evidence import Features, SentenceEvidence, agreement
+from app.answering.extractive import extract
 from app.answering.prompt import STOP, Budgeted, Passage, fit_context
 from app.answering.queue import GenerationQueue, Slot
-from app.answering.retrieval import Mode, Retriever
-from app.answering.schemas import AskResponse, Context, SearchResult, Source, Timings, Usage
+from app.answering.retrieval import Mode, Retrieval, Retriever
+from app.answering.schemas import (
+    AskResponse,
+    Context,
+    SearchResult,
+    SentenceSupport,
+    Source,
+    Timings,
+    Usage,
+)
 from app.answering.services import Services
 from index.filters import Filter
 from models.generator import Message
 
 NO_CONTEXT_ANSWER = "I could not find anything about this in the documents."
-# Said instead of generating when the nearest chunk is below RAGD_ABSTAIN_BELOW.
+# Said instead of generating when the answerability score is below the threshold in force.
 ABSTAIN_ANSWER = (
     "I cannot answer this from the documents: none of them is close enough to the question."
 )
@@ -42,6 +54,10 @@ class Prepared:
     max_tokens: int = 256
     evidence: float | None = None  # the nearest chunk's cosine similarity to the question
     abstain: bool = False  # evidence too weak: say so instead of generating
+    sentences: SentenceEvidence | None = None  # the used passages, sentence by sentence
+    features: Features | None = None
+    threshold: float | None = None  # the abstention threshold in force
+    extractive: bool = False  # RAGD_ANSWER_MODE=extractive: quote, do not generate
 
 
 class Answerer:
@@ -79,12 +95,12 @@ class Answerer:
                 query, collection, settings.top_k, evidence=True, where=where
             )
         )
+        sentences, features = await anyio.to_thread.run_sync(self._sentences, query, retrieval)
         retrieval_ms = (time.perf_counter() - searched) * 1000
         limit = min(max_tokens or settings.max_answer_tokens, settings.max_answer_tokens)
-        budget = await anyio.to_thread.run_sync(
-            self._budget, question, retrieval.passages, history, limit
-        )
-        evidence = retrieval.evidence
+        passages = self._compressed(sentences)
+        budget = await anyio.to_thread.run_sync(self._budget, question, passages, history, limit)
+        threshold = self.threshold(collection)
         return Prepared(
             question,
             budget,
@@ -95,9 +111,41 @@ class Answerer:
             rewrite=how,
             rewrite_ms=(searched - started) * 1000,
             max_tokens=limit,
-            evidence=evidence,
-            abstain=evidence is not None and evidence < settings.abstain_below,
+            evidence=retrieval.evidence,
+            abstain=bool(passages) and features.score() < threshold,
+            sentences=sentences.only([p.chunk.id for p in budget.used]),
+            features=features,
+            threshold=threshold,
+            extractive=settings.answer_mode == "extractive",
         )
+
+    def threshold(self, collection: str | None) -> float:
+        """The collection's calibrated abstention threshold, else RAGD_ABSTAIN_BELOW."""
+        settings = self.services.settings
+        found = collection_threshold(settings.data_dir, collection or settings.collection)
+        return settings.abstain_below if found is None else found
+
+    def _sentences(self, query: str, retrieval: Retrieval) -> tuple[SentenceEvidence, Features]:
+        """Split and embed the retrieved passages' sentences once: for the prompt, the
+        abstention decision, the support check and the extractive answer."""
+        sentences = SentenceEvidence(self.services.embedder, query, retrieval.passages)
+        features = Features(
+            dense=retrieval.evidence or 0.0,
+            sentence=sentences.best_sentence_cosine(),
+            coverage=sentences.coverage(),
+            agreement=agreement(retrieval.dense_docs, retrieval.keyword_docs),
+            unknown=len(retrieval.unknown),
+        )
+        return sentences, features
+
+    def _compressed(self, sentences: SentenceEvidence) -> list[Passage]:
+        keep = self.services.settings.context_sentences
+        if not keep:
+            return sentences.passages
+        return [
+            replace(p, context=sentences.compressed(i, keep))
+            for i, p in enumerate(sentences.passages)
+        ]
 
     def _budget(
         self, question: str, passages: list[Passage], history: Sequence[Message], limit: int
@@ -112,6 +160,9 @@ class Answerer:
             return
         if prepared.abstain:
             yield ABSTAIN_ANSWER  # the model is never asked: it would invent an answer
+            return
+        if prepared.extractive and prepared.sentences is not None:
+            yield extractive_text(prepared.sentences)
             return
         messages = prepared.budget.messages
         async with aclosing(prepared.slot.stream(messages, prepared.max_tokens, STOP)) as pieces:
@@ -158,33 +209,37 @@ class Answerer:
     def finish(self, prepared: Prepared, text: str, clock: Clock) -> AskResponse:
         used = prepared.budget.used
         answerable = bool(used) and not prepared.abstain
-        citable = len(used) if answerable else 0  # a fixed refusal cites nothing
-        completion = self._count_answer(text) if answerable else 0
-        checked = filter_citations(text, citable)
-        text, attributed = attribute(checked.answer, [p.chunk.text for p in used[:citable]])
-        cited = filter_citations(text, citable)
+        generated = answerable and not prepared.extractive
+        completion = self._count_answer(text) if generated else 0
+        verdict = self._judge(prepared, text) if answerable else None
+        final = verdict.answer if verdict else text
+        features = prepared.features
         return AskResponse(
-            answer=cited.answer,
-            sources=[
-                source_of(n, p, cited.answer, n in cited.cited) for n, p in enumerate(used, 1)
-            ],
-            answerable=answerable,
+            answer=final,
+            sources=[source_of(n, p, final, cited_in(final, n)) for n, p in enumerate(used, 1)],
+            answerable=answerable and not (verdict and verdict.mode == "abstained"),
             evidence=None if prepared.evidence is None else round(prepared.evidence, 4),
-            invalid_citations_removed=checked.removed,
-            attributed_citations=attributed,
+            invalid_citations_removed=verdict.invalid if verdict else 0,
+            attributed_citations=verdict.attributed if verdict else 0,
             context=Context(
                 used=[p.chunk.id for p in used],
                 dropped=[p.chunk.id for p in prepared.budget.dropped],
             ),
             usage=Usage(
-                prompt_tokens=prepared.budget.prompt_tokens,
+                prompt_tokens=prepared.budget.prompt_tokens if generated else 0,
                 completion_tokens=completion,
                 cached_prompt_tokens=prepared.slot.last.cached_tokens if prepared.slot.last else 0,
             ),
             timings=clock.timings(prepared, completion),
             retrieval_query=prepared.query or prepared.question,
             query_rewrite=prepared.rewrite,
+            **_checked_fields(prepared, verdict, features),
         )
+
+    def _judge(self, prepared: Prepared, text: str) -> Verdict | None:
+        if prepared.sentences is None:
+            return None
+        return judge(text, prepared.sentences, self.services.settings, prepared.extractive)
 
     def _count_answer(self, text: str) -> int:
         if not text:
@@ -234,6 +289,34 @@ class Clock:
             if decode > 0 and tokens > 1
             else None,
         )
+
+
+def _checked_fields(
+    prepared: Prepared, verdict: Verdict | None, features: Features | None
+) -> dict[str, object]:
+    mode = "no_context" if not prepared.budget.used else "abstained"
+    return {
+        "sentences": [
+            SentenceSupport(
+                text=c.text, supported=c.supported, score=c.score, citations=c.citations
+            )
+            for c in (verdict.sentences if verdict else [])
+        ],
+        "grounded": verdict.grounded if verdict else None,
+        "answer_mode": verdict.mode if verdict else mode,
+        "replaced": bool(verdict and verdict.replaced),
+        "generated_answer": verdict.generated if verdict and verdict.replaced else None,
+        "answerability": features.score() if features else None,
+        "abstain_threshold": prepared.threshold,
+    }
+
+
+def extractive_text(sentences: SentenceEvidence) -> str:
+    return " ".join(c.text for c in extract(sentences)) or NO_CONTEXT_ANSWER
+
+
+def cited_in(answer: str, n: int) -> bool:
+    return f"[{n}]" in answer
 
 
 def source_of(n: int, passage: Passage, answer: str, cited: bool) -> Source:

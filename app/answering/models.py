@@ -60,6 +60,7 @@ async def switch_model(answerer: Answerer, spec: str) -> dict[str, Any]:
         )
     started = time.perf_counter()
     replaced = await answerer.queue.swap(lambda: load_generator(settings))
+    replaced.close()  # no generation runs on it any more: free its memory now
     services.generator, services.settings = answerer.queue.generator, settings
     record_current(spec, settings.models_dir)
     return {

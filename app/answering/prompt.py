@@ -30,6 +30,10 @@ class Passage:
 
     chunk: ChunkRow
     score: float
+    context: str | None = None  # what the model sees: the sentences bearing on the question
+
+    def shown(self) -> str:
+        return self.context if self.context is not None else self.chunk.text
 
     def label(self) -> str:
         """The file name and heading on the passage's number line, made inert: one line, no
@@ -67,7 +71,7 @@ _QUOTE_RUN = re.compile(r'"(?=")')
 
 
 def user_message(question: str, passages: Sequence[Passage]) -> str:
-    blocks = [f"[{n}] {p.label()}\n{block(p.chunk.text)}" for n, p in enumerate(passages, 1)]
+    blocks = [f"[{n}] {p.label()}\n{block(p.shown())}" for n, p in enumerate(passages, 1)]
     context = "\n\n".join(blocks) if blocks else "(no passages)"
     return f"Passages:\n\n{context}\n\n{INSTRUCTION}\n\nQuestion: {defuse_text(question)}"
 

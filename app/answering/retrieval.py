@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from app.answering.evidence import topic_words
 from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
 from index.filters import Filter
 from index.fusion import per_document, reciprocal_rank, weighted
 from index.protocol import Reader, VectorStore
-from index.types import Hit, mismatch_message
+from index.types import Hit, IndexSpec, mismatch_message
 from ingest.pipeline import index_spec
 from models.embedder import Embedder
 
@@ -25,6 +26,9 @@ class Retrieval:
 
     passages: list[Passage]
     evidence: float | None  # cosine similarity of the nearest chunk by embedding (-1..1)
+    dense_docs: tuple[str, ...] = ()  # with evidence: the dense side's top documents, in order
+    keyword_docs: tuple[str, ...] = ()  # with evidence: the keyword side's top documents
+    unknown: tuple[str, ...] = ()  # with evidence: question words no chunk of the collection has
 
 
 class Retriever:
@@ -47,8 +51,8 @@ class Retriever:
         """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
         `where` (a parsed metadata filter) restricts both searches before they rank."""
         name = collection or self.settings.collection
-        check_model(self.store, self.embedder, name)
         snapshot = self.store.collection(name).snapshot()
+        require_model(name, snapshot.spec, self.embedder)
         mode = mode or self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
         need_dense = mode != "keyword" or evidence
@@ -56,8 +60,14 @@ class Retriever:
         dense = snapshot.search(vector, depth, where) if vector is not None else []
         hits = self._rank(snapshot, query, dense, mode, depth, where)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
-        best = (dense[0].score if dense else 0.0) if evidence else None
-        return Retrieval([Passage(h.chunk, h.score) for h in hits], best)
+        passages = [Passage(h.chunk, h.score) for h in hits]
+        if not evidence:
+            return Retrieval(passages, None)
+        # which documents each side puts first: agreement is evidence the question is on topic
+        keyword = snapshot.keyword_search(query, 10)
+        best = dense[0].score if dense else 0.0
+        unknown = unknown_words(snapshot, query, self.embedder)
+        return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown)
 
     def _rank(
         self,
@@ -78,9 +88,34 @@ class Retriever:
         return weighted(dense, keyword, self.settings.fusion_dense_weight)
 
 
+def unknown_words(snapshot: Reader, query: str, embedder: Embedder) -> tuple[str, ...]:
+    """The query's rare words that no chunk contains: a question naming something the
+    documents never mention (Simulink, of Octave manuals) is not answered by them, however
+    close its other words come. Only rare words count, those the embedder's vocabulary splits
+    into pieces: a common word ("weekly") missing from a small collection says little.
+    Numbers and short words are left out: keyword tokenizers split them."""
+    checked = [w for w in sorted(topic_words(query)) if _checkable(w)]
+    rare = [w for w, n in zip(checked, embedder.count_tokens(checked), strict=True) if n > 1]
+    return tuple(w for w in rare if not snapshot.keyword_search(w, 1))
+
+
+def _checkable(word: str) -> bool:
+    return sum(c.isalpha() for c in word) >= 3 and not any(c.isdigit() for c in word)
+
+
+def _documents(hits: list[Hit], n: int = 10) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h.chunk.doc_id for h in hits))[:n]
+
+
 def check_model(store: VectorStore, embedder: Embedder, name: str) -> None:
-    """Refuse a collection built by another embedding model or chunker."""
-    manifest = store.collection(name).manifest()
+    """Refuse a collection built by another embedding model or chunker (none yet: fine)."""
+    state = store.collection(name).state()
+    if state is not None:
+        require_model(name, state.spec, embedder)
+
+
+def require_model(name: str, spec: IndexSpec, embedder: Embedder) -> None:
+    """Refuse data built with `spec` unless this embedder and chunker built it."""
     wanted = index_spec(embedder)
-    if manifest is not None and manifest.spec != wanted:
-        raise ModelMismatch(mismatch_message(name, manifest.spec, wanted))
+    if spec != wanted:
+        raise ModelMismatch(mismatch_message(name, spec, wanted))

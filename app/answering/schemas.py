@@ -57,14 +57,28 @@ class Context(BaseModel):
     dropped: list[int] = Field(description="Retrieved chunk ids that did not fit the window.")
 
 
+class SentenceSupport(BaseModel):
+    text: str = Field(description="The answer sentence as shown (markers only when supported).")
+    supported: bool = Field(
+        description="Whether the support check found it in the passages it cites (or, uncited, "
+        "in any used passage); an unsupported sentence carries no citation."
+    )
+    score: float | None = Field(
+        description="Support score 0..1 (RAGD_SUPPORT_THRESHOLD cuts it); null when there was "
+        "nothing to check (no topic words) or the sentence is the model declining to answer."
+    )
+    citations: list[int] = Field(description="Source numbers the sentence cites.")
+
+
+AnswerMode = Literal["generative", "extractive", "abstained", "no_context"]
+
+
 class AskResponse(BaseModel):
     answer: str
     sources: list[Source]
     answerable: bool = Field(description="False when ragd could not answer from the documents.")
     evidence: float | None = Field(
-        None,
-        description="Cosine similarity of the chunk nearest to the question; below "
-        "RAGD_ABSTAIN_BELOW ragd answers that the documents cannot answer it.",
+        None, description="Cosine similarity of the chunk nearest to the question."
     )
     invalid_citations_removed: int = Field(0, description="[n] markers naming no source.")
     attributed_citations: int = Field(
@@ -80,4 +94,33 @@ class AskResponse(BaseModel):
     )
     query_rewrite: Literal["none", "keywords", "model"] = Field(
         "none", description="How a follow-up was made standalone (RAGD_QUERY_REWRITE)."
+    )
+    sentences: list[SentenceSupport] = Field(
+        default_factory=list, description="Each answer sentence with its support check."
+    )
+    grounded: float | None = Field(
+        None, description="Share of the answer's sentences that passed the support check."
+    )
+    answer_mode: AnswerMode = Field(
+        "generative",
+        description="How the answer was made: generative (the model's words, checked), "
+        "extractive (passage sentences quoted verbatim), abstained, or no_context.",
+    )
+    replaced: bool = Field(
+        False,
+        description="True when RAGD_ANSWER_MODE=auto replaced the generated (and streamed) "
+        "answer because it failed the support check; `answer` holds the replacement.",
+    )
+    generated_answer: str | None = Field(
+        None, description="The model's own answer when it was replaced, for inspection."
+    )
+    answerability: float | None = Field(
+        None,
+        description="Sentence-level evidence that the documents answer the question; below "
+        "`abstain_threshold` ragd abstains without calling the model.",
+    )
+    abstain_threshold: float | None = Field(
+        None,
+        description="The threshold in force: the collection's calibrated one (ragd eval "
+        "--write-threshold) or RAGD_ABSTAIN_BELOW.",
     )

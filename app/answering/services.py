@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import TracebackType
 
 from app.answering.retrieval import check_model
 from config.factories import load_embedder, load_generator, open_store
 from config.settings import Settings
-from index.faiss_store.vectors import AnnPolicy, set_ann_policy
 from index.protocol import VectorStore
 from ingest.pipeline import Ingestor, build_ingestor
+from ingest.sandbox import close_all
 from models.device import passive_openmp
 from models.embedder import Embedder
 from models.generator import Generator
@@ -20,6 +21,8 @@ log = logging.getLogger("ragd")
 
 @dataclass
 class Services:
+    """The models and store the app runs on; `close()` (or `with`) releases them all."""
+
     settings: Settings
     embedder: Embedder
     generator: Generator
@@ -32,7 +35,6 @@ class Services:
         """Load both models; raises ModelNotFound naming the path when one is missing."""
         passive_openmp()  # before torch and llama.cpp load: neither may spin on the other's cores
         generator = load_generator(settings)
-        set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
         embedder = load_embedder(settings)
         log.info("embedding model %s on %s", embedder.name, embedder.device)
         log.info(
@@ -55,3 +57,17 @@ class Services:
     def check_all_collections(self) -> None:
         for name in self.store.names():
             self.check_collection(name)
+
+    def close(self) -> None:
+        """Stop the parser workers, close the store's connections and free the generator."""
+        close_all()
+        self.store.close()
+        self.generator.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -10,13 +10,15 @@ from rich.console import Console
 from app.answering.errors import ROOTS
 from app.evals.errors import InvalidDataset
 from config.errors import SettingsError
+from ingest.sandbox import close_all
 
 console = Console(stderr=True)
 DOMAIN_ERRORS = (*ROOTS, SettingsError, InvalidDataset)
 
 
 def run_cli(command: Callable[[], int]) -> int:
-    """Run a command: a domain error or a bad RAGD_ setting is one literal line, not a traceback."""
+    """Run a command: a domain error or a bad RAGD_ setting is one literal line, not a traceback.
+    Whatever happens, the parser workers the command started are stopped before it returns."""
     try:
         return command()
     except (*DOMAIN_ERRORS, ValidationError) as exc:
@@ -30,3 +32,5 @@ def run_cli(command: Callable[[], int]) -> int:
             markup=False,
         )
         return 130
+    finally:
+        close_all()

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +19,7 @@ from app.cli.errors import console, run_cli
 from config.factories import load_embedder, open_store
 from config.settings import Settings
 from index.filters import TAG_KEY
-from ingest.pipeline import Outcome, SourceFile, Summary, build_ingestor, discover
+from ingest.pipeline import Ingestor, Outcome, SourceFile, Summary, build_ingestor, discover
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -77,9 +78,21 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
         embedder = load_embedder(settings)
-        store = open_store(settings)
+    with closing(open_store(settings)) as store:
         ingestor = build_ingestor(settings, embedder, store, args.collection)
         ingestor.tags = dict(args.tag)
+        summary = _run(ingestor, items, args)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print_summary(summary, ingestor.collection.name)
+    return 0 if summary.ok else 1
+
+
+def _run(
+    ingestor: Ingestor, items: list[SourceFile | Outcome], args: argparse.Namespace
+) -> Summary:
+    """Ingest with a progress bar that names the file in hand."""
     files = sum(isinstance(i, SourceFile) for i in items)
     with _progress() as progress:
         task = progress.add_task("ingesting", total=files)
@@ -87,14 +100,9 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
         def advance(outcome: Outcome) -> None:
             progress.update(task, advance=1, description=escape(_describe(outcome)))
 
-        summary = ingestor.ingest(
+        return ingestor.ingest(
             items, prune=args.prune, rebuild=args.rebuild, wait=args.wait, on_file=advance
         )
-    if args.json:
-        print(json.dumps(summary.as_dict(), indent=2))
-    else:
-        print_summary(summary, ingestor.collection.name)
-    return 0 if summary.ok else 1
 
 
 def _describe(outcome: Outcome) -> str:

@@ -26,6 +26,7 @@ from app.server.hosts import LOCAL_HOSTS, machine_hosts
 from config.errors import SettingsError
 from config.factories import open_store
 from config.settings import Settings
+from index.protocol import VectorStore
 
 out = Console()
 
@@ -94,10 +95,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         watch = ",".join(str(p) for p in args.watch)
         update = {"watch": watch, "watch_collection": args.watch_collection}
         settings = settings.model_copy(update=update)
-    services = Services.load(settings)  # fails here, before binding, if a model is missing
-    services.check_all_collections()
-    print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
-    run(services, args.host, args.port)
+    # Fails here, before binding, if a model is missing; the app's lifespan closes them.
+    with Services.load(settings) as services:
+        services.check_all_collections()
+        print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
+        run(services, args.host, args.port)
     return 0
 
 
@@ -153,9 +155,9 @@ def key_new(args: argparse.Namespace, settings: Settings) -> int:
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     question = check_question(args.question)  # /api/ask's limits, before any model loads
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    response = asyncio.run(answerer.answer(question, args.collection))
+    with Services.load(settings) as services:
+        answerer = Answerer(services, GenerationQueue(services.generator))
+        response = asyncio.run(answerer.answer(question, args.collection))
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -174,14 +176,19 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def index_check(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
-    names = [args.collection] if args.collection else store.names()
-    failed = False
-    for name in names:
-        problems = store.collection(name).check()
-        failed |= bool(problems)
-        status = "ok" if not problems else "INCONSISTENT"
-        print(json.dumps({"collection": name, "status": status, "problems": problems}))
-    return 1 if failed else 0
+    try:
+        names = [args.collection] if args.collection else store.names()
+        return 1 if sum(_check_one(store, name) for name in names) else 0
+    finally:
+        store.close()
+
+
+def _check_one(store: VectorStore, name: str) -> bool:
+    """Print one collection's check; True when it found problems."""
+    problems = store.collection(name).check()
+    status = "ok" if not problems else "INCONSISTENT"
+    print(json.dumps({"collection": name, "status": status, "problems": problems}))
+    return bool(problems)
 
 
 if __name__ == "__main__":

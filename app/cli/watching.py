@@ -34,4 +34,6 @@ def watch_command(
         watch.run(on_sync=lambda summary: report(summary, name))
     except KeyboardInterrupt:
         console.print("stopped watching; the collection keeps its last sync")
+    finally:
+        store.close()
     return 0

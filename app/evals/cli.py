@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from app.answering.calibration import write_threshold
 from app.answering.retrieval import MODES
 from app.evals.beir import load_beir
+from app.evals.calibrate import Curve
 from app.evals.errors import InvalidDataset
 from app.evals.evaluate import Abstention, BeirReport, Tick, evaluate_beir
 from app.evals.qa import QAReport, load_qa, run_qa
@@ -51,6 +54,15 @@ def add_eval_parser(commands: Any) -> None:
         type=Path,
         default=None,
         help="BEIR: JSONL of questions the corpus cannot answer, to calibrate RAGD_ABSTAIN_BELOW",
+    )
+    parser.add_argument(
+        "--write-threshold",
+        action="store_true",
+        help="QA: store the suggested abstention threshold for --collection (the server uses "
+        "it instead of RAGD_ABSTAIN_BELOW); needs unanswerable questions in the file",
+    )
+    parser.add_argument(
+        "--details", type=Path, default=None, help="QA: write each question's answer here (JSONL)"
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -92,15 +104,31 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
     from app.answering.services import Services
 
     items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
-    services = Services.load(settings)
-    answerer = Answerer(services, GenerationQueue(services.generator))
-    with progress_ticks() as tick:
-        report = asyncio.run(run_qa(answerer, items, args.collection, tick))
+    with Services.load(settings) as services, progress_ticks() as tick:
+        answerer = Answerer(services, GenerationQueue(services.generator))
+        report = asyncio.run(run_qa(answerer, items, args.collection, tick, args.details))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print_qa(report)
+    if args.write_threshold:
+        _write_threshold(report, settings, args.collection or settings.collection)
     return 0
+
+
+def _write_threshold(report: QAReport, settings: Settings, collection: str) -> None:
+    if report.curve is None or report.curve.suggested.refused is None:
+        raise InvalidDataset(
+            "--write-threshold needs answerable and unanswerable questions "
+            '(lines with "answers": []) to choose a threshold'
+        )
+    path = write_threshold(
+        settings.data_dir,
+        collection,
+        report.curve.suggested.threshold,
+        {"curve": [asdict(p) for p in report.curve.points], "questions": report.questions},
+    )
+    err.print(f"abstention threshold {report.curve.suggested.threshold} written to {path}")
 
 
 @contextmanager
@@ -171,6 +199,19 @@ def print_abstention(a: Abstention) -> None:
         )
 
 
+def print_curve(curve: Curve) -> None:
+    out.print("answerability threshold -> answerable answered / unanswerable refused:")
+    for p in curve.points:
+        refused = "-" if p.refused is None else f"{p.refused:.0%}"
+        out.print(f"  {p.threshold:.2f}  {p.answered:.0%}  {refused}", highlight=False)
+    s, c = curve.suggested, curve.current
+    out.print(
+        f"in force {c.threshold}: answers {c.answered:.0%}, refuses {c.refused}; suggested "
+        f"{s.threshold}: answers {s.answered:.0%}, refuses {s.refused}",
+        highlight=False,
+    )
+
+
 def print_qa(report: QAReport) -> None:
     table = Table(
         title=f"{report.questions} questions, {report.answerable} answerable", show_edge=False
@@ -178,8 +219,8 @@ def print_qa(report: QAReport) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report.as_dict().items():
-        if name not in ("questions", "answerable", "abstention"):
+        if name not in ("questions", "answerable", "abstention", "curve"):
             table.add_row(name, "-" if value is None else str(value))
     out.print(table)
-    if report.abstention:
-        print_abstention(report.abstention)
+    if report.curve:
+        print_curve(report.curve)

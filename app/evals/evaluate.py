@@ -7,7 +7,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -91,14 +91,14 @@ def evaluate_beir(
         raise InvalidDataset(f"{dataset.folder}: no query has a relevant document in the qrels")
     with _work_folder(work_dir) as work:
         settings = settings.model_copy(update={"data_dir": work})
-        store = open_store(settings)
-        name, sources = ingest_corpus(dataset, settings, embedder, store, tick)
-        retriever = Retriever(settings, embedder, store)
-        report = _report(dataset, settings, store, name, len(queries))
-        evidence = _run_modes(report, retriever, name, queries, dataset, sources, modes, tick)
-        if evidence:
-            others = _unanswerable(unanswerable, retriever, name, tick) if unanswerable else []
-            report.abstention = calibrate(evidence, others, settings.abstain_below)
+        with closing(open_store(settings)) as store:
+            name, sources = ingest_corpus(dataset, settings, embedder, store, tick)
+            retriever = Retriever(settings, embedder, store)
+            report = _report(dataset, settings, store, name, len(queries))
+            evidence = _run_modes(report, retriever, name, queries, dataset, sources, modes, tick)
+            if evidence:
+                others = _unanswerable(unanswerable, retriever, name, tick) if unanswerable else []
+                report.abstention = calibrate(evidence, others, settings.abstain_below)
     return report
 
 
@@ -143,7 +143,7 @@ def ingest_corpus(
 def _report(
     dataset: BeirDataset, settings: Settings, store: VectorStore, name: str, queries: int
 ) -> BeirReport:
-    manifest = store.collection(name).manifest()
+    manifest = store.collection(name).state()
     keys = (
         "chunk_tokens",
         "chunk_overlap",
@@ -210,8 +210,9 @@ def _query(
     started = time.perf_counter()
     found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
     into.latencies.append((time.perf_counter() - started) * 1000)
-    # chunk by chunk: a document's repeated chunks take places in the top k, as in the API
-    into.runs[query_id] = [sources[p.chunk.source] for p in found.passages]
+    # BEIR ranks documents: a document takes the rank of its best chunk (MaxP), once, as
+    # pytrec_eval's one score per document does; its further chunks are not ranked again.
+    into.runs[query_id] = list(dict.fromkeys(sources[p.chunk.source] for p in found.passages))
     return found.evidence
 
 

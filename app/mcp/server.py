@@ -141,13 +141,11 @@ def documents(answerer: Answerer, name: str) -> list[DocumentInfo]:
 def collections(answerer: Answerer) -> list[CollectionInfo]:
     store, found = answerer.services.store, []
     for name in store.names():
-        manifest = store.collection(name).manifest()
-        if manifest is not None:
+        state = store.collection(name).state()
+        if state is not None:
             uri = f"ragd://collections/{name}"
             found.append(
-                CollectionInfo(
-                    name=name, documents=manifest.documents, chunks=manifest.rows, uri=uri
-                )
+                CollectionInfo(name=name, documents=state.documents, chunks=state.rows, uri=uri)
             )
     return found
 

@@ -16,7 +16,7 @@ def serve_stdio(settings: Settings) -> None:
     """Load the models, then speak MCP on stdin/stdout until the client closes them."""
     # stdout carries the protocol: every log line goes to stderr.
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
-    services = Services.load(settings)
-    services.check_all_collections()
-    answerer = Answerer(services, GenerationQueue(services.generator, settings.queue_depth))
-    build_server(lambda: answerer).run("stdio")
+    with Services.load(settings) as services:
+        services.check_all_collections()
+        answerer = Answerer(services, GenerationQueue(services.generator, settings.queue_depth))
+        build_server(lambda: answerer).run("stdio")

@@ -25,7 +25,7 @@ PUBLIC_PREFIX = "/static/"
 # The only non-GET requests a read-only key may make; everything else needs an admin key,
 # so a route added later without thinking about roles is admin-only (fails closed).
 READER_POSTS = frozenset(
-    {"/api/search", "/api/ask", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/mcp"}
+    {"/api/search", "/api/ask", "/v1/chat/completions", "/mcp"}
 )  # /mcp: every MCP tool only reads (search, ask, list_documents)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 

@@ -32,6 +32,5 @@ def get_principal(request: Request) -> Principal:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
 # Declared once on the app: every route, including ones added later, runs it.
 ADMITTED = Depends(get_principal)

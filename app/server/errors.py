@@ -25,7 +25,7 @@ The exception tree (each root lives in the package that raises it):
     ├── EmptyDocument            422
     ├── FileTooLarge             413
     └── TooMuchText              422  (more text than RAGD_MAX_DOCUMENT_CHARS)
-    config.errors.SettingsError  500  (startup: the CLI prints it and exits)
+    config.errors.SettingsError      (startup only, never in a request: the CLI prints it)
     app.evals.errors.InvalidDataset  (`ragd eval` only: the CLI prints it)
     app.answering.errors.RequestError
     ├── QuestionTooLong          413
@@ -63,7 +63,6 @@ from app.answering.errors import (
     RequestError,
     UnknownModel,
 )
-from config.errors import SettingsError
 from index import errors as index_errors
 from ingest import errors as ingest_errors
 from models import errors as model_errors
@@ -122,7 +121,6 @@ STATUS: dict[type[Exception], int] = {
     index_errors.InvalidFilter: 422,
     index_errors.FilterUnsupported: 409,
     ingest_errors.IngestError: 422,
-    SettingsError: 500,
     ingest_errors.UnsupportedFile: 415,
     ingest_errors.FileTooLarge: 413,
     RequestError: 400,

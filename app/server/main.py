@@ -25,7 +25,8 @@ log = logging.getLogger("ragd")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the service; models load in the lifespan unless `services` is given."""
+    """Build the service; models load in the lifespan unless `services` is given. Either way
+    the app owns them: the lifespan's end closes them (parser workers, clients, the model)."""
     settings = settings or (services.settings if services else Settings())
 
     @asynccontextmanager
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         finally:
             for watch in app.state.watches:
                 await anyio.to_thread.run_sync(watch.stop)
+            await anyio.to_thread.run_sync(ready.close)  # after the watches: they ingest
 
     app = FastAPI(
         title="ragd",

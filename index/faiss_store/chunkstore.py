@@ -13,7 +13,7 @@ import numpy as np
 
 from index.faiss_store.where import to_sql
 from index.filters import Filter
-from index.types import ChunkRow, DocumentRow, NewChunk
+from index.types import ChunkRow, DocumentRow, NewChunk, keyword_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -134,10 +134,12 @@ class ChunkStore:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def live_texts(self, gen: int) -> tuple[np.ndarray, list[str]]:
-        """Ids and texts of every chunk visible at `gen`, in id order (for the keyword index)."""
-        rows = self._query(f"SELECT id, text FROM chunks WHERE {VISIBLE} ORDER BY id", {"g": gen})
+        """Ids and keyword texts (heading path and text) of every chunk visible at `gen`, in id
+        order (for the keyword index)."""
+        sql = f"SELECT id, text, heading FROM chunks WHERE {VISIBLE} ORDER BY id"
+        rows = self._query(sql, {"g": gen})
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, [r[1] for r in rows]
+        return ids, [keyword_text(r[1], r[2]) for r in rows]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own page-level check; an empty list means the file is sound."""

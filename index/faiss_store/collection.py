@@ -13,7 +13,7 @@ from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keywor
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
 from index.filters import Filter
-from index.types import DocumentRow, Hit
+from index.types import DocumentRow, Hit, IndexSpec
 
 STORE = "chunks.sqlite"
 LOCK = "write.lock"
@@ -41,6 +41,10 @@ class Snapshot:
     @property
     def generation(self) -> int:
         return self.manifest.generation
+
+    @property
+    def spec(self) -> IndexSpec:
+        return self.manifest.spec
 
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         """The `k` nearest chunks; with `where`, the nearest among the matching ones (the

@@ -11,12 +11,17 @@ from index.errors import CollectionNotFound, DocumentNotFound, InvalidCollection
 from index.faiss_store.check import check_collection
 from index.faiss_store.collection import LOCK, Collection
 from index.faiss_store.keyword import MAX_QUERY_TERMS
+from index.faiss_store.manifest import Manifest
 from index.faiss_store.writer import Writer
 from index.types import DocumentRow, IndexSpec, valid_name
 
 
 class FaissCollection(Collection):
     """A collection as the store hands it out: its reader, plus its single writer and its check."""
+
+    def state(self) -> Manifest | None:
+        """The store protocol's name for the manifest."""
+        return self.manifest()
 
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> Writer:
         """This collection's single writer (enter it to take the lock)."""
@@ -25,6 +30,12 @@ class FaissCollection(Collection):
     def check(self) -> list[str]:
         """Problems found on disk; an empty list means consistent."""
         return check_collection(self)
+
+    def close(self) -> None:
+        """Close the chunk store's SQLite connection (and the snapshot reading it)."""
+        if self._store is not None:
+            self._store.close()
+        self._store, self._snapshot, self._seen = None, None, None
 
     def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow:
         """Replace a document's tags at once, holding the writer's lock (no new generation:
@@ -63,6 +74,12 @@ class FaissStore:
         if must_exist and not collection.exists():
             raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")
         return collection
+
+    def close(self) -> None:
+        with self._lock:
+            collections, self._open = list(self._open.values()), {}
+        for collection in collections:
+            collection.close()
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -15,7 +15,7 @@ from index.faiss_store.collection import LOCK, Collection
 from index.faiss_store.keyword import KEYWORD_SUFFIX, keyword_from_store, keyword_segments
 from index.faiss_store.manifest import PREVIOUS, Manifest, Segment, read_manifest, write_manifest
 from index.faiss_store.vectors import load_segments, write_segment
-from index.types import DocumentRow, IndexSpec, NewChunk, mismatch_message
+from index.types import DocumentRow, IndexSpec, NewChunk, keyword_text, mismatch_message
 
 # Merge segments once this many pile up, or once dead vectors outnumber live ones.
 MAX_SEGMENTS = 16
@@ -133,7 +133,7 @@ class Writer:
             name = f"seg-{gen:08d}.faiss"
             segments.append(write_segment(self.collection.folder, name, ids, vectors))
         manifest = self._manifest(gen, segments)
-        texts = [chunk.text for _, chunks in pending.adds for chunk in chunks]
+        texts = [keyword_text(c.text, c.heading) for _, chunks in pending.adds for c in chunks]
         compacted = list(manifest.segments) != segments
         manifest = replace(manifest, keyword=self._keyword(gen, ids, texts, compacted))
         write_manifest(self.collection.folder, manifest)

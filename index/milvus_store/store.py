@@ -67,11 +67,13 @@ BATCH = 512  # rows per upsert call
 MAX_QUERY_TERMS = 64  # distinct query words sent to Milvus' BM25 (as the FAISS store's)
 _WORD = re.compile(r"\w+")
 _clients: dict[tuple[str, str], Any] = {}
+_users: dict[tuple[str, str], int] = {}  # connect() calls not yet matched by release()
 _clients_lock = threading.Lock()
 
 
 def connect(uri: str, token: str = "") -> Any:
-    """One MilvusClient per endpoint and process; a `.db` path runs milvus-lite embedded."""
+    """One MilvusClient per endpoint and process, shared by its users until the last
+    `release()`; a `.db` path runs milvus-lite embedded."""
     from pymilvus import MilvusClient
 
     # milvus-lite answers no mvccTs for a query iterator; the client-side time it falls back on
@@ -91,7 +93,21 @@ def connect(uri: str, token: str = "") -> Any:
                     f"cannot open the Milvus store at {uri!r} ({exc}); check RAGD_MILVUS_URI "
                     "(http://host:19530, or a .db file path no other process has open)"
                 ) from exc
+        _users[uri, token] = _users.get((uri, token), 0) + 1
         return _clients[uri, token]
+
+
+def release(client: Any) -> None:
+    """One user of a `connect()`ed client is done with it; the last one closes it."""
+    with _clients_lock:
+        key = next((k for k, known in _clients.items() if known is client), None)
+        if key is None:
+            return
+        _users[key] -= 1
+        if _users[key] > 0:
+            return
+        del _clients[key], _users[key]
+    client.close()
 
 
 @dataclass(frozen=True)
@@ -105,12 +121,21 @@ class MilvusState:
 
 
 class MilvusStore:
-    """Collections by name in one Milvus database; `prefix` keeps deployments apart."""
+    """Collections by name in one Milvus database; `prefix` keeps deployments apart.
+
+    With `owns_client`, `close()` releases the client (one from `connect()`); otherwise the
+    caller that made the client closes it.
+    """
 
     def __init__(
-        self, client: Any, prefix: str = "ragd_", max_query_terms: int = MAX_QUERY_TERMS
+        self,
+        client: Any,
+        prefix: str = "ragd_",
+        max_query_terms: int = MAX_QUERY_TERMS,
+        owns_client: bool = False,
     ) -> None:
         self.client = client
+        self.owns_client = owns_client
         self.prefix = prefix
         self.max_query_terms = max_query_terms
         self.meta = f"{prefix}meta"
@@ -142,6 +167,11 @@ class MilvusStore:
             raise CollectionNotFound(f"no collection named {name!r}; see GET /api/collections")
         return collection
 
+    def close(self) -> None:
+        if self.owns_client:
+            self.owns_client = False
+            release(self.client)
+
     def names(self) -> list[str]:
         if not self.ready(self.meta):
             return []
@@ -161,10 +191,6 @@ class MilvusStore:
             self._create(self.meta, meta_schema(), stub_index(self.client))
         row = {"name": name, "spec": json.dumps(asdict(spec)), "generation": generation}
         self.client.upsert(self.meta, [{**row, "stub": [0.0, 0.0]}])
-
-    def drop_meta(self, name: str) -> None:
-        if self.ready(self.meta):
-            self.client.delete(self.meta, ids=[name])
 
     def _create(self, name: str, schema: Any, index: Any) -> None:
         # Strong consistency: a replica's search sees every write acknowledged before it.
@@ -190,7 +216,8 @@ class MilvusCollection:
     def exists(self) -> bool:
         return self.store.read_meta(self.name) is not None
 
-    def manifest(self) -> MilvusState | None:
+    def state(self) -> MilvusState | None:
+        """The spec and generation (one query) and the sizes (a count query each)."""
         meta = self.store.read_meta(self.name)
         if meta is None:
             return None
@@ -202,14 +229,16 @@ class MilvusCollection:
         rows = self.client.query(collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
-    def snapshot(self) -> MilvusCollection:
-        """Milvus serves the latest committed data itself: the collection is its own view."""
-        if not self.exists():
+    def snapshot(self) -> MilvusReader:
+        """Milvus keeps no snapshots: a reader of the latest commit, with the spec that built
+        it (one query, which is all a search's model check needs)."""
+        meta = self.store.read_meta(self.name)
+        if meta is None:
             raise EmptyCollection(
                 f"collection {self.name!r} is empty: add documents with "
                 f"`ingest PATH --collection {self.name}` or POST /api/documents"
             )
-        return self
+        return MilvusReader(self, meta[0])
 
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
@@ -311,7 +340,7 @@ class MilvusCollection:
         chunks of a document never listed: re-ingesting the file (or `--rebuild`) clears them.
         """
         try:
-            state = self.manifest()
+            state = self.state()
         except (TypeError, ValueError, KeyError) as exc:
             return [f"collection {self.name!r}: unreadable index spec ({exc})"]
         if state is None:
@@ -339,6 +368,23 @@ class MilvusCollection:
         for name in (self.chunks, self.docs):
             self.client.drop_collection(name)
             self.store._loaded.discard(name)
+
+
+class MilvusReader:
+    """A collection's latest committed data as a Reader; `spec` as read when it was opened."""
+
+    def __init__(self, collection: MilvusCollection, spec: IndexSpec) -> None:
+        self.collection = collection
+        self.spec = spec
+
+    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
+        return self.collection.search(query, k, where)
+
+    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
+        return self.collection.keyword_search(text, k, where)
+
+    def documents(self) -> list[DocumentRow]:
+        return self.collection.documents()
 
 
 @dataclass
@@ -426,7 +472,7 @@ class MilvusWriter:
         if pending or self.rebuild:
             self._write(pending)
         # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
-        return self.collection.manifest() or MilvusState(0, self.spec, 0, 0)
+        return self.collection.state() or MilvusState(0, self.spec, 0, 0)
 
     def _write(self, pending: _Pending) -> None:
         coll = self.collection

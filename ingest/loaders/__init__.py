@@ -49,10 +49,6 @@ LOADERS: dict[str, Callable[[bytes], Iterator[Block]]] = {
 }
 
 
-def supported(name: str) -> bool:
-    return _suffix(name) in LOADERS
-
-
 def precheck(name: str, data: bytes) -> Callable[[bytes], Iterator[Block]]:
     """The loader for `name`, after the checks that need no parsing (type, emptiness)."""
     loader = LOADERS.get(_suffix(name))
@@ -73,7 +69,7 @@ def load(name: str, data: bytes, options: LoadOptions | None = None) -> Loaded:
     loader = precheck(name, data)
     with loading(options or LoadOptions()) as report:
         blocks = [
-            Block(text, b.page, b.heading)
+            Block(text, b.page, b.heading, b.label)
             for b in loader(data)
             for text in split_long(b.text, LONGEST_BLOCK)
         ]

@@ -7,22 +7,41 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Block:
-    """A paragraph-sized piece of a document."""
+    """A paragraph-sized piece of a document; `label` is the printed page label (PDF) where it
+    differs from the page number."""
 
     text: str
     page: int | None = None
     heading: str | None = None
+    label: str | None = None
 
 
 class Headings:
-    """The heading path above the current point, e.g. "Guide > Adding documents"."""
+    """The heading path above the current point, e.g. "Guide > Adding documents", under the
+    document's title when it has one that its first heading does not already repeat."""
 
-    def __init__(self) -> None:
+    def __init__(self, title: str | None = None) -> None:
         self._stack: list[tuple[int, str]] = []
+        self.title = title
 
     def enter(self, level: int, title: str) -> None:
         self._stack = [(lvl, t) for lvl, t in self._stack if lvl < level] + [(level, title)]
 
     @property
+    def level(self) -> int:
+        """The level of the innermost heading (0 above the first one)."""
+        return self._stack[-1][0] if self._stack else 0
+
+    @property
     def path(self) -> str | None:
-        return " > ".join(t for _, t in self._stack) or None
+        titles = [t for _, t in self._stack]
+        if self.title and not (titles and _same(titles[0], self.title)):
+            titles.insert(0, self.title)
+        return " > ".join(titles) or None
+
+
+def _same(heading: str, title: str) -> bool:
+    """A title that names the same thing as the first heading ("json — JSON encoder" and
+    "json — JSON encoder — Python 3.12 documentation")."""
+    a, b = heading.casefold(), title.casefold()
+    return a.startswith(b) or b.startswith(a)

@@ -84,9 +84,7 @@ def _table(
         yield Block(text, heading=heading)
 
 
-def _bounded(
-    what: str, rows: Iterable[Sequence[object]], budget: _Budget
-) -> Iterator[list[str]]:
+def _bounded(what: str, rows: Iterable[Sequence[object]], budget: _Budget) -> Iterator[list[str]]:
     """Rows as text, until the row or cell budget runs out (which is noted, not silent)."""
     for number, row in enumerate(rows, start=1):
         if number > MAX_ROWS or budget.cells <= 0:

@@ -22,7 +22,7 @@ CollectionQuery = Annotated[str | None, Query(description="Collection (default: 
 def collections(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
     out = []
     for name in services.store.names():
-        manifest = services.store.collection(name).manifest()
+        manifest = services.store.collection(name).state()
         if manifest is not None:
             out.append({"name": name, "documents": manifest.documents, "chunks": manifest.rows})
     return {"collections": out}

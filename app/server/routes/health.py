@@ -44,7 +44,7 @@ def health(services: ServicesDep, request: Request) -> dict[str, Any]:
 def collection_sizes(services: ServicesDep) -> dict[str, dict[str, int]]:
     sizes = {}
     for name in services.store.names():
-        manifest = services.store.collection(name).manifest()
+        manifest = services.store.collection(name).state()
         if manifest is not None:
             sizes[name] = {"documents": manifest.documents, "chunks": manifest.rows}
     return sizes

@@ -30,6 +30,7 @@ from app.server.schemas import ChatRequest, parsed_filter
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL = "ragd"
+REPLACED_NOTE = "\n\n(ragd: the text above failed the support check; the documents say:) "
 
 
 @router.get("/models")
@@ -119,8 +120,12 @@ async def chunk_events(
 
 
 def final_chunks(answer: AskResponse, prepared: Prepared, reply: Reply) -> list[str]:
-    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]."""
+    """The finish chunk with the checked answer's extras, usage if asked, then [DONE]; when
+    auto mode replaced the streamed text, a last content chunk says so and gives the answer
+    ragd stands behind (also in `ragd.answer`, with `ragd.replaced`)."""
     chunks = [reply.chunk({}, finish(answer, prepared), **extras(answer))]
+    if answer.replaced:
+        chunks.insert(0, reply.chunk({"content": REPLACED_NOTE + answer.answer}))
     if reply.include_usage:
         envelope = reply.envelope("chat.completion.chunk")
         chunks.append(json.dumps({**envelope, "choices": [], "usage": usage(answer)}))

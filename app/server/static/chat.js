@@ -104,10 +104,13 @@ function assistantParts() {
   state.className = "state";
   const answer = document.createElement("div");
   answer.className = "answer";
+  const check = document.createElement("p");
+  check.className = "check";
+  check.hidden = true;
   const tools = document.createElement("div");
   tools.className = "tools";
   tools.append(tool("copy", "Copy"), tool("show-sources", "Sources"), tool("retry", "Retry"));
-  parts.append(state, answer, tools);
+  parts.append(state, answer, check, tools);
   return parts;
 }
 
@@ -140,8 +143,42 @@ function update(turn) {
   li.classList.toggle("streaming", !turn.done && !turn.error && !turn.stopped);
   li.classList.toggle("abstained", turn.answerable === false);
   renderMarkdown(li.querySelector(".answer"), turn.content || "", (turn.sources || []).length);
+  showCheck(li, turn);
   updateTools(li, turn);
   scrollToEnd(pinned);
+}
+
+// The support check, once the answer is final: unsupported sentences are marked in place
+// (they carry no citation), and a note says what was checked or replaced.
+function showCheck(li, turn) {
+  const note = li.querySelector(".check");
+  const unsupported = (turn.sentences || []).filter((s) => !s.supported);
+  for (const sentence of unsupported) markSentence(li.querySelector(".answer"), sentence.text);
+  const lines = [];
+  if (turn.replaced) lines.push("The generated answer failed the support check; ragd quotes the passage instead.");
+  else if (turn.answerMode === "extractive") lines.push("Quoted verbatim from the passage.");
+  if (unsupported.length) {
+    lines.push(`${unsupported.length} sentence(s) marked like this were not found in the passages and carry no citation.`);
+  }
+  note.textContent = lines.join(" ");
+  note.hidden = !turn.done || lines.length === 0;
+}
+
+function markSentence(root, text) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    const at = node.data.indexOf(text);
+    if (at < 0 || node.parentElement?.closest(".unsupported")) continue;
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + text.length);
+    const mark = document.createElement("span");
+    mark.className = "unsupported";
+    mark.title = "Not supported by the passages: no citation";
+    range.surroundContents(mark);
+    return;
+  }
 }
 
 function stateText(turn) {
@@ -275,6 +312,8 @@ function onEvent(turn, event, data) {
     scheduleUpdate(turn);
   } else if (event === "done") {
     Object.assign(turn, { content: data.answer || "", sources: data.sources || turn.sources, done: true });
+    // auto mode may replace the streamed text: the final answer is the one in `done`
+    Object.assign(turn, { sentences: data.sentences || [], replaced: Boolean(data.replaced), answerMode: data.answer_mode });
     turn.answerable = data.answerable !== false;
     if (shownTurn() === turn) showSources(turn);
   } else if (event === "error") {

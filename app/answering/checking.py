@@ -1,0 +1,52 @@
+"""What answer ragd stands behind: the checked generation, or the verbatim extractive quote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.answering.citations import filter_citations
+from app.answering.evidence import SentenceEvidence
+from app.answering.extractive import extract
+from app.answering.schemas import AnswerMode
+from app.answering.support import Checked, OverlapChecker, check, grounded, refused, render
+from config.settings import Settings
+
+NOTHING_TO_QUOTE = (
+    "I cannot answer this from the documents: no passage sentence bears on the question."
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    answer: str
+    sentences: list[Checked]
+    grounded: float
+    mode: AnswerMode
+    replaced: bool = False  # auto mode swapped the generated answer for the extractive one
+    generated: str = ""  # the model's text, as streamed
+    invalid: int = 0  # [n] markers naming no source
+    attributed: int = 0  # citations added to supported sentences the model left uncited
+
+
+def judge(
+    text: str, evidence: SentenceEvidence, settings: Settings, extractive: bool = False
+) -> Verdict:
+    """Check the generated `text` sentence by sentence; in auto mode, fall back to quoting."""
+    if extractive:
+        return _extractive(evidence, text, replaced=False)
+    sources = len(evidence.passages)
+    invalid = filter_citations(text, sources).removed
+    checked = check(text, OverlapChecker(evidence), sources, settings.support_threshold)
+    share = grounded(checked)
+    failed = share < settings.replace_below or refused(checked)
+    if settings.answer_mode == "auto" and failed:
+        return _extractive(evidence, text, replaced=True, invalid=invalid)
+    attributed = sum(1 for c in checked if c.attributed)
+    return Verdict(render(checked), checked, share, "generative", False, text, invalid, attributed)
+
+
+def _extractive(evidence: SentenceEvidence, text: str, replaced: bool, invalid: int = 0) -> Verdict:
+    picked = extract(evidence)
+    if not picked:  # nothing quotable: ragd does not stand behind any text
+        return Verdict(NOTHING_TO_QUOTE, [], 0.0, "abstained", replaced, text, invalid)
+    return Verdict(render(picked), picked, grounded(picked), "extractive", replaced, text, invalid)
