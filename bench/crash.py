@@ -6,6 +6,9 @@ minutes; the embedding model plays no part in crash safety. `--real` runs the `i
 the packaged model instead (about ten seconds a start).
 
     python -m bench.crash --kills 500          # the long trial (README figure)
+    python -m bench.crash --faults             # ENOSPC / EIO at every I/O point of a commit
+    python -m bench.crash --at-risk 30         # the most work an interrupted ingest loses
+    python -m bench.crash --scale 100000       # backup / restore / migrate times
 """
 
 from __future__ import annotations
@@ -48,6 +51,31 @@ def worker(corpus: Path, data: Path) -> None:
     chunker = Chunker(embedder, size=64, overlap=8)
     ingestor = Ingestor(embedder, chunker, collection, commit_every=48, batch_chunks=16)
     ingestor.ingest(discover([corpus]), wait=60)
+
+
+def timed_worker(corpus: str, data: str, commit_seconds: str, delay: str) -> None:
+    """A slow ingest that commits by time only (killed by the timed-commit test)."""
+    from bench.disk import slow_ingestor
+    from ingest.pipeline import discover
+
+    ingestor = slow_ingestor(Path(data), float(commit_seconds), float(delay))
+    ingestor.ingest(discover([Path(corpus)]))
+
+
+def disk_benchmarks(args: argparse.Namespace) -> int:
+    from bench import disk
+
+    result: dict[str, object] = {}
+    if args.faults:
+        result["faults"] = disk.fault_trials(args.workdir / "faults")
+        print(json.dumps(result["faults"]), file=sys.stderr, flush=True)
+    if args.at_risk:
+        result["at_risk"] = disk.work_at_risk(args.workdir / "at-risk", args.at_risk, 0.5, 400)
+    if args.scale:
+        result["scale"] = disk.copy_times(args.workdir / "scale", args.scale)
+    print(json.dumps(result, indent=2))
+    faults = result.get("faults")
+    return 1 if isinstance(faults, dict) and faults["inconsistent_or_unreported"] else 0
 
 
 def real_ingest_cmd(corpus: Path) -> list[str]:
@@ -151,10 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ragd-crash"))
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--timed-worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--faults", action="store_true", help="fault-injection trials")
+    parser.add_argument("--at-risk", type=float, help="measure work lost with this commit time")
+    parser.add_argument("--scale", type=int, help="backup/restore/migrate a collection this big")
     args = parser.parse_args(argv)
     if args.worker:
         worker(*args.worker)
         return 0
+    if args.timed_worker:
+        timed_worker(*args.timed_worker)
+        return 0
+    if args.faults or args.at_risk or args.scale:
+        return disk_benchmarks(args)
     started = time.perf_counter()
     trial = run_trial(args.kills, args.files, args.workdir, args.real, args.seed)
     result = {

@@ -141,6 +141,18 @@ class Settings(BaseSettings):
         "most on the question, with a neighbour each side (0: whole chunks).",
     )
     max_upload_mb: float = Field(50, gt=0, description="Largest accepted upload, in MB.")
+    commit_seconds: float = Field(
+        30,
+        gt=0,
+        description="An ingest commits what it has embedded at least this often (as well as "
+        "every 2048 chunks): an interrupted ingest loses at most this many seconds of work.",
+    )
+    min_free_mb: float = Field(
+        100,
+        ge=0,
+        description="Ingest and uploads refuse to start with less free space than this on the "
+        "data folder's disk (507 over HTTP), rather than fail half-way; 0 turns the check off.",
+    )
     api_keys: str = Field(
         "",
         description="Comma-separated API keys, each optionally suffixed `:read` (search and ask "
@@ -150,9 +162,19 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None,
         description="File of hashed API keys, one per line: the key's SHA-256 hex, then "
-        "optionally a role (`read` or `admin`) and a name; `#` starts a comment. "
-        "`ragd key new` prints a key and its line.",
+        "optionally a role (`read` or `admin`), `collections=NAME:ROLE,...` to scope the key "
+        "to those collections, and a name; `#` starts a comment. Read again when it changes. "
+        "Default: `keys` in the data dir, where `ragd keys create` writes.",
     )
+    conversation_retention_days: float = Field(
+        90,
+        ge=0,
+        description="Conversations untouched for this many days are deleted; 0 keeps them.",
+    )
+    audit_max_mb: float = Field(
+        10, gt=0, description="The audit log (data dir, audit.log) is rotated past this size."
+    )
+    audit_keep: int = Field(5, ge=1, le=100, description="Rotated audit logs kept.")
     rate_limit: str = Field(
         "300/minute",
         description="Requests allowed per API key (per client address without keys) to the "

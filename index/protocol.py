@@ -7,14 +7,14 @@ embedded in a file).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Protocol
 
 import numpy as np
 
 from index.filters import Filter
-from index.types import DocumentRow, Hit, IndexSpec, NewChunk
+from index.types import DocumentRow, Health, Hit, IndexSpec, NewChunk
 
 
 class State(Protocol):
@@ -83,6 +83,8 @@ class StoreCollection(Protocol):
     def writer(self, spec: IndexSpec, wait: float = 0, rebuild: bool = False) -> StoreWriter: ...
     def check(self) -> list[str]: ...
     def set_tags(self, doc_id: str, tags: dict[str, str], wait: float = 5) -> DocumentRow: ...
+    def health(self) -> Health: ...
+    def export(self) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]: ...
 
 
 class VectorStore(Protocol):

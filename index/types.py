@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -81,3 +82,21 @@ def mismatch_message(name: str, built: IndexSpec, wanted: IndexSpec) -> str:
         f"Set RAGD_EMBED_MODEL={built.embed_model} RAGD_EMBED_BACKEND={built.embed_backend} to "
         f"use the index as it is, or re-embed it with `ingest --rebuild PATH --collection {name}`."
     )
+
+
+HealthState = Literal["empty", "ok", "degraded", "broken"]
+
+
+@dataclass(frozen=True)
+class Health:
+    """A collection's state on disk: empty (never committed), ok, degraded (readers get the
+    previous generation), or broken (nothing good to serve); with what to do about it."""
+
+    state: HealthState
+    generation: int = 0  # the newest committed generation (0: none)
+    serving: int | None = None  # the generation readers get, None when nothing
+    problems: list[str] = field(default_factory=list)
+    advice: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import stat
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -17,6 +18,7 @@ from typing import Literal
 from config.settings import Settings
 from index.errors import DocumentNotFound, RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
+from index.space import require_free
 from index.types import DocumentRow, IndexSpec, NewChunk
 from ingest import frontmatter
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
@@ -61,6 +63,8 @@ class Outcome:
 @dataclass
 class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
+    kept: int = 0  # how many outcomes were committed (all of them once the ingest finishes)
+    generation: int = 0  # the generation that holds them
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -81,7 +85,24 @@ class Summary:
         statuses: tuple[Status, ...] = ("added", "updated", "unchanged", "removed", "skipped")
         counts: dict[str, int] = {s: self.count(s) for s in (*statuses, "failed")}
         files = [o.as_dict() for o in self.outcomes]
-        return {**counts, "chunks": self.chunks, "ocr_pages": self.ocr_pages, "files": files}
+        return {
+            **counts,
+            "chunks": self.chunks,
+            "ocr_pages": self.ocr_pages,
+            "generation": self.generation,
+            "files": files,
+        }
+
+    def kept_line(self) -> str:
+        """What an interrupted ingest kept: the files committed before it stopped."""
+        kept = [o for o in self.outcomes[: self.kept] if o.status in ("added", "updated")]
+        chunks = sum(o.chunks for o in kept)
+        if not kept:
+            return "no new files were committed before it stopped"
+        return (
+            f"{len(kept)} new or updated files ({chunks} chunks) were committed before it "
+            f"stopped (generation {self.generation}); run the same command again to add the rest"
+        )
 
 
 def document_id(source: str) -> str:
@@ -224,12 +245,18 @@ class Ingestor:
         batch_chunks: int = 256,
         parser: Sandbox | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        commit_seconds: float = 30,
+        space_check: Callable[[], None] = lambda: None,
     ) -> None:
         self.embedder = embedder
         self.chunker = chunker
         self.collection = collection
         self.spec = index_spec(embedder)
         self.commit_every = commit_every
+        self.commit_seconds = commit_seconds  # at most this much work is lost to an interruption
+        self.space_check = space_check  # raises DiskFull before a write starts on a full disk
+        self.summary = Summary()  # the last ingest's, read by a caller it was interrupted in
+        self._committed_at = 0.0
         self.batch_chunks = batch_chunks
         self.parser = parser or shared(ParseLimits())
         self.max_file_bytes = max_file_bytes
@@ -255,18 +282,19 @@ class Ingestor:
         """Ingest files incrementally: unchanged ones are skipped by content hash. `prune`
         removes every document not among `items`; `forget` only those whose source it selects
         (a watcher's deleted or renamed files), in the same commit."""
-        summary = Summary()
+        self.space_check()
+        summary = self.summary = Summary()  # kept here too: an interrupted caller reports it
         seen: set[str] = set()
         self._retags = {} if not rebuild else None
         try:
             with self.writer(wait=wait, rebuild=rebuild) as writer:
-                for outcome in self._process(writer, items, seen):
+                for outcome in self._process(writer, items, seen, summary):
                     summary.outcomes.append(outcome)
                     on_file(outcome)
                 if prune or forget:
                     gone = forget if forget and not prune else lambda _: True
                     summary.outcomes.extend(self._prune(writer, seen, gone))
-                writer.commit()
+                self._commit(writer, summary)
             self._apply_retags(self._retags or {}, wait)
         finally:
             self._retags = None
@@ -279,6 +307,17 @@ class Ingestor:
             with suppress(DocumentNotFound):  # deleted by another writer since: nothing to tag
                 self.collection.set_tags(doc_id, tags, wait=max(wait, 30))
 
+    def _commit(self, writer: StoreWriter, summary: Summary) -> None:
+        """Commit what is staged: every outcome reported so far is then kept."""
+        summary.generation = writer.commit().generation
+        summary.kept = len(summary.outcomes)
+        self._committed_at = time.monotonic()
+
+    def _commit_due(self, writer: StoreWriter) -> bool:
+        staged = writer.staged_chunks
+        late = time.monotonic() - self._committed_at >= self.commit_seconds
+        return staged >= self.commit_every or (staged > 0 and late)
+
     def ingest_bytes(
         self, writer: StoreWriter, source: str, data: bytes, tags: dict[str, str] | None = None
     ) -> Outcome:
@@ -289,8 +328,13 @@ class Ingestor:
         return self._flush(writer, batch).get(source, outcome)
 
     def _process(
-        self, writer: StoreWriter, items: Iterable[SourceFile | Outcome], seen: set[str]
+        self,
+        writer: StoreWriter,
+        items: Iterable[SourceFile | Outcome],
+        seen: set[str],
+        summary: Summary,
     ) -> Iterator[Outcome]:
+        self._committed_at = time.monotonic()
         batch: list[_Parsed] = []
         done: list[Outcome] = []
         jobs: deque[_Job] = deque()
@@ -305,8 +349,8 @@ class Ingestor:
             if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
                 yield from _replaced(done, self._flush(writer, batch))
                 done = []
-            if writer.staged_chunks >= self.commit_every:
-                writer.commit()  # a crash from here on keeps everything before this point
+            if self._commit_due(writer):
+                self._commit(writer, summary)  # a crash from here on keeps all before this
         done.extend(self._finish(job, batch) for job in jobs)
         yield from _replaced(done, self._flush(writer, batch))
 
@@ -505,6 +549,8 @@ def build_ingestor(
         store.collection(collection or settings.collection),
         parser=parser,
         max_file_bytes=int(settings.max_file_mb * 1024 * 1024),
+        commit_seconds=settings.commit_seconds,
+        space_check=lambda: require_free(settings.data_dir, settings.min_free_mb, "an ingest"),
     )
 
 

@@ -20,9 +20,10 @@ from app.server.main import create_app
 from config.settings import Settings
 from index.faiss_store.store import FaissStore
 from ingest.pipeline import build_ingestor, discover
-from tests.browser_support import ThreadedServer, Watched, launch, watched_page
-from tests.conftest import FakeEmbedder, FakeGenerator, write_files
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.support import ThreadedServer, Watched, launch, watched_page, write_files
 
+pytestmark = pytest.mark.browser
 DOCS = {
     "legal/contract.md": "# Contract\n\nLunch for the team is paid by the client.",
     "legal/memo.txt": "The memo says lunch is at noon for the legal team.",

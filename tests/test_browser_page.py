@@ -47,6 +47,8 @@ class Fake:
 @contextmanager
 def serving_fake(root: Path, **values: Any) -> Iterator[Fake]:
     """The real app (real Guard, FAISS, sandbox) on a socket, its models the fakes."""
+    # The page is under test, not answering: the fake model's words are shown as generated.
+    values = {"answer_mode": "generative", "abstain_below": 0.0, **values}
     settings = Settings(data_dir=root / "data", max_upload_mb=0.02, _env_file=None, **values)
     generator = FakeGenerator(ANSWER, delay=0.02)
     services = Services(settings, FakeEmbedder(), generator, FaissStore(settings.index_dir))

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from app.answering.services import Services
 from app.server.main import create_app
 from bench.crash import run_trial
+from index.errors import DiskFull
 from index.faiss_store.check import check_collection
 from index.faiss_store.writer import Writer
 from ingest.pipeline import discover, index_spec
@@ -46,7 +47,7 @@ def test_disk_full_keeps_the_old_generation_serving(ingestor, tmp_path, monkeypa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("index.faiss_store.vectors.atomic_write", full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(DiskFull, match=r"the disk is full.*serves generation 1"):
         ingestor.ingest(discover([root]))
     assert ingestor.collection.manifest() == before
     assert check_collection(ingestor.collection) == []
@@ -110,9 +111,9 @@ def test_ragd_index_check_reports_a_bit_flip(ingestor, settings, tmp_path):
         cwd=ROOT,
         timeout=120,
     )
-    assert result.returncode == 1
+    assert result.returncode == 1  # broken: one generation, and it fails its checksum
     report = json.loads(result.stdout)
-    assert report["status"] == "INCONSISTENT" and "checksum" in report["problems"][0]
+    assert report["status"] == "broken" and "checksum" in report["problems"][0]
 
 
 def test_delete_rewrites_no_vectors_and_embeds_nothing(ingestor, embedder, tmp_path):

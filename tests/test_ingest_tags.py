@@ -8,11 +8,13 @@ import signal
 import subprocess
 import tempfile
 
+import pytest
+
 from index.faiss_store.store import FaissStore
 from index.filters import parse
 from ingest.pipeline import Ingestor, discover
-from tests.conftest import FakeEmbedder, write_files
-from tests.test_e2e import INGEST, ROOT, env_for, run
+from tests.fakes import FakeEmbedder
+from tests.support import INGEST, ROOT, env_for, run, write_files
 from tests.test_watch import eventually
 
 NOTES = {"a.md": "Alpha is the first letter.", "b.txt": "Beta follows alpha."}
@@ -51,6 +53,7 @@ def test_unchanged_files_with_unchanged_tags_are_left_alone(ingestor: Ingestor, 
     assert [(o.status, o.reason) for o in summary.outcomes] == [("unchanged", "")] * 2
 
 
+@pytest.mark.e2e
 def test_ingest_cli_rerun_with_another_tag_retags_and_embeds_nothing(tmp_path):
     folder = write_files(tmp_path / "notes", NOTES)
     data = tmp_path / "data"
@@ -64,6 +67,7 @@ def test_ingest_cli_rerun_with_another_tag_retags_and_embeds_nothing(tmp_path):
     assert tags(collection) == {key: {"team": "blue"} for key in NOTES}
 
 
+@pytest.mark.e2e
 def test_ingest_watch_passes_its_tags_to_every_file_it_syncs(tmp_path):
     folder = write_files(tmp_path / "notes", {"a.md": NOTES["a.md"]})
     data = tmp_path / "data"

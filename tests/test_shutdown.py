@@ -33,16 +33,28 @@ def is_running(pid: int) -> bool:
     return True
 
 
-def test_after_the_app_lifespan_ends_the_parser_workers_are_gone(tmp_path: Path):
+def test_after_the_app_lifespan_ends_what_it_loaded_is_closed(tmp_path: Path, monkeypatch):
     settings = Settings(data_dir=tmp_path / "data", parse_workers=1, _env_file=None)  # type: ignore[call-arg]
     generator = FakeGenerator()
     services = Services(settings, FakeEmbedder(), generator, open_store(settings))
-    with TestClient(create_app(services=services)) as client:
+    monkeypatch.setattr(Services, "load", classmethod(lambda cls, _settings: services))
+    with TestClient(create_app(settings)) as client:  # the app loads, so the app owns
         upload = client.post("/api/documents", files=[("file", ("a.md", b"# A\n\nAlpha."))])
         assert upload.status_code == 200, upload.text
         pid = worker_pid(settings)  # the worker that parsed the upload
         assert is_running(pid)
     assert not is_running(pid)
+    assert generator.closed
+
+
+def test_services_handed_to_the_app_stay_open_for_their_owner(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    generator = FakeGenerator()
+    with Services(settings, FakeEmbedder(), generator, open_store(settings)) as services:
+        for _ in range(2):  # one services object, two apps after each other (as tests do)
+            with TestClient(create_app(services=services)) as client:
+                assert client.get("/health").status_code == 200
+        assert not generator.closed
     assert generator.closed
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from types import TracebackType
 
+from app.answering.access import scoped
 from app.answering.retrieval import check_model
 from config.factories import load_embedder, load_generator, open_store
 from config.settings import Settings
@@ -29,6 +30,10 @@ class Services:
     store: (
         VectorStore  # FAISS (index.faiss_store) or Milvus (index.milvus_store): RAGD_VECTOR_STORE
     )
+
+    def __post_init__(self) -> None:
+        # Every lookup of a collection asks who is acting (app/answering/access.py).
+        self.store = scoped(self.store)
 
     @classmethod
     def load(cls, settings: Settings) -> Services:

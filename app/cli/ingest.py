@@ -81,7 +81,11 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     with closing(open_store(settings)) as store:
         ingestor = build_ingestor(settings, embedder, store, args.collection)
         ingestor.tags = dict(args.tag)
-        summary = _run(ingestor, items, args)
+        try:
+            summary = _run(ingestor, items, args)
+        except BaseException:
+            console.print(f"stopped: {ingestor.summary.kept_line()}", markup=False)
+            raise
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:

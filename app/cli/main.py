@@ -1,11 +1,10 @@
-"""The `ragd` command: serve, ask, index check."""
+"""The `ragd` command: serve, ask, eval, key, index (check, backup, restore, migrate)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import ipaddress
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,14 +18,14 @@ from app.answering.limits import check_question
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from app.cli.errors import run_cli
+from app.cli.index_cmd import add_index_parser, index_command
 from app.cli.models import add_models_parser, models_command
+from app.cli.team import add_team_parsers, audit_command, keys_command
 from app.evals.cli import add_eval_parser, evaluate
 from app.server.auth import ROLES, KeyRing, key_file_line, new_key
 from app.server.hosts import LOCAL_HOSTS, machine_hosts
 from config.errors import SettingsError
-from config.factories import open_store
 from config.settings import Settings
-from index.protocol import VectorStore
 
 out = Console()
 
@@ -55,15 +54,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     serve.add_argument("--watch-collection", default=None, help="the collection they fill")
     commands.add_parser("mcp", help="the MCP server over stdio, for desktop assistants")
     add_models_parser(commands)
+    add_team_parsers(commands)
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--collection", default=None)
     ask.add_argument("--json", action="store_true", help="print the full JSON answer")
     add_eval_parser(commands)
-    index = commands.add_parser("index", help="index maintenance")
-    index_commands = index.add_subparsers(dest="index_command", required=True)
-    check = index_commands.add_parser("check", help="verify the index on disk")
-    check.add_argument("--collection", default=None)
+    add_index_parser(commands)
     key = commands.add_parser("key", help="API keys")
     key_commands = key.add_subparsers(dest="key_command", required=True)
     new = key_commands.add_parser("new", help="print a new random key and its keys-file line")
@@ -77,11 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {
         "serve": serve,
         "ask": ask,
-        "index": index_check,
+        "index": index_command,
         "key": key_new,
         "eval": evaluate,
         "mcp": mcp_stdio,
         "models": models_command,
+        "keys": keys_command,
+        "audit": audit_command,
     }
     return run_cli(lambda: commands[args.command](args, Settings()))
 
@@ -95,7 +94,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         watch = ",".join(str(p) for p in args.watch)
         update = {"watch": watch, "watch_collection": args.watch_collection}
         settings = settings.model_copy(update=update)
-    # Fails here, before binding, if a model is missing; the app's lifespan closes them.
+    # Fails here, before binding, if a model is missing; closed when the server stops.
     with Services.load(settings) as services:
         services.check_all_collections()
         print(f"ragd serving on http://{args.host}:{args.port}", flush=True)
@@ -172,23 +171,6 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         if source.quote:
             out.print(f"    {source.quote}", style="dim", markup=False, highlight=False)
     return 0
-
-
-def index_check(args: argparse.Namespace, settings: Settings) -> int:
-    store = open_store(settings)
-    try:
-        names = [args.collection] if args.collection else store.names()
-        return 1 if sum(_check_one(store, name) for name in names) else 0
-    finally:
-        store.close()
-
-
-def _check_one(store: VectorStore, name: str) -> bool:
-    """Print one collection's check; True when it found problems."""
-    problems = store.collection(name).check()
-    status = "ok" if not problems else "INCONSISTENT"
-    print(json.dumps({"collection": name, "status": status, "problems": problems}))
-    return bool(problems)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.answering.access import Principal
 from app.answering.answer import Answerer
 from app.answering.services import Services
-from app.server.auth import Principal
 from app.server.errors import Unauthorized
 
 
@@ -32,5 +32,6 @@ def get_principal(request: Request) -> Principal:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 # Declared once on the app: every route, including ones added later, runs it.
 ADMITTED = Depends(get_principal)

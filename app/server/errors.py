@@ -18,7 +18,9 @@ The exception tree (each root lives in the package that raises it):
     ├── ModelMismatch            409  "re-embed with ingest --rebuild"
     ├── IndexCorrupt             503
     ├── WriterBusy               409  "ingest already running"
-    └── RowTooLarge              422  a field over the store's limits (Milvus)
+    ├── RowTooLarge              422  a field over the store's limits (Milvus)
+    └── WriteFailed              500  an I/O error mid-commit: the last generation still serves
+        └── DiskFull             507  no space left (or under RAGD_MIN_FREE_MB before starting)
     ingest.errors.IngestError
     ├── UnsupportedFile          415
     ├── UnreadableFile           422
@@ -31,6 +33,8 @@ The exception tree (each root lives in the package that raises it):
     ├── QuestionTooLong          413
     ├── InvalidQuestion          422  (empty once control characters are removed)
     ├── UnknownModel             404  (/v1: model is not `ragd` or `ragd/<collection>`)
+    ├── NotAllowed               403  a key scoped to read a collection, writing to it
+    ├── ConversationNotFound     404  not this key's conversation
     ├── QueueFull                429  (with Retry-After)
     ├── Unauthorized             401  (with WWW-Authenticate: Bearer)
     ├── Forbidden                403  a read-only key on an admin route
@@ -55,6 +59,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.answering.access import NotAllowed
+from app.answering.conversations import ConversationNotFound
 from app.answering.errors import (
     ROOTS,
     InvalidQuestion,
@@ -120,6 +126,8 @@ STATUS: dict[type[Exception], int] = {
     index_errors.RowTooLarge: 422,
     index_errors.InvalidFilter: 422,
     index_errors.FilterUnsupported: 409,
+    index_errors.WriteFailed: 500,
+    index_errors.DiskFull: 507,
     ingest_errors.IngestError: 422,
     ingest_errors.UnsupportedFile: 415,
     ingest_errors.FileTooLarge: 413,
@@ -127,6 +135,8 @@ STATUS: dict[type[Exception], int] = {
     QuestionTooLong: 413,
     InvalidQuestion: 422,
     UnknownModel: 404,
+    NotAllowed: 403,
+    ConversationNotFound: 404,
     QueueFull: 429,
     Unauthorized: 401,
     Forbidden: 403,
@@ -169,6 +179,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     421: _error("Host header not allowed."),
     422: {"model": InvalidBody, "description": "Invalid request or unreadable document."},
     429: _error("Rate limit or model queue full; see Retry-After."),
+    507: _error("The disk is full: nothing was written; the last generation still serves."),
 }
 
 

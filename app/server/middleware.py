@@ -12,8 +12,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.answering.access import NOBODY, Principal, acting_as
 from app.answering.errors import RequestError
-from app.server.auth import ANONYMOUS, KeyRing, Principal, bearer_token, is_public, may
+from app.server.auth import ANONYMOUS, KeyRing, bearer_token, is_public, may
 from app.server.errors import (
     CrossOrigin,
     Forbidden,
@@ -42,6 +43,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Guard (host, origin, key, role, rate, body size), then CORS if allowed, then headers."""
     origins = cors_origins(settings)  # settings errors surface here, at startup
     keys, limiter = KeyRing.from_settings(settings), CostLimiter(settings)
+    app.state.keys = keys
     app.add_middleware(Guard, settings=settings, keys=keys, limiter=limiter)
     if origins:
         app.add_middleware(
@@ -126,22 +128,27 @@ class Guard:
             await self.app(scope, receive, send)
             return
         try:
-            scope.setdefault("state", {})["principal"] = self.admit(scope)
+            principal = scope.setdefault("state", {})["principal"] = self.admit(scope)
         except RequestError as exc:
             await error_response(exc)(scope, receive, send)
             return
         timeout = self.settings.body_timeout_seconds
-        await BodyCounter(self.app, self.body_limit(scope), timeout).run(scope, receive, send)
+        # Everything the request touches (retrieval, the store, MCP tools) acts as this key.
+        with acting_as(principal):
+            await BodyCounter(self.app, self.body_limit(scope), timeout).run(scope, receive, send)
 
     def admit(self, scope: Scope) -> Principal:
         headers, method, path = Headers(scope=scope), scope["method"], scope["path"]
         self.check_host(headers)
         self.check_origin(headers, method)
         if is_public(method, path):
-            return ANONYMOUS
+            return self.public(headers)
         principal = self.authenticate(headers)
         if not may(principal, method, path):
-            raise Forbidden("this API key is read-only: uploading and deleting need an admin key")
+            raise Forbidden(
+                "this API key may not do this: uploading and deleting need an admin key, and "
+                "changing the server a key that is admin over every collection"
+            )
         self.limiter.hit(principal.id if self.keys.enabled else _client(scope), method, path)
         self.check_length(headers, self.body_limit(scope))
         return principal
@@ -164,6 +171,13 @@ class Guard:
                 f"requests from pages at {origin} are not allowed; add the origin to "
                 "RAGD_CORS_ORIGINS to allow it"
             )
+
+    def public(self, headers: Headers) -> Principal:
+        """A public path shows a known key its own collections, and no one else any."""
+        if not self.keys.enabled:
+            return ANONYMOUS
+        token = bearer_token(headers)
+        return (self.keys.identify(token) if token else None) or NOBODY
 
     def authenticate(self, headers: Headers) -> Principal:
         if not self.keys.enabled:

@@ -98,6 +98,12 @@ class AskRequest(Strict):
         description="Earlier turns, oldest first.",
     )
     stream: bool = Field(False, description="Stream Server-Sent Events instead of one JSON.")
+    conversation_id: str | None = Field(
+        None,
+        max_length=64,
+        description="A stored conversation of this key (POST /api/conversations): its turns "
+        "are the history unless `history` is given, and this turn is appended to it.",
+    )
     filter: dict[str, Any] | None = FilterField
 
     _check = field_validator("question")(clean_question)

@@ -7,18 +7,55 @@ import numpy as np
 from index.errors import IndexCorrupt
 from index.faiss_store.collection import Collection
 from index.faiss_store.keyword import load_keyword
-from index.faiss_store.manifest import Manifest
+from index.faiss_store.manifest import PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import read_segment
+from index.types import Health
 
 
-def check_collection(collection: Collection) -> list[str]:
-    """Problems found in the committed generation; an empty list means consistent."""
+def collection_health(collection: Collection) -> Health:
+    """Empty, ok, degraded (the previous generation checks out and serves) or broken."""
     try:
         manifest = collection.manifest()
     except IndexCorrupt as exc:
-        return [str(exc)]
+        return _fallback(collection, 0, [str(exc)])
     if manifest is None:
-        return [f"collection {collection.name!r} has no manifest (nothing committed yet)"]
+        if (collection.folder / PREVIOUS).exists():
+            return _fallback(collection, 0, ["manifest.json is missing"])
+        how = f"ingest PATH --collection {collection.name}"
+        return Health("empty", advice=f"nothing committed yet: add documents with `{how}`")
+    problems = check_collection(collection, manifest)
+    if not problems:
+        return Health("ok", manifest.generation, manifest.generation)
+    return _fallback(collection, manifest.generation, problems)
+
+
+def _fallback(collection: Collection, generation: int, problems: list[str]) -> Health:
+    """The newest generation is bad: degraded if the previous one checks out, else broken."""
+    name = collection.name
+    repair = (
+        f"restore a backup (`ragd index restore SRC --collection {name}`) or re-embed "
+        f"(`ingest --rebuild PATH --collection {name}`)"
+    )
+    try:
+        previous = read_manifest(collection.folder, PREVIOUS)
+    except IndexCorrupt:
+        previous = None
+    if previous is not None and not check_collection(collection, previous):
+        advice = f"readers get the previous generation {previous.generation}; {repair}"
+        return Health("degraded", generation, previous.generation, problems, advice)
+    return Health("broken", generation, None, problems, f"nothing good to serve; {repair}")
+
+
+def check_collection(collection: Collection, manifest: Manifest | None = None) -> list[str]:
+    """Problems found in a committed generation (the newest by default); [] means consistent,
+    and an empty, never-committed collection is consistent."""
+    if manifest is None:
+        try:
+            manifest = collection.manifest()
+        except IndexCorrupt as exc:
+            return [str(exc)]
+    if manifest is None:
+        return []
     problems = collection.chunk_store.integrity_problems()
     live = collection.chunk_store.live_ids(manifest.generation)
     found = []

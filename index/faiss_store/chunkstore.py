@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -129,6 +130,16 @@ class ChunkStore:
         rows = self._query(sql, (gen, gen, *[int(i) for i in ids], gen, gen))
         return {row[0]: ChunkRow(*row) for row in rows}
 
+    def chunks_of(self, gen: int, doc_ids: Sequence[str]) -> list[ChunkRow]:
+        """The visible chunks of these documents, by document then order (source left blank)."""
+        marks = ",".join(f":d{i}" for i in range(len(doc_ids)))
+        sql = (
+            "SELECT id, doc_id, '', ord, text, page, heading FROM chunks "
+            f"WHERE doc_id IN ({marks}) AND {VISIBLE} ORDER BY doc_id, ord"
+        )
+        params = {"g": gen, **{f"d{i}": d for i, d in enumerate(doc_ids)}}
+        return [ChunkRow(*row) for row in self._query(sql, params)]
+
     def live_ids(self, gen: int) -> np.ndarray:
         rows = self._query(f"SELECT id FROM chunks WHERE {VISIBLE}", {"g": gen})
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -167,13 +178,14 @@ class ChunkStore:
     ) -> list[int]:
         """One transaction: retire `deletes` and replaced documents, insert `adds` at `gen`."""
         with self._lock:
+            self._rollback()  # one left open by a failed rollback
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 ids = self._apply(cur, gen, deletes, adds)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                self._rollback()
                 raise
         return ids
 
@@ -231,10 +243,22 @@ class ChunkStore:
 
     def _script(self, *statements: str, gen: int) -> None:
         with self._lock:
+            self._rollback()
             self._db.execute("BEGIN IMMEDIATE")
-            for sql in statements:
-                self._db.execute(sql, {"g": gen})
-            self._db.execute("COMMIT")
+            try:
+                for sql in statements:
+                    self._db.execute(sql, {"g": gen})
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it may, on SQLITE_FULL)."""
+        if self._db.in_transaction:
+            # The error being raised says more; the next transaction retries the rollback.
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _query(self, sql: str, params: object) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -46,6 +46,12 @@ class Snapshot:
     def spec(self) -> IndexSpec:
         return self.manifest.spec
 
+    def exact_search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """Exhaustive search even when an IVF index answers `search` (to compare stores by)."""
+        ids, scores = self.vectors.exact_search(query, k)
+        keep = ids[0] >= 0
+        return self._hits(ids[0][keep], scores[0][keep])
+
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         """The `k` nearest chunks; with `where`, the nearest among the matching ones (the
         filter is applied first, so k come back whenever k match)."""

@@ -70,11 +70,15 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary name, fsync it, rename over `path`, fsync the folder."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not fill up further with half-files
+        raise
     fsync_dir(path.parent)
 
 

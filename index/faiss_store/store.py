@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from index.errors import CollectionNotFound, DocumentNotFound, InvalidCollectionName, WriterBusy
-from index.faiss_store.check import check_collection
+from index.faiss_store.check import check_collection, collection_health
 from index.faiss_store.collection import LOCK, Collection
+from index.faiss_store.export import Exported, export_documents
 from index.faiss_store.keyword import MAX_QUERY_TERMS
 from index.faiss_store.manifest import Manifest
 from index.faiss_store.writer import Writer
-from index.types import DocumentRow, IndexSpec, valid_name
+from index.types import DocumentRow, Health, IndexSpec, valid_name
 
 
 class FaissCollection(Collection):
@@ -30,6 +32,14 @@ class FaissCollection(Collection):
     def check(self) -> list[str]:
         """Problems found on disk; an empty list means consistent."""
         return check_collection(self)
+
+    def export(self) -> Iterator[Exported]:
+        """Each document of the newest generation with its chunks and stored vectors."""
+        return export_documents(self)
+
+    def health(self) -> Health:
+        """Empty, ok, degraded or broken, with what to do."""
+        return collection_health(self)
 
     def close(self) -> None:
         """Close the chunk store's SQLite connection (and the snapshot reading it)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -10,12 +12,15 @@ from types import TracebackType
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.errors import DocumentNotFound, ModelMismatch, WriterBusy
+from index.errors import DocumentNotFound, ModelMismatch, WriterBusy, write_failed
 from index.faiss_store.collection import LOCK, Collection
 from index.faiss_store.keyword import KEYWORD_SUFFIX, keyword_from_store, keyword_segments
 from index.faiss_store.manifest import PREVIOUS, Manifest, Segment, read_manifest, write_manifest
 from index.faiss_store.vectors import load_segments, write_segment
 from index.types import DocumentRow, IndexSpec, NewChunk, keyword_text, mismatch_message
+
+log = logging.getLogger("ragd.index")
+IO_ERRORS = (OSError, sqlite3.Error)  # what a full or failing disk raises on the commit path
 
 # Merge segments once this many pile up, or once dead vectors outnumber live ones.
 MAX_SEGMENTS = 16
@@ -56,6 +61,9 @@ class Writer:
             ) from None
         try:
             self._recover()
+        except IO_ERRORS as exc:
+            self._lock.release()
+            raise self._failed(exc, "recovering the last commit") from exc
         except BaseException:
             self._lock.release()
             raise
@@ -116,14 +124,38 @@ class Writer:
         if not self._pending and not self.rebuild and not self._keyword_missing:
             return self.manifest
         pending, self._pending = self._pending, _Pending()
+        gen = self.manifest.generation + 1
         try:
-            manifest = self._write_generation(self.manifest.generation + 1, pending)
+            manifest = self._write_generation(gen, pending)
+        except IO_ERRORS as exc:
+            self._recover_quietly()  # undo the half-written generation, keep serving the old
+            raise self._failed(exc, f"writing generation {gen}") from exc
         except BaseException:
-            self._recover()  # e.g. ENOSPC: undo the half-written generation, keep serving the old
+            self._recover_quietly()
             raise
         self.manifest, self.rebuild = manifest, False
         self._after_commit()
         return manifest
+
+    def _recover_quietly(self) -> None:
+        """Recover now if the disk lets us; if not, the next writer's `_recover` does it."""
+        try:
+            self._recover()
+        except IO_ERRORS as exc:
+            log.warning("collection %s: recovery deferred (%s)", self.collection.name, exc)
+
+    def _failed(self, exc: BaseException, doing: str) -> Exception:
+        """The domain error for `exc`, saying which generation readers now get."""
+        try:
+            current = self.collection.manifest()
+        except Exception:  # an unreadable manifest: `ragd index check` says more
+            current = None
+        serving = (
+            f"the index serves generation {current.generation}"
+            if current
+            else "the collection is still empty"
+        )
+        return write_failed(exc, self.collection.name, doing, serving)
 
     def _write_generation(self, gen: int, pending: _Pending) -> Manifest:
         ids = self.collection.chunk_store.apply(gen, pending.deletes, pending.adds)
@@ -176,9 +208,13 @@ class Writer:
         return [write_segment(self.collection.folder, name, merged.ids(), merged.vectors())]
 
     def _after_commit(self) -> None:
-        previous = read_manifest(self.collection.folder, PREVIOUS)
-        self.collection.chunk_store.purge_through(previous.generation if previous else 0)
-        self._remove_unreferenced()
+        """Housekeeping once the generation is in: the commit stands even if this fails."""
+        try:
+            previous = read_manifest(self.collection.folder, PREVIOUS)
+            self.collection.chunk_store.purge_through(previous.generation if previous else 0)
+            self._remove_unreferenced()
+        except IO_ERRORS as exc:
+            log.warning("collection %s: clean-up deferred (%s)", self.collection.name, exc)
 
     def _remove_unreferenced(self) -> None:
         """Delete segment files and temporaries no kept generation refers to."""

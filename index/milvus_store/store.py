@@ -6,8 +6,10 @@ built-in BM25 function) and `<prefix>d_<name>` (one row per document); `<prefix>
 collection's index spec and generation, so every replica checks the same embedding model.
 
 Writes are single-writer per document, last writer wins: chunk ids derive from the content, so
-an upsert is idempotent; re-ingesting a document upserts its new chunks, then its row, then
-deletes its old chunks, so a reader never finds it missing (briefly both versions, never none).
+an upsert is idempotent; re-ingesting a document upserts its new chunks, deletes its old ones,
+then writes its row, so a reader never finds it missing (briefly both versions, never none).
+The row goes last (first, for a delete): a write that fails half-way leaves the row at the old
+version, and running the same ingest again redoes the document and clears what was left.
 Within one process a lock serializes writers as with FAISS; across replicas none is taken.
 """
 
@@ -19,7 +21,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +39,7 @@ from index.errors import (
     ModelMismatch,
     RowTooLarge,
     WriterBusy,
+    write_failed,
 )
 from index.filters import Filter, field_values, matches
 from index.milvus_store.schema import (
@@ -53,6 +56,7 @@ from index.milvus_store.where import to_expr
 from index.types import (
     ChunkRow,
     DocumentRow,
+    Health,
     Hit,
     IndexSpec,
     NewChunk,
@@ -344,7 +348,7 @@ class MilvusCollection:
         except (TypeError, ValueError, KeyError) as exc:
             return [f"collection {self.name!r}: unreadable index spec ({exc})"]
         if state is None:
-            return [f"collection {self.name!r} has no index spec (nothing committed yet)"]
+            return []  # never committed: empty, not broken
         rows = _query_all(self.client, self.chunks, "id >= 0", ["doc_id"])
         found = Counter(str(r["doc_id"]) for r in rows)
         problems = []
@@ -355,6 +359,37 @@ class MilvusCollection:
         if found:
             problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
         return problems
+
+    def export(self, batch: int = 64) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]:
+        """Each listed document with its chunks in order and their stored vectors."""
+        docs = self.documents()
+        fields = ["doc_id", "ord", "text", "page", "heading", "vector"]
+        for start in range(0, len(docs), batch):
+            part = docs[start : start + batch]
+            where = f"doc_id in {json.dumps([d.id for d in part])}"
+            by_doc: dict[str, list[Any]] = {}
+            for row in _query_all(self.client, self.chunks, where, fields):
+                by_doc.setdefault(str(row["doc_id"]), []).append(row)
+            for doc in part:
+                rows = sorted(by_doc.get(doc.id, []), key=lambda r: int(r["ord"]))
+                chunks = [_new_chunk(r) for r in rows]
+                vectors = np.asarray([r["vector"] for r in rows], dtype=np.float32)
+                yield doc, chunks, vectors.reshape(len(rows), -1)
+
+    def health(self) -> Health:
+        """Empty, ok, or degraded: a write that failed half-way left chunks beside their
+        document's (readers still get every document); Milvus keeps no previous generation."""
+        state = self.state()
+        if state is None:
+            return Health("empty", advice=f"nothing committed yet: {_how_to_add(self.name)}")
+        problems = self.check()
+        if not problems:
+            return Health("ok", state.generation, state.generation)
+        advice = (
+            "readers still get every document, some chunks twice; ingest the files named "
+            f"again, or re-embed with `ingest --rebuild PATH --collection {self.name}`"
+        )
+        return Health("degraded", state.generation, state.generation, problems, advice)
 
     def create(self, spec: IndexSpec) -> None:
         """Make the chunk and document collections for vectors of `spec.dimension`."""
@@ -470,7 +505,13 @@ class MilvusWriter:
         """Write the staged changes; the generation counts commits (informational)."""
         pending, self._pending = self._pending, _Pending()
         if pending or self.rebuild:
-            self._write(pending)
+            try:
+                self._write(pending)
+            except IndexStoreError:
+                raise
+            except Exception as exc:  # pymilvus raises several kinds (MilvusException, gRPC)
+                serving = "documents already written before it stay searchable"
+                raise write_failed(exc, self.collection.name, "writing to Milvus", serving) from exc
         # Nothing ever committed (as with FAISS, an empty commit creates nothing): generation 0.
         return self.collection.state() or MilvusState(0, self.spec, 0, 0)
 
@@ -484,8 +525,8 @@ class MilvusWriter:
         coll.store.write_meta(coll.name, self.spec, self.generation)
         self._remove(pending.deletes)
         self._upsert(coll.chunks, [row for _, rows in pending.adds.values() for row in rows])
-        self._upsert(coll.docs, coll.doc_rows(doc for doc, _ in pending.adds.values()))
         self._drop_stale(pending.adds)
+        self._upsert(coll.docs, coll.doc_rows(doc for doc, _ in pending.adds.values()))
         self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
     def _upsert(self, collection: str, rows: list[dict[str, Any]]) -> None:
@@ -496,8 +537,8 @@ class MilvusWriter:
         coll = self.collection
         for start in range(0, len(doc_ids), BATCH):
             batch = doc_ids[start : start + BATCH]
-            coll.client.delete(coll.docs, ids=batch)
             coll.client.delete(coll.chunks, filter=f"doc_id in {json.dumps(batch)}")
+            coll.client.delete(coll.docs, ids=batch)  # last: until then a rerun deletes it again
         for doc_id in doc_ids:
             self._docs.pop(doc_id, None)
 
@@ -609,3 +650,12 @@ def _query_all(client: Any, collection: str, where: str, fields: list[str]) -> I
     finally:
         iterator.close()
     return rows
+
+
+def _how_to_add(name: str) -> str:
+    return f"add documents with `ingest PATH --collection {name}` or POST /api/documents"
+
+
+def _new_chunk(row: dict[str, Any]) -> NewChunk:
+    page = int(row["page"])
+    return NewChunk(str(row["text"]), None if page < 0 else page, row["heading"] or None)

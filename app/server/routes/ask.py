@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -13,8 +13,10 @@ from sse_starlette import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from app.answering.answer import Answerer, Failed, Prepared
+from app.answering.conversations import Conversations
+from app.answering.limits import MAX_HISTORY_TURNS
 from app.answering.schemas import AskResponse
-from app.server.deps import AnswererDep
+from app.server.deps import AnswererDep, PrincipalDep
 from app.server.errors import error_body
 from app.server.metrics import Metrics
 from app.server.schemas import AskRequest, parsed_filter
@@ -37,18 +39,56 @@ STREAM_DOC = {
 
 
 @router.post("/ask", response_model=AskResponse, responses=STREAM_DOC)  # type: ignore[arg-type]
-async def ask(body: AskRequest, answerer: AnswererDep, request: Request) -> Any:
+async def ask(
+    body: AskRequest, answerer: AnswererDep, request: Request, principal: PrincipalDep
+) -> Any:
+    """With `conversation_id`, the conversation's turns are the history and the answer is
+    appended to it (for the calling key only)."""
+    keep = await conversation_keeper(request, body, principal.id)
+    history = body.messages() or (await keep.history() if keep else [])
     where = parsed_filter(body.filter)
-    prepared = await admit(answerer, body.question, body.collection, body.messages(), None, where)
+    prepared = await admit(answerer, body.question, body.collection, history, None, where)
     metrics: Metrics = request.app.state.metrics
+    done = keep.append if keep else None
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        events = answer_events(answerer, prepared, metrics)
+        events = answer_events(answerer, prepared, metrics, done)
         return EventSourceResponse(events, background=release_task(prepared))
     with prepared.slot:
         response = await until_disconnected(request, answerer.complete(prepared))
     if isinstance(response, AskResponse):
         metrics.observe_answer(response)
+        if done:
+            await done(response)
     return response
+
+
+class Keeper:
+    """Reads and extends one stored conversation on behalf of one key."""
+
+    def __init__(self, store: Conversations, owner: str, cid: str, body: AskRequest) -> None:
+        self.store, self.owner, self.cid, self.body = store, owner, cid, body
+
+    async def history(self) -> list[Message]:
+        kept = await anyio.to_thread.run_sync(self.store.history, self.owner, self.cid)
+        return kept[-2 * MAX_HISTORY_TURNS :]
+
+    async def append(self, response: AskResponse) -> None:
+        sources = [s.model_dump() for s in response.sources]  # with text: the page shows it
+        turn = {
+            "question": self.body.question,
+            "answer": response.answer,
+            "collection": self.body.collection,
+            "sources": sources,
+        }
+        await anyio.to_thread.run_sync(self.store.append, self.owner, self.cid, turn)
+
+
+async def conversation_keeper(request: Request, body: AskRequest, owner: str) -> Keeper | None:
+    if not body.conversation_id:
+        return None
+    store: Conversations = request.app.state.conversations
+    await anyio.to_thread.run_sync(store.get, owner, body.conversation_id)  # 404 if not ours
+    return Keeper(store, owner, body.conversation_id, body)
 
 
 async def admit(
@@ -74,7 +114,10 @@ def release_task(prepared: Prepared) -> BackgroundTask:
 
 
 async def answer_events(
-    answerer: Answerer, prepared: Prepared, metrics: Metrics
+    answerer: Answerer,
+    prepared: Prepared,
+    metrics: Metrics,
+    done: Callable[[AskResponse], Awaitable[None]] | None = None,
 ) -> AsyncIterator[dict[str, str]]:
     async with aclosing(answerer.events(prepared)) as events:
         async for event in events:
@@ -87,6 +130,8 @@ async def answer_events(
                 yield {"event": "error", "data": json.dumps(error_body(event.error))}
             else:
                 metrics.observe_answer(event)
+                if done:
+                    await done(event)
                 yield {"event": "done", "data": event.model_dump_json()}
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from app.answering.services import Services
+from app.server.audit import audited
 from app.server.deps import ServicesDep
 from app.server.schemas import MAX_TAGS, DocumentOut, DocumentsResponse, TagsUpdate, valid_tags
 from index.errors import InvalidFilter
+from index.space import require_free
 from ingest.errors import FileTooLarge
 from ingest.pipeline import Summary, upload_source_name
 
@@ -39,6 +41,7 @@ def list_documents(services: ServicesDep, collection: CollectionQuery = None) ->
 @router.post("/documents")
 async def upload(
     services: ServicesDep,
+    request: Request,
     file: Annotated[list[UploadFile], File(description="One or more files to ingest.")],
     collection: Annotated[str | None, Form()] = None,
     tag: Annotated[
@@ -48,19 +51,29 @@ async def upload(
     """Ingest the files; 200 with one outcome per file, or the first file's error when none
     was accepted. The body limit (RAGD_MAX_UPLOAD_MB, all files together) is enforced by the
     Guard middleware while the body streams in; names are display names, never paths."""
+    settings = services.settings
+    require_free(settings.data_dir, settings.min_free_mb, "an upload")  # 507, before writing
     tags = form_tags(tag or [])
-    limit = int(services.settings.max_upload_mb * 1024 * 1024)
-    received = [(upload_source_name(f.filename or ""), await _read(f, limit)) for f in file]
-    summary = await anyio.to_thread.run_sync(_ingest, services, collection, received, tags)
-    _raise_if_nothing_accepted(summary)
+    limit = int(settings.max_upload_mb * 1024 * 1024)
+    names = [upload_source_name(f.filename or "") for f in file]
+    name = collection or settings.collection
+    async with audited(request, "upload", collection=name, files=names) as details:
+        received = [(n, await _read(f, limit)) for n, f in zip(names, file, strict=True)]
+        summary = await anyio.to_thread.run_sync(_ingest, services, collection, received, tags)
+        _raise_if_nothing_accepted(summary)
+        details["outcomes"] = {o.source: o.status for o in summary.outcomes}
     return summary.as_dict()
 
 
 @router.delete("/documents/{doc_id}")
 async def delete(
-    doc_id: str, services: ServicesDep, collection: CollectionQuery = None
+    doc_id: str, services: ServicesDep, request: Request, collection: CollectionQuery = None
 ) -> dict[str, object]:
-    return await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+    name = collection or services.settings.collection
+    async with audited(request, "delete", collection=name, document=doc_id) as details:
+        deleted = await anyio.to_thread.run_sync(_delete, services, collection, doc_id)
+        details["source"] = deleted["source"]
+    return deleted
 
 
 async def _read(upload: UploadFile, limit: int) -> bytes:
@@ -93,12 +106,18 @@ def form_tags(fields: list[str]) -> dict[str, str]:
 
 @router.patch("/documents/{doc_id}")
 async def update_tags(
-    doc_id: str, body: TagsUpdate, services: ServicesDep, collection: CollectionQuery = None
+    doc_id: str,
+    body: TagsUpdate,
+    services: ServicesDep,
+    request: Request,
+    collection: CollectionQuery = None,
 ) -> DocumentOut:
     """Replace a document's tags (admin keys): takes effect for the next search, re-embeds
     nothing, and is kept when the file is ingested again."""
-    coll = services.store.collection(collection or services.settings.collection, must_exist=True)
-    doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
+    name = collection or services.settings.collection
+    async with audited(request, "tags", collection=name, document=doc_id):
+        coll = services.store.collection(name, must_exist=True)
+        doc = await anyio.to_thread.run_sync(coll.set_tags, doc_id, body.tags)
     return DocumentOut(**doc.__dict__)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.answering.models import catalogue, demo_notice, local_models, switch_model
+from app.server.audit import audited
 from app.server.deps import AnswererDep, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["models"])
@@ -33,7 +34,8 @@ def models(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/models/current")
-async def use_model(body: ModelChoice, answerer: AnswererDep) -> dict[str, Any]:
+async def use_model(body: ModelChoice, answerer: AnswererDep, request: Request) -> dict[str, Any]:
     """Switch the generation model without a restart (admin keys only): requests arriving
     while it loads wait in the queue, then run on it; the choice is kept across restarts."""
-    return await switch_model(answerer, body.model)
+    async with audited(request, "model.switch", model=body.model):
+        return await switch_model(answerer, body.model)

@@ -36,7 +36,9 @@ REPLACED_NOTE = "\n\n(ragd: the text above failed the support check; the documen
 @router.get("/models")
 def models(services: ServicesDep) -> dict[str, Any]:
     """`ragd` for the default collection and `ragd/<name>` for each collection."""
-    names = [MODEL, *(f"{MODEL}/{n}" for n in services.store.names())]
+    visible = services.store.names()  # only the caller's collections (app/answering/access.py)
+    default = [MODEL] if services.settings.collection in visible else []
+    names = [*default, *(f"{MODEL}/{n}" for n in visible)]
     cards = [{"id": n, "object": "model", "created": 0, "owned_by": "ragd"} for n in names]
     return {"object": "list", "data": cards}
 

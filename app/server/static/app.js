@@ -1,6 +1,7 @@
 // ragd chat page: wires the status line, collection picker, API key, composer, chat and documents.
 import { apiKey, getJSON, setApiKey } from "./api.js";
-import { ask, isAnswering, newChat, setupChat, stop } from "./chat.js";
+import { ask, conversationId, isAnswering, newChat, openConversation, setupChat, stop } from "./chat.js";
+import { refreshConversations, setupConversations } from "./conversations.js";
 import { openDocuments, refreshList, setupDocuments } from "./documents.js";
 import { currentFilter, filterProblem, filterText, refreshFilterOptions, setupFilters } from "./filters.js";
 import { closePanel } from "./sources.js";
@@ -157,7 +158,8 @@ function main() {
   setupKey();
   setupComposer();
   setupPage();
-  setupChat({ collection, onUnauthorized });
+  setupChat({ collection, onUnauthorized, onSaved: refreshConversations });
+  setupConversations({ onOpen: openConversation, current: conversationId });
   setupFilters({ collection, onUnauthorized });
   const onChange = () => { showStatus(); loadCollections(); refreshFilterOptions(); };
   setupDocuments({ collection, onChange, onUnauthorized });

@@ -4,6 +4,7 @@ import { renderMarkdown, withoutCitations } from "./markdown.js";
 import { focusSource, openPanel, showSources, shownTurn } from "./sources.js";
 
 const STORE = "ragd.conversation";
+const ID_STORE = "ragd.conversation-id"; // the server's copy of this conversation
 const HISTORY_MESSAGES = 6; // the last three exchanges go with a follow-up question
 const KEEP_TURNS = 100;
 const $ = (id) => document.getElementById(id);
@@ -11,12 +12,15 @@ const views = new WeakMap(); // turn -> its <li>
 
 const chat = {
   turns: [],
+  id: localStorage.getItem(ID_STORE) || null,
+  onSaved: () => {},
   controller: null,
   collection: () => "default",
   onUnauthorized: () => {},
 };
 
-export function setupChat({ collection, onUnauthorized }) {
+export function setupChat({ collection, onUnauthorized, onSaved = () => {} }) {
+  chat.onSaved = onSaved;
   chat.collection = collection;
   chat.onUnauthorized = onUnauthorized;
   chat.turns = loadTurns();
@@ -54,8 +58,44 @@ export function stop() {
 export function newChat() {
   stop();
   chat.turns = [];
+  setConversation(null);
   save();
   renderAll();
+}
+
+export function conversationId() {
+  return chat.id;
+}
+
+function setConversation(id) {
+  chat.id = id;
+  if (id) localStorage.setItem(ID_STORE, id);
+  else localStorage.removeItem(ID_STORE);
+}
+
+// Continue a conversation kept on the server (null: start afresh).
+export function openConversation(conversation) {
+  if (!conversation) return newChat();
+  stop();
+  setConversation(conversation.id);
+  chat.turns = conversation.turns.flatMap((t) => [
+    { role: "user", content: t.question },
+    { role: "assistant", content: t.answer, sources: t.sources || [], done: true,
+      question: t.question, collection: t.collection || chat.collection() },
+  ]);
+  save();
+  renderAll();
+}
+
+async function ensureConversation() {
+  if (chat.id) return chat.id;
+  try {
+    const made = await (await request("/api/conversations", { method: "POST", json: {} })).json();
+    setConversation(made.id);
+  } catch {
+    // not kept on the server (e.g. an older server): the answer still comes
+  }
+  return chat.id;
 }
 
 function renderAll() {
@@ -272,6 +312,7 @@ async function run(turn, earlier) {
     update(turn);
     if (shownTurn() === turn) showSources(turn);
     save();
+    chat.onSaved();
   }
 }
 
@@ -284,10 +325,13 @@ function setAnswering(on) {
 async function streamAnswer(turn, earlier, signal) {
   turn.content = "";
   setPhase(turn, "searching");
+  const json = askBody(turn, earlier);
+  const id = await ensureConversation();
+  if (id) json.conversation_id = id;
   const response = await request("/api/ask", {
     method: "POST",
     headers: { Accept: "text/event-stream" },
-    json: askBody(turn, earlier),
+    json,
     signal,
   });
   setPhase(turn, "thinking");
