@@ -10,12 +10,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from config.settings import Settings
-from index.errors import RowTooLarge
+from index.errors import DocumentNotFound, RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
 from index.space import require_free
 from index.types import DocumentRow, IndexSpec, NewChunk
@@ -260,6 +261,8 @@ class Ingestor:
         self.parser = parser or shared(ParseLimits())
         self.max_file_bytes = max_file_bytes
         self.tags: dict[str, str] = {}  # given to every file ingested (`ingest --tag K=V`)
+        # Unchanged files whose tags changed, by document id: retagged once the writer closes.
+        self._retags: dict[str, dict[str, str]] | None = None
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
 
@@ -282,15 +285,27 @@ class Ingestor:
         self.space_check()
         summary = self.summary = Summary()  # kept here too: an interrupted caller reports it
         seen: set[str] = set()
-        with self.writer(wait=wait, rebuild=rebuild) as writer:
-            for outcome in self._process(writer, items, seen, summary):
-                summary.outcomes.append(outcome)
-                on_file(outcome)
-            if prune or forget:
-                gone = forget if forget and not prune else lambda _: True
-                summary.outcomes.extend(self._prune(writer, seen, gone))
-            self._commit(writer, summary)
+        self._retags = {} if not rebuild else None
+        try:
+            with self.writer(wait=wait, rebuild=rebuild) as writer:
+                for outcome in self._process(writer, items, seen, summary):
+                    summary.outcomes.append(outcome)
+                    on_file(outcome)
+                if prune or forget:
+                    gone = forget if forget and not prune else lambda _: True
+                    summary.outcomes.extend(self._prune(writer, seen, gone))
+                self._commit(writer, summary)
+            self._apply_retags(self._retags or {}, wait)
+        finally:
+            self._retags = None
         return summary
+
+    def _apply_retags(self, retags: dict[str, dict[str, str]], wait: float) -> None:
+        """New tags on unchanged files, as PATCH sets them: metadata only, nothing re-embedded
+        (the store's tag update takes the writer's lock, so it runs once the writer is closed)."""
+        for doc_id, tags in retags.items():
+            with suppress(DocumentNotFound):  # deleted by another writer since: nothing to tag
+                self.collection.set_tags(doc_id, tags, wait=max(wait, 30))
 
     def _commit(self, writer: StoreWriter, summary: Summary) -> None:
         """Commit what is staged: every outcome reported so far is then kept."""
@@ -361,14 +376,30 @@ class Ingestor:
         digest = hashlib.sha256(data).hexdigest()
         existing = writer.document(source=source)
         meta = self._meta(source, data, modified, existing, tags or {})
-        if existing is not None and existing.hash == digest and existing.tags == meta.tags:
-            unchanged = Outcome(source, "unchanged", existing.chunks, doc_id=existing.id)
-            return _Job(source, outcome=unchanged)
+        same = self._same_content(source, digest, existing, meta)
+        if same is not None:
+            return same
         try:
             precheck(source, data)
         except IngestError as exc:
             return _Job(source, outcome=_rejected(source, exc))
         return _Job(source, digest, existing, self.parser.submit(source, data), meta=meta)
+
+    def _same_content(
+        self, source: str, digest: str, existing: DocumentRow | None, meta: FileMeta
+    ) -> _Job | None:
+        """A file whose content is stored already: unchanged, or retagged without re-embedding
+        (during `ingest`; an upload re-embeds); None when it must be parsed."""
+        if existing is None or existing.hash != digest:
+            return None
+        reason = ""
+        if existing.tags != meta.tags:
+            if self._retags is None:
+                return None
+            self._retags[existing.id] = meta.tags
+            reason = "tags updated; nothing re-embedded"
+        outcome = Outcome(source, "unchanged", existing.chunks, reason, existing.id)
+        return _Job(source, outcome=outcome)
 
     def _meta(
         self,

@@ -170,10 +170,15 @@ class Answerer:
                 yield piece
 
     async def answer(
-        self, question: str, collection: str | None, history: Sequence[Message] = ()
+        self,
+        question: str,
+        collection: str | None,
+        history: Sequence[Message] = (),
+        where: Filter | None = None,
     ) -> AskResponse:
         with self.queue.reserve() as slot:
-            return await self.complete(await self.prepare(question, collection, history, slot))
+            prepared = await self.prepare(question, collection, history, slot, where=where)
+            return await self.complete(prepared)
 
     async def complete(self, prepared: Prepared) -> AskResponse:
         clock = Clock(prepared.started)

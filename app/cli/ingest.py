@@ -73,7 +73,8 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.watch:
         from app.cli.watching import watch_command
 
-        return watch_command(args.paths, args.collection, settings, print_summary)
+        tags = dict(args.tag)
+        return watch_command(args.paths, args.collection, settings, print_summary, tags)
     items = list(discover(args.paths))
     with console.status("loading the embedding model"):
         embedder = load_embedder(settings)

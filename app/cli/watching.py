@@ -17,6 +17,7 @@ def watch_command(
     collection: str | None,
     settings: Settings,
     report: Callable[[Summary, str], None],
+    tags: dict[str, str] | None = None,
 ) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -25,6 +26,7 @@ def watch_command(
     with console.status("loading the embedding model"):
         store = open_store(settings)
         ingestor = build_ingestor(settings, load_embedder(settings), store, collection)
+        ingestor.tags = dict(tags or {})  # `ingest --watch --tag K=V`: every file it syncs
     watch = FolderWatch(ingestor, paths)
     name = ingestor.collection.name
     console.print(f"watching {', '.join(map(str, paths))} for collection {name}; Ctrl-C stops")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from mcp.server import MCPServer
@@ -24,6 +24,8 @@ from app.mcp.schemas import (
     DocumentsOutput,
     SearchOutput,
 )
+from index.filters import Filter
+from index.filters import parse as parse_filter
 
 INSTRUCTIONS = (
     "ragd answers questions from the user's own documents. Use `search` to find passages, "
@@ -37,6 +39,19 @@ K = Annotated[int, Field(ge=1, le=50, description="How many passages to return."
 CollectionArg = Annotated[
     str | None, Field(description="Collection name (default: the server's default collection).")
 ]
+FilterArg = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description=(
+            "Only passages of documents matching this metadata filter (applied before ranking). "
+            'A condition: {"field": F, OP: VALUE}; fields source, type, title, tags.KEY (text: '
+            "eq, ne, in, prefix, glob with * and ?), size, pages (numbers), modified, ingested "
+            "(ISO dates; a bare date is the whole day; eq, ne, in, gt, gte, lt, lte); combine "
+            'with {"and": [...]}, {"or": [...]}, {"not": ...}. Example: {"and": [{"field": '
+            '"source", "prefix": "legal/"}, {"field": "modified", "gte": "2024-01-01"}]}'
+        ),
+    ),
+]
 
 
 class Tools:
@@ -49,22 +64,30 @@ class Tools:
         return collection or self.answerer().services.settings.collection
 
     async def search(
-        self, query: Query, k: K = 5, collection: CollectionArg = None
+        self, query: Query, k: K = 5, collection: CollectionArg = None, filter: FilterArg = None
     ) -> SearchOutput:
         """Find the passages of the documents most relevant to a query (no generation)."""
         answerer = self.answerer()
         try:
             query = check_question(query)  # the limits of every route (app.answering.limits)
-            passages = await anyio.to_thread.run_sync(answerer.search, query, collection, k)
+            where = parsed(filter)
+            passages = await anyio.to_thread.run_sync(
+                lambda: answerer.search(query, collection, k, where=where)
+            )
         except ROOTS as exc:
             raise ToolError(str(exc)) from exc
         results = [search_result(p) for p in passages]
         return SearchOutput(collection=self._name(collection), results=results)
 
-    async def ask(self, question: Question, collection: CollectionArg = None) -> AskOutput:
+    async def ask(
+        self, question: Question, collection: CollectionArg = None, filter: FilterArg = None
+    ) -> AskOutput:
         """Answer a question from the documents, citing sources as [n] with file, page, quote."""
         try:
-            response = await self.answerer().answer(check_question(question), collection)
+            where = parsed(filter)
+            response = await self.answerer().answer(
+                check_question(question), collection, where=where
+            )
         except ROOTS as exc:
             raise ToolError(str(exc)) from exc
         return ask_output(response)
@@ -89,6 +112,11 @@ class Tools:
             raise ResourceError(str(exc)) from exc
         output = DocumentsOutput(collection=name, documents=found)
         return output.model_dump_json(indent=1)
+
+
+def parsed(raw: dict[str, Any] | None) -> Filter | None:
+    """The filter tree, or InvalidFilter (a tool error) naming what is wrong, as on /api/ask."""
+    return None if raw is None else parse_filter(raw)
 
 
 def ask_output(response: AskResponse) -> AskOutput:

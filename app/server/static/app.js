@@ -3,6 +3,7 @@ import { apiKey, getJSON, setApiKey } from "./api.js";
 import { ask, conversationId, isAnswering, newChat, openConversation, setupChat, stop } from "./chat.js";
 import { refreshConversations, setupConversations } from "./conversations.js";
 import { openDocuments, refreshList, setupDocuments } from "./documents.js";
+import { currentFilter, filterProblem, filterText, refreshFilterOptions, setupFilters } from "./filters.js";
 import { closePanel } from "./sources.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,7 @@ function chooseCollection(name) {
   fillCollections(Object.keys(sizes));
   showStatus();
   refreshList();
+  refreshFilterOptions();
 }
 
 async function showStatus() {
@@ -104,10 +106,10 @@ function setupComposer() {
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const question = box.value.trim();
-    if (!question || isAnswering()) return;
+    if (!question || isAnswering() || !filterReady()) return;
     box.value = "";
     fit(box);
-    ask(question).then(showStatus);
+    ask(question, { filter: currentFilter(), scope: currentFilter() ? filterText() : "" }).then(showStatus);
   });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -119,6 +121,14 @@ function setupComposer() {
   });
   box.addEventListener("input", () => fit(box));
   $("stop").addEventListener("click", () => { stop(); box.focus(); });
+}
+
+// An ask waits until the filter bar's input makes sense, rather than silently dropping a part.
+function filterReady() {
+  if (!filterProblem()) return true;
+  $("filter-bar").open = true;
+  $("filter-error").focus();
+  return false;
 }
 
 // The question box grows with its text, up to the limit the stylesheet sets.
@@ -150,7 +160,9 @@ function main() {
   setupPage();
   setupChat({ collection, onUnauthorized, onSaved: refreshConversations });
   setupConversations({ onOpen: openConversation, current: conversationId });
-  setupDocuments({ collection, onChange: () => { showStatus(); loadCollections(); }, onUnauthorized });
+  setupFilters({ collection, onUnauthorized });
+  const onChange = () => { showStatus(); loadCollections(); refreshFilterOptions(); };
+  setupDocuments({ collection, onChange, onUnauthorized });
   fillCollections([]);
   showStatus().then(loadCollections);
   setInterval(() => { if (!document.hidden) showStatus(); }, 20000);

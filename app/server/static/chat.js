@@ -116,11 +116,19 @@ function view(turn) {
     p.className = "question";
     p.textContent = turn.content;
     li.append(p);
+    if (turn.scope) li.append(scopeNote(turn.scope));
   } else {
     li.append(assistantParts());
     update(turn);
   }
   return li;
+}
+
+function scopeNote(scope) {
+  const p = document.createElement("p");
+  p.className = "scope";
+  p.textContent = `Filtered: ${scope}`;
+  return p;
 }
 
 function label(text) {
@@ -272,14 +280,15 @@ function history() {
   return messages.slice(-HISTORY_MESSAGES);
 }
 
-export async function ask(question) {
+// Ask `question`; `filter` (the API's metadata filter) and `scope` (it in words) are optional.
+export async function ask(question, { filter = null, scope = "" } = {}) {
   if (isAnswering()) return;
   const turn = {
     role: "assistant", content: "", sources: [], done: false,
-    question, collection: chat.collection(), phase: "searching",
+    question, collection: chat.collection(), phase: "searching", filter, scope,
   };
   const earlier = history();
-  push({ role: "user", content: question });
+  push({ role: "user", content: question, scope });
   push(turn);
   showSources(turn);
   save();
@@ -316,7 +325,7 @@ function setAnswering(on) {
 async function streamAnswer(turn, earlier, signal) {
   turn.content = "";
   setPhase(turn, "searching");
-  const json = { question: turn.question, collection: turn.collection, history: earlier, stream: true };
+  const json = askBody(turn, earlier);
   const id = await ensureConversation();
   if (id) json.conversation_id = id;
   const response = await request("/api/ask", {
@@ -329,6 +338,12 @@ async function streamAnswer(turn, earlier, signal) {
   watchQueue(turn, signal);
   for await (const { event, data } of sseEvents(response)) onEvent(turn, event, data);
   if (!turn.done) throw new ApiError(0, "interrupted", "The answer was cut off: the connection closed before it was complete.");
+}
+
+function askBody(turn, earlier) {
+  const body = { question: turn.question, collection: turn.collection, history: earlier, stream: true };
+  if (turn.filter) body.filter = turn.filter;
+  return body;
 }
 
 function onEvent(turn, event, data) {
@@ -401,7 +416,7 @@ function retry(turn) {
   const i = chat.turns.indexOf(turn);
   chat.turns.splice(i - 1, 2);
   renderAll();
-  ask(turn.question);
+  ask(turn.question, { filter: turn.filter || null, scope: turn.scope || "" });
 }
 
 async function copy(text, button) {
