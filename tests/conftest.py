@@ -49,7 +49,8 @@ def milvus_client(tmp_path_factory: pytest.TempPathFactory) -> object:
 _store_prefixes = itertools.count()
 
 
-@pytest.fixture(params=["faiss", "milvus"])
+# milvus-lite costs a second or two per test: `make test` runs it, the fast loop leaves it out.
+@pytest.fixture(params=["faiss", pytest.param("milvus", marks=pytest.mark.slow)])
 def store(request: pytest.FixtureRequest, settings: Settings) -> Iterator[VectorStore]:
     """Each vector store in turn: FAISS on disk, and Milvus (milvus-lite, a fresh prefix)."""
     if request.param == "faiss":

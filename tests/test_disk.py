@@ -34,6 +34,7 @@ def cli(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ingest", "upload", "delete"])
 def test_enospc_and_eio_at_every_io_point_of_a_faiss_commit_leave_a_whole_generation(
     name, tmp_path
@@ -49,6 +50,7 @@ def test_enospc_and_eio_at_every_io_point_of_a_faiss_commit_leave_a_whole_genera
     assert len(reported) >= len(outcomes) - 4  # only post-commit clean-up may fail silently
 
 
+@pytest.mark.slow
 def test_enospc_and_eio_at_every_milvus_write_call_are_reported_and_a_rerun_heals(
     tmp_path, milvus_client
 ):
