@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
+from app.answering.answerability import Baselines
 from app.answering.calibration import collection_threshold
 from app.answering.checking import Verdict, judge
 from app.answering.citations import best_quote, citing_sentences
@@ -65,6 +66,7 @@ class Answerer:
         self.services = services
         self.queue = queue
         self.retriever = Retriever(services.settings, services.embedder, services.store)
+        self.baselines = Baselines(services.settings.data_dir)
 
     def search(
         self,
@@ -95,7 +97,9 @@ class Answerer:
                 query, collection, settings.top_k, evidence=True, where=where
             )
         )
-        sentences, features = await anyio.to_thread.run_sync(self._sentences, query, retrieval)
+        sentences, features = await anyio.to_thread.run_sync(
+            self._judged, query, retrieval, collection
+        )
         retrieval_ms = (time.perf_counter() - searched) * 1000
         limit = min(max_tokens or settings.max_answer_tokens, settings.max_answer_tokens)
         passages = self._compressed(sentences)
@@ -124,6 +128,34 @@ class Answerer:
         settings = self.services.settings
         found = collection_threshold(settings.data_dir, collection or settings.collection)
         return settings.abstain_below if found is None else found
+
+    def _judged(
+        self, query: str, retrieval: Retrieval, collection: str | None
+    ) -> tuple[SentenceEvidence, Features]:
+        """The evidence, its features measured against the collection's off-topic baseline."""
+        sentences, features = self._sentences(query, retrieval)
+        if not retrieval.passages:
+            return sentences, features
+        baseline = self.baseline(collection or self.services.settings.collection)
+        return sentences, replace(features, baseline=baseline)
+
+    def baseline(self, name: str) -> float:
+        """The mean raw answerability of off-topic probe questions on this collection, once
+        per committed generation (blocking: a dozen retrievals the first time)."""
+        return self.baselines.get(name, self._generation(name), lambda q: self._raw(q, name))
+
+    def _generation(self, name: str) -> int:
+        collection = self.services.store.collection(name)
+        generation = getattr(collection.snapshot(), "generation", None)  # FAISS: free
+        if isinstance(generation, int):
+            return generation
+        state = collection.state()  # Milvus: its meta row
+        return state.generation if state else 0
+
+    def _raw(self, question: str, name: str) -> float:
+        top_k = self.services.settings.top_k
+        retrieval = self.retriever.retrieve(question, name, top_k, evidence=True)
+        return self._sentences(question, retrieval)[1].raw() if retrieval.passages else 0.0
 
     def _sentences(self, query: str, retrieval: Retrieval) -> tuple[SentenceEvidence, Features]:
         """Split and embed the retrieved passages' sentences once: for the prompt, the

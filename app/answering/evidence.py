@@ -60,14 +60,21 @@ class Features:
     coverage: float  # share of the question's topic words found in the best passage
     agreement: float  # share of the dense top 3 documents that keyword search ranks top 10
     unknown: int = 0  # question words that no chunk of the collection contains
+    baseline: float = 0.0  # the collection's off-topic probes' mean raw score (0: none)
 
-    def score(self) -> float:
-        """One answerability number; RAGD_ABSTAIN_BELOW (or the collection's) cuts it.
-
-        The nearest sentence's cosine, scaled by how much of the question the best passage
+    def raw(self) -> float:
+        """The nearest sentence's cosine, scaled by how much of the question the best passage
         covers, and halved for each question word the collection never uses."""
         base = 0.5 * self.sentence * (1 + self.coverage)
         return round(base * 0.5**self.unknown, 4)
+
+    def score(self) -> float:
+        """One answerability number, 0..1; RAGD_ABSTAIN_BELOW (or the collection's) cuts it:
+        the share of the raw score above what off-topic questions get from this collection."""
+        if self.baseline <= 0:
+            return self.raw()
+        raw = self.raw()
+        return round(max(0.0, 1 - self.baseline / raw), 4) if raw > 0 else 0.0
 
 
 class SentenceEvidence:

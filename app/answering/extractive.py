@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from app.answering.answertype import asked_kinds, holds_kind
 from app.answering.evidence import SentenceEvidence
 from app.answering.support import Checked
 
 
 def extract(evidence: SentenceEvidence, most: int = 2) -> list[Checked]:
-    """Up to `most` best sentences, each quoted exactly as the passage has it and cited (two:
-    the gold answer is in the best two for 90% of the demo questions, the best one for 65%)."""
-    picked = []
-    for _, i, j in evidence.ranked()[:most]:
-        sentence = evidence.sentences[i][j]  # verbatim: its support is the passage itself
-        picked.append(Checked(f'"{sentence}" [{i + 1}]', sentence, True, 1.0, [i + 1]))
-    return picked
+    """The most relevant sentence, then the most relevant one holding a name or number of the
+    kind the question asks for ("which option..." -> a --flag), else the next most relevant;
+    each quoted exactly as the passage has it and cited. On the real-document set the gold
+    answer is in such a pair for 37 of 75 questions, in the two most relevant for 33."""
+    ranked = evidence.ranked()
+    question, kinds = evidence.question, asked_kinds(evidence.question)
+    rest = ranked[1:]
+    typed = [r for r in rest if holds_kind(evidence.sentences[r[1]][r[2]], question, kinds)]
+    picked = _unique(ranked[:1] + (typed or rest)[:1] + rest)[:most]
+    return [_quote(evidence, i, j) for _, i, j in picked]
+
+
+def _unique(rows: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
+    return list(dict.fromkeys(rows))
+
+
+def _quote(evidence: SentenceEvidence, i: int, j: int) -> Checked:
+    sentence = evidence.sentences[i][j]  # verbatim: its support is the passage itself
+    return Checked(f'"{sentence}" [{i + 1}]', sentence, True, 1.0, [i + 1])

@@ -1,0 +1,50 @@
+"""What kind of answer a question asks for, and whether a sentence holds one it does not already."""
+
+from __future__ import annotations
+
+import re
+
+from app.answering.evidence import stem, words
+
+# "Which option / variable / function ...", "How do I ...": the answer is a name the manual
+# spells exactly (--flag, ENV_VAR, func_name, table.concat, .import, PRAGMA x).
+_ASKS_NAME = re.compile(
+    r"\b(which|what)\b.*\b(options?|variables?|functions?|commands?|pragmas?|hooks?|modules?|"
+    r"settings?|flags?|metamethods?|clauses?|statements?|styles?|keywords?|parameters?|methods?|"
+    r"operators?|builtins?|files?|names?|extensions?|terminals?|programs?|tools?|macros?)\b|"
+    r"\bhow (do|can|would|should) (i|you|we)\b",
+    re.IGNORECASE,
+)
+# "How many ...", "What is the default ...", "When ...": the answer holds a number or a value.
+_ASKS_VALUE = re.compile(
+    r"\b(how (many|much|long|big|large|often)|default|maximum|minimum|limit|size|year|when)\b",
+    re.IGNORECASE,
+)
+# A token spelled like code: a flag, snake_case, CONSTANT_CASE, dotted, call, .command, CamelCase
+_NAME = re.compile(
+    r"(?<![\w-])(--?[a-zA-Z][\w-]*|[A-Za-z]\w*_\w+|[A-Z]{3,}\w*|\w+\.\w+|\w+\(\)|\.[a-z]\w+|"
+    r"[a-z]+[A-Z]\w*)"
+)
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d.,]*\w*")
+
+
+def asked_kinds(question: str) -> set[str]:
+    """{"name"} and/or {"value"}: what a short answer to `question` would be made of."""
+    kinds = set()
+    if _ASKS_NAME.search(question):
+        kinds.add("name")
+    if _ASKS_VALUE.search(question):
+        kinds.add("value")
+    return kinds
+
+
+def holds_kind(sentence: str, question: str, kinds: set[str]) -> bool:
+    """Whether `sentence` holds a name or number of an asked kind that the question lacks:
+    the answer, rather than a restatement of the question."""
+    known = {stem(w) for w in words(question)}
+    found = []
+    if "name" in kinds:
+        found += _NAME.findall(sentence)
+    if "value" in kinds:
+        found += _NUMBER.findall(sentence)
+    return any(stem(w) not in known for token in found for w in words(token) or [token])
