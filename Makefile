@@ -60,10 +60,13 @@ ocr:
 	  && $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng; } \
 	|| echo "ragd: install tesseract (with English data) for OCR; files that need it are skipped meanwhile"
 
-# The loader tests make their files with LibreOffice and poppler's pdftoppm.
+# The loader tests make their files with LibreOffice and poppler's pdftoppm; the abstention
+# transfer test reads Debian's diffutils manual.
 tools:
 	@{ command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } \
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer libreoffice-calc libreoffice-impress poppler-utils; }
+	@test -f /usr/share/doc/diffutils/Invoking-diff.html \
+	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends diffutils-doc; }
 
 lint: install
 	$(VENV)/bin/ruff check app config ingest models index tests bench

@@ -82,4 +82,3 @@ class Baselines:
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only data dir: the baseline stays in memory only
-

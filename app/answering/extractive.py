@@ -16,12 +16,18 @@ def extract(evidence: SentenceEvidence, most: int = 2) -> list[Checked]:
     question, kinds = evidence.question, asked_kinds(evidence.question)
     rest = ranked[1:]
     typed = [r for r in rest if holds_kind(evidence.sentences[r[1]][r[2]], question, kinds)]
-    picked = _unique(ranked[:1] + (typed or rest)[:1] + rest)[:most]
-    return [_quote(evidence, i, j) for _, i, j in picked]
+    picked = _unique(evidence, ranked[:1] + (typed or rest)[:1] + rest)[:most]
+    return [_quote(evidence, i, j) for i, j in picked]
 
 
-def _unique(rows: list[tuple[float, int, int]]) -> list[tuple[float, int, int]]:
-    return list(dict.fromkeys(rows))
+def _unique(
+    evidence: SentenceEvidence, rows: list[tuple[float, int, int]]
+) -> list[tuple[int, int]]:
+    """Each sentence once, even where overlapping chunks both hold it."""
+    seen: dict[str, tuple[int, int]] = {}
+    for _, i, j in rows:
+        seen.setdefault(evidence.sentences[i][j], (i, j))
+    return list(seen.values())
 
 
 def _quote(evidence: SentenceEvidence, i: int, j: int) -> Checked:

@@ -1,0 +1,81 @@
+"""Abstention on a real manual no threshold was tuned on (GNU diffutils' HTML pages), at the
+default RAGD_ABSTAIN_BELOW, with the real embedder: off-topic and near-miss questions refused,
+the manual's own questions answered, the extractive quote holding the asked-for option."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.answering.answer import Answerer
+from app.answering.extractive import extract
+from app.answering.queue import GenerationQueue
+from app.answering.services import Services
+from config.settings import Settings
+from tests.support import INGEST, env_for, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.tools]
+MANUAL = Path("/usr/share/doc/diffutils")  # Debian's diffutils-doc
+PAGES = [
+    "Invoking-diff", "Comparison", "Comparing-Directories", "Brief", "Case-Folding",
+    "White-Space", "Blank-Lines", "Unified-Format", "Side-by-Side", "Overview",
+]  # fmt: skip
+ANSWERABLE = {
+    "Which diff option reports only whether the files differ?": "--brief",
+    "Which diff option ignores changes in case?": "--ignore-case",
+    "Which diff option compares subdirectories recursively?": "--recursive",
+    "Which diff option treats a missing file as present but empty?": "--new-file",
+    "Which diff option ignores white space when comparing lines?": "--ignore-all-space",
+}
+OFF_TOPIC = [
+    "Who wrote the novel War and Peace?",
+    "How many calories are in a banana?",
+    "Which country hosted the 2016 Summer Olympics?",
+]
+NEAR_MISS = [  # other tools' features: the words an answer needs are nowhere in the manual
+    "Which zsh option turns on spelling correction of commands?",
+    "Which PowerShell cmdlet lists the running processes?",
+    "Which vimdiff command jumps to the next change?",
+]
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    assert (MANUAL / "Invoking-diff.html").is_file(), "missing diffutils-doc: run `make tools`"
+    corpus = tmp_path_factory.mktemp("diffutils")
+    for page in PAGES:
+        shutil.copy(MANUAL / f"{page}.html", corpus)
+    data = corpus.parent / "data"
+    result = run([*INGEST, str(corpus)], env_for(data))
+    assert result.returncode == 0, result.stderr
+    with Services.load(Settings(data_dir=data, llm_temperature=0)) as loaded:
+        yield loaded
+
+
+def prepared(services: Services, question: str):  # type: ignore[no-untyped-def]
+    answerer = Answerer(services, GenerationQueue(services.generator))
+
+    async def go():  # type: ignore[no-untyped-def]
+        with answerer.queue.reserve() as slot:
+            return await answerer.prepare(question, None, (), slot)
+
+    return asyncio.run(go())
+
+
+def test_off_topic_and_near_miss_questions_are_refused_and_the_manuals_answered(services):
+    questions = [*ANSWERABLE, *OFF_TOPIC, *NEAR_MISS]
+    scores = {q: prepared(services, q).features.score() for q in questions}
+    threshold = services.settings.abstain_below
+    refused = {q for q, s in scores.items() if s < threshold}
+    assert refused == set(OFF_TOPIC + NEAR_MISS), scores
+
+
+def test_the_extractive_answer_quotes_an_option_and_mostly_the_asked_one(services):
+    quoted = {q: [c.claim for c in extract(prepared(services, q).sentences)] for q in ANSWERABLE}
+    assert all(any(" --" in c or c.startswith("-") for c in quotes) for quotes in quoted.values())
+    right = [q for q, quotes in quoted.items() if any(ANSWERABLE[q] in c for c in quotes)]
+    assert len(right) >= 3, quoted  # misses quote a sibling: --ignore-file-name-case
