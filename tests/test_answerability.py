@@ -8,9 +8,11 @@ from pathlib import Path
 from app.answering.answerability import PROBES, Baselines
 from app.answering.answertype import asked_kinds, holds_kind
 from app.answering.calibration import calibration_path, collection_threshold, write_threshold
+from app.answering.checking import judge
 from app.answering.evidence import Features, SentenceEvidence
 from app.answering.extractive import extract
 from app.answering.prompt import Passage
+from config.settings import Settings
 from index.types import ChunkRow
 from tests.fakes import FakeEmbedder
 
@@ -108,3 +110,25 @@ def test_without_an_asked_kind_the_two_most_relevant_sentences_are_quoted():
     )
     quotes = extract(evidence(question, text))
     assert all("GIT_TRACE" not in q.claim for q in quotes) and len(quotes) == 2
+
+
+TRACE = (
+    "Git can print trace messages of what it does. "
+    "The trace messages of git are printed to standard error. "
+    "Set GIT_TRACE to 1 to see them."
+)
+
+
+def test_auto_replaces_a_supported_answer_that_names_nothing_asked_for():
+    ev = evidence("Which environment variable turns on the trace messages of git?", TRACE)
+    restated = "Git can print trace messages of what it does [1]."
+    auto = judge(restated, ev, Settings(answer_mode="auto", _env_file=None))
+    assert auto.replaced and "GIT_TRACE" in auto.answer
+    kept = judge(restated, ev, Settings(answer_mode="generative", _env_file=None))
+    assert not kept.replaced and kept.grounded == 1.0
+
+
+def test_auto_keeps_a_supported_answer_that_names_the_asked_kind():
+    ev = evidence("Which environment variable turns on the trace messages of git?", TRACE)
+    verdict = judge("Set GIT_TRACE to 1 to see them [1].", ev, Settings(_env_file=None))
+    assert (verdict.mode, verdict.replaced) == ("generative", False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.answering.answertype import asked_kinds, holds_kind
 from app.answering.citations import filter_citations
 from app.answering.evidence import SentenceEvidence
 from app.answering.extractive import extract
@@ -39,10 +40,22 @@ def judge(
     checked = check(text, OverlapChecker(evidence), sources, settings.support_threshold)
     share = grounded(checked)
     failed = share < settings.replace_below or refused(checked)
+    failed = failed or _quote_names_it(checked, evidence)
     if settings.answer_mode == "auto" and failed:
         return _extractive(evidence, text, replaced=True, invalid=invalid)
     attributed = sum(1 for c in checked if c.attributed)
     return Verdict(render(checked), checked, share, "generative", False, text, invalid, attributed)
+
+
+def _quote_names_it(checked: list[Checked], evidence: SentenceEvidence) -> bool:
+    """Whether the answer to "which option..." names no option (or "how many" no number) the
+    question lacks while the extractive quote does: the answer restates the question, the
+    quote answers it."""
+    question, kinds = evidence.question, asked_kinds(evidence.question)
+    said = " ".join(c.claim for c in checked if c.supported)
+    if not kinds or holds_kind(said, question, kinds):
+        return False
+    return holds_kind(" ".join(c.claim for c in extract(evidence)), question, kinds)
 
 
 def _extractive(evidence: SentenceEvidence, text: str, replaced: bool, invalid: int = 0) -> Verdict:
