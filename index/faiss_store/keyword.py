@@ -9,13 +9,16 @@ the published BEIR baselines.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import struct
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 
@@ -28,7 +31,7 @@ K1, B = 1.2, 0.75  # Lucene's defaults
 # Distinct query terms looked up at most (the first ones of the query): each costs a posting
 # scan, so a query's cost is bounded whatever its length. RAGD_MAX_QUERY_TERMS sets it.
 MAX_QUERY_TERMS = 64
-Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # chunk ids, term counts, chunk lengths
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # segment rows, term counts, chunk lengths
 
 
 @dataclass(frozen=True)
@@ -42,19 +45,23 @@ class TermCounts:
     rows: np.ndarray  # int32, the row of each count
     counts: np.ndarray  # float32
 
-    def postings(self, term: str, alive: np.ndarray) -> Postings:
-        """The live chunks holding `term`, with their counts and lengths."""
+    def postings(self, term: str, alive: np.ndarray | None) -> Postings:
+        """The rows of the live chunks holding `term` (`alive` None: every row is), with
+        their counts and lengths. Only this term's slice of the arrays is read, so a
+        memory-mapped segment pages in what the query needs, not the whole corpus."""
         column = self.terms.get(term)
         if column is None:
-            return _EMPTY
-        start, end = self.indptr[column], self.indptr[column + 1]
-        rows, counts = self.rows[start:end], self.counts[start:end]
-        keep = alive[rows]
-        rows = rows[keep]
-        return self.chunk_ids[rows], counts[keep], self.lengths[rows]
+            return _NO_POSTINGS
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        rows, counts = np.asarray(self.rows[start:end]), np.asarray(self.counts[start:end])
+        if alive is not None:
+            keep = alive[rows]
+            rows, counts = rows[keep], counts[keep]
+        return rows, counts, np.asarray(self.lengths[rows])
 
 
-_EMPTY: Postings = (np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0, np.float32))
+_EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
+_NO_POSTINGS: Postings = (np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32))
 
 
 def tokenize(texts: Sequence[str]) -> tuple[list[list[int]], dict[str, int]]:
@@ -111,14 +118,17 @@ class KeywordIndex:
 
     def __init__(self, segments: Mapping[Segment, TermCounts], live: np.ndarray) -> None:
         self.segments = dict(segments)  # the next generation reuses the unchanged ones
-        self._parts = [(s, np.isin(s.chunk_ids, live)) for s in self.segments.values()]
-        self.live_count = sum(int(alive.sum()) for _, alive in self._parts)
-        length = sum(float(s.lengths[alive].sum()) for s, alive in self._parts)
+        masks = [(s, np.isin(s.chunk_ids, live)) for s in self.segments.values()]
+        self.live_count = sum(int(alive.sum()) for _, alive in masks)
+        length = sum(float(s.lengths[alive].sum()) for s, alive in masks)
         self._mean_length = length / self.live_count if self.live_count else 1.0
+        # a segment whose chunks all live needs no mask per posting (the common case)
+        self._parts = [(s, None if alive.all() else alive) for s, alive in masks]
+        self._masks = masks
 
     def covers(self, live: np.ndarray) -> bool:
         """Whether every live chunk is in exactly one segment."""
-        ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._parts] or [_EMPTY[0]])
+        ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._masks] or [_EMPTY[0]])
         return len(ids) == len(live) == len(np.unique(ids))
 
     def search(
@@ -126,7 +136,7 @@ class KeywordIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`;
         with `among` (sorted chunk ids), only those chunks (statistics stay the collection's)."""
-        ids, scores = self.scores(query_terms(text, max_terms))
+        ids, scores = self._matches(query_terms(text, max_terms))
         if among is not None:
             keep = np.isin(ids, among, assume_unique=True)
             ids, scores = ids[keep], scores[keep]
@@ -137,20 +147,33 @@ class KeywordIndex:
         return ids[top], scores[top]
 
     def scores(self, terms: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every live chunk holding at least one of `terms` (term -> query count)."""
-        ids, parts = [], []
+        """BM25 of every live chunk holding at least one of `terms` (term -> query count),
+        by chunk id."""
+        ids, totals = self._matches(terms)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], totals[order]
+
+    def _matches(self, terms: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """`scores` in no particular order. Each segment sums its rows' scores term by term in
+        a dense float64 array (the same additions in the same order as a sparse sum, so the
+        same scores), which costs a pass over the postings rather than a sort of them."""
+        totals = [np.zeros(len(s.chunk_ids)) for s, _ in self._parts]
+        hit = [np.zeros(len(s.chunk_ids), dtype=bool) for s, _ in self._parts]
         for term, weight in terms.items() if self.live_count else ():
             found = [segment.postings(term, alive) for segment, alive in self._parts]
-            chunk_ids = np.concatenate([f[0] for f in found])
-            if len(chunk_ids):
-                ids.append(chunk_ids)
-                parts.append(weight * self._term_score(found))
+            if not sum(len(f[0]) for f in found):
+                continue
+            scores, start = weight * self._term_score(found), 0
+            for f, total, seen in zip(found, totals, hit, strict=True):
+                total[f[0]] += scores[start : start + len(f[0])]  # rows are unique per term
+                seen[f[0]] = True
+                start += len(f[0])
+        rows = [np.flatnonzero(seen) for seen in hit]
+        ids = [s.chunk_ids[r] for (s, _), r in zip(self._parts, rows, strict=True)]
+        sums = [t[r] for t, r in zip(totals, rows, strict=True)]
         if not ids:
-            return _EMPTY[0], _EMPTY[1]
-        unique, where = np.unique(np.concatenate(ids), return_inverse=True)
-        totals = np.zeros(len(unique), dtype=np.float64)
-        np.add.at(totals, where, np.concatenate(parts))
-        return unique, totals.astype(np.float32)
+            return _EMPTY
+        return np.concatenate(ids).astype(np.int64), np.concatenate(sums).astype(np.float32)
 
     def _term_score(self, found: list[Postings]) -> np.ndarray:
         counts = np.concatenate([f[1] for f in found]).astype(np.float64)
@@ -178,8 +201,11 @@ def to_bytes(segment: TermCounts) -> bytes:
 
 
 def from_bytes(data: bytes) -> TermCounts:
-    arrays = np.load(io.BytesIO(data), allow_pickle=False)
-    header = json.loads(arrays["header"].tobytes())
+    return _from_arrays(np.load(io.BytesIO(data), allow_pickle=False))
+
+
+def _from_arrays(arrays: Mapping[str, np.ndarray]) -> TermCounts:
+    header = json.loads(np.asarray(arrays["header"]).tobytes())
     if header.get("format") != KEYWORD_FORMAT:
         raise ValueError(f"format {header.get('format')!r}, this ragd reads {KEYWORD_FORMAT!r}")
     names = ("chunk_ids", "lengths", "indptr", "rows", "counts")
@@ -194,21 +220,55 @@ def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
 
 
 def read_keyword(folder: Path, segment: Segment) -> TermCounts:
-    """A term-count segment, after checking its checksum and size."""
+    """A term-count segment, memory-mapped, after checking its checksum (streamed) and size.
+
+    The file is an uncompressed .npz, so each array lies whole inside it: mapping them keeps
+    the postings on disk (and in the page cache), not in the process's own memory.
+    """
     path = folder / segment.file
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise IndexCorrupt(f"keyword segment {segment.file} cannot be read: {exc}") from exc
-    if sha256(data) != segment.sha256:
+    if digest != segment.sha256:
         raise IndexCorrupt(f"keyword segment {segment.file} fails its checksum (truncated?)")
     try:
-        counts = from_bytes(data)
-    except (ValueError, KeyError, OSError) as exc:
+        counts = _from_arrays(map_npz(path))
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise IndexCorrupt(f"keyword segment {segment.file} is unreadable: {exc}") from exc
     if len(counts.chunk_ids) != segment.count:
         raise IndexCorrupt(f"keyword segment {segment.file} holds {len(counts.chunk_ids)} chunks")
     return counts
+
+
+def map_npz(path: Path) -> dict[str, np.ndarray]:
+    """Each array of an uncompressed .npz, memory-mapped read-only where it lies in the file."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{info.filename} is compressed")
+            handle.seek(info.header_offset)
+            local = handle.read(30)  # the local file header: its name and extra field follow
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            handle.seek(info.header_offset + 30 + name_len + extra_len)
+            arrays[info.filename.removesuffix(".npy")] = _map_npy(path, handle)
+    return arrays
+
+
+def _map_npy(path: Path, handle: BinaryIO) -> np.ndarray:
+    """The .npy array starting at the handle's position, mapped (an empty one read)."""
+    version = np.lib.format.read_magic(handle)
+    read = np.lib.format.read_array_header_1_0
+    if version != (1, 0):
+        read = np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(handle)
+    if fortran or dtype.hasobject:
+        raise ValueError("unexpected array layout")
+    if int(np.prod(shape)) == 0:
+        return np.empty(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape)
 
 
 def load_keyword(
