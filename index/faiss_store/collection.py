@@ -12,7 +12,7 @@ from index.faiss_store.chunkstore import ChunkStore
 from index.faiss_store.compressed import CompressedIndex, open_compressed
 from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
-from index.faiss_store.vectors import VectorIndex, load_segments
+from index.faiss_store.vectors import VectorIndex, current_policy, load_segments
 from index.filters import Filter
 from index.types import DocumentRow, Hit, IndexSpec
 
@@ -173,10 +173,10 @@ class Collection:
         return keyword
 
     def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex | CompressedIndex:
-        """A large collection's codes with its mapped segments; otherwise the vectors in
+        """A large collection's codes with its segments on disk; otherwise the vectors in
         memory, reusing the loaded generation when the new one only adds segments and drops
         chunks."""
-        if manifest.ann:
+        if manifest.ann and current_policy().codes:
             dimension = manifest.spec.dimension
             return open_compressed(self.folder, manifest.segments, manifest.ann[0], dimension, live)
         base = self._snapshot

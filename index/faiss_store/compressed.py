@@ -3,13 +3,14 @@
 From `AnnPolicy.min_vectors` live vectors the writer keeps an IVF-PQ index (4-bit fast-scan
 codes, 24 bytes a vector at 384 dimensions) in its own file beside the segments. A reader holds
 only those codes and the chunk ids in memory; the float vectors stay in the segment files,
-memory-mapped, and only the candidates' rows are read to re-rank them exactly.
+on disk, and only the candidates' rows are read to re-rank them exactly.
 """
 
 from __future__ import annotations
 
 import math
-import mmap
+import os
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,53 +24,84 @@ from index.faiss_store.vectors import EXACT_SUBSET, AnnPolicy, current_policy, o
 ANN_SUFFIX = ".ivfpq"
 TRAIN_PER_LIST = 40  # training sample per IVF list: enough for these codes, and fast
 BATCH = 65536
+# Candidates re-ranked at least: 24-byte codes order a cluster's members roughly, so a small k
+# still takes enough of them for the exact vectors to sort out (reading one is ~2 us).
+MIN_CANDIDATES = 256
 
 
 class SegmentFile:
-    """One segment's float vectors and ids, memory-mapped where they lie in the FAISS file.
+    """One segment's ids (in memory) and float vectors (read from the file when needed).
 
     An IndexIDMap2 over a flat index ends with its vectors, then the id count and the ids; the
     first and last rows are checked against FAISS's own reading, so a layout change is caught.
+    Rows are read with pread, not through a mapping: the page cache holds them, and the
+    process's resident memory does not grow with every page a search ever touched (mapped
+    pages count there, and fault-around maps sixteen of them at a time).
     """
 
     def __init__(self, folder: Path, segment: Segment, dimension: int) -> None:
         index = open_segment(folder, segment, dimension)  # checksum, shape
         n, path = segment.count, folder / segment.file
         end = path.stat().st_size - 8 * n
-        self.ids = np.memmap(path, np.int64, "r", offset=end, shape=(n,)) if n else _NO_IDS
-        start = end - 8 - 4 * n * dimension
-        shape = (n, dimension)
-        self.vectors = np.memmap(path, np.float32, "r", offset=start, shape=shape) if n else None
+        self.ids = np.fromfile(path, np.int64, count=n, offset=end)
+        self.dimension, self.row_bytes = dimension, 4 * dimension
+        self.offset = end - 8 - self.row_bytes * n
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
         _check_layout(self, index, segment.file)
-        if self.vectors is not None:  # rows are read a few at a time: no read-ahead
-            self.vectors._mmap.madvise(mmap.MADV_RANDOM)  # type: ignore[attr-defined]
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
-        assert self.vectors is not None
-        return np.asarray(self.vectors[np.sort(rows)] if len(rows) else self.vectors[:0])
+        """The vectors of `rows`, in sorted row order: one read of the span when the rows lie
+        close together (a batch), else one read each (candidates to re-rank)."""
+        rows = np.sort(rows)
+        if len(rows) == 0:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        span = int(rows[-1] - rows[0]) + 1
+        if span <= 4 * len(rows):
+            block: np.ndarray = self.span(int(rows[0]), span)[rows - rows[0]]
+            return block
+        out = np.empty((len(rows), self.dimension), dtype=np.float32)
+        for i, row in enumerate(rows.tolist()):
+            out[i] = np.frombuffer(self._read(row * self.row_bytes, self.row_bytes), np.float32)
+        return out
+
+    def span(self, first: int, count: int) -> np.ndarray:
+        """`count` consecutive rows from `first`."""
+        data = self._read(first * self.row_bytes, count * self.row_bytes)
+        return np.frombuffer(data, np.float32).reshape(count, self.dimension)
+
+    def _read(self, at: int, size: int) -> bytes:
+        data = os.pread(self._fd, size, self.offset + at)
+        if len(data) != size:
+            raise IndexCorrupt("a segment file is shorter than its manifest says")
+        return data
 
 
 _NO_IDS = np.empty(0, dtype=np.int64)
 
 
 def _check_layout(part: SegmentFile, index: Any, name: str) -> None:
-    n = len(part.ids)
+    n = len(part)
     if n == 0:
         return
-    assert part.vectors is not None
-    known = np.asarray(index.id_map.at(0)), np.asarray(index.id_map.at(n - 1))
+    known = int(index.id_map.at(0)), int(index.id_map.at(n - 1))
     same_ids = part.ids[0] == known[0] and part.ids[-1] == known[1]
     first, last = index.index.reconstruct(0), index.index.reconstruct(n - 1)
-    same = np.array_equal(part.vectors[0], first) and np.array_equal(part.vectors[-1], last)
+    same = np.array_equal(part.span(0, 1)[0], first) and np.array_equal(
+        part.span(n - 1, 1)[0], last
+    )
     if not (same_ids and same):
         raise IndexCorrupt(f"segment {name}: vectors are not where this ragd expects them")
 
 
 class CompressedIndex:
-    """The VectorIndex interface over IVF-PQ codes plus memory-mapped exact vectors."""
+    """The VectorIndex interface over IVF-PQ codes plus exact vectors read from disk."""
 
     approximate = True
-    mapped = True  # float vectors are not held in memory
+    on_disk = True  # float vectors are read from the segment files, not held in memory
 
     def __init__(self, parts: list[SegmentFile], live: np.ndarray, ann: Any, policy: AnnPolicy):
         self.parts, self.ann, self.policy = parts, ann, policy
@@ -95,7 +127,7 @@ class CompressedIndex:
         return self._rerank(_row(query, self.dimension)[0], found[0][found[0] >= 0], k)
 
     def _candidates(self, k: int) -> int:
-        return min(len(self), max(self.policy.rerank * k, 64))
+        return min(len(self), max(self.policy.rerank * k, MIN_CANDIDATES))
 
     def search_among(
         self, query: np.ndarray, k: int, ids: np.ndarray
@@ -133,7 +165,7 @@ class CompressedIndex:
         return best_ids, best
 
     def _rerank(self, q: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact scores of the live `ids`, read from the mapped files; the best `k`."""
+        """Exact scores of the live `ids`, read from the segment files; the best `k`."""
         keys, parts, rows = self._where(np.unique(ids))
         scores = np.empty(len(keys), dtype=np.float32)
         for p in np.unique(parts):
@@ -152,7 +184,7 @@ class CompressedIndex:
         return ids[present], self._part[at], self._row[at]
 
     def exact_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exhaustive search over the mapped vectors (what recall is measured against)."""
+        """Exhaustive search over the vectors on disk (what recall is measured against)."""
         ids, scores = self._scan(_row(query, self.dimension)[0], self._ids, k)
         return ids[None, :], scores[None, :]
 
@@ -222,8 +254,6 @@ def _batches(
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(ids, vectors) of the `wanted` ids (sorted), read part by part, a batch at a time."""
     for part in parts:
-        if part.vectors is None:
-            continue
         rows = np.flatnonzero(np.isin(part.ids, wanted))
         for start in range(0, len(rows), BATCH):
             chunk = rows[start : start + BATCH]
@@ -251,7 +281,9 @@ def read_ann(folder: Path, segment: Segment, policy: AnnPolicy | None = None) ->
         raise IndexCorrupt(f"ANN index {segment.file} holds {ann.ntotal} vectors")
     lists = int(faiss.extract_index_ivf(ann).nlist)
     policy = policy or current_policy()
-    faiss.extract_index_ivf(ann).nprobe = min(lists, max(policy.nprobe, lists // policy.probe_div))
+    faiss.extract_index_ivf(ann).nprobe = min(
+        lists, max(policy.nprobe, math.ceil(lists * policy.probe_share))
+    )
     return ann
 
 
@@ -268,6 +300,6 @@ def _checked(folder: Path, segment: Segment) -> bytes:
 def open_compressed(
     folder: Path, segments: Sequence[Segment], ann: Segment, dimension: int, live: np.ndarray
 ) -> CompressedIndex:
-    """A reader's index: the mapped segments and the stored codes."""
+    """A reader's index: the segment files (ids in memory, vectors on disk) and the codes."""
     parts = [SegmentFile(folder, s, dimension) for s in segments]
     return CompressedIndex(parts, live, read_ann(folder, ann), current_policy())

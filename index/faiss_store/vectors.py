@@ -25,13 +25,14 @@ class AnnPolicy:
     answers until it is ready. At least `nprobe` lists (and an eighth of them) are scanned.
 
     A collection committed with compressed codes (index/faiss_store/compressed.py) scans a
-    `1/probe_div` share of its lists instead and re-ranks `rerank` x k candidates exactly.
+    `probe_share` of its lists instead and re-ranks `rerank` x k candidates exactly.
     """
 
     min_vectors: int = 50_000
     nprobe: int = 24
     rerank: int = 4
-    probe_div: int = 4
+    probe_share: float = 0.33
+    codes: bool = True  # large collections keep compressed codes (False: all in memory)
 
 
 _policy = AnnPolicy()

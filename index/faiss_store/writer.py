@@ -200,7 +200,8 @@ class Writer:
     def _ann(self, gen: int, manifest: Manifest, added: list[int]) -> tuple[Segment, ...]:
         """Compressed codes once the collection is large: the last generation's, updated,
         or new ones trained when there are none yet or they were sized for a quarter of it."""
-        if manifest.rows < current_policy().min_vectors:
+        policy = current_policy()
+        if manifest.rows < policy.min_vectors or not policy.codes:
             return ()
         folder, dimension = self.collection.folder, self.spec.dimension
         live = self.collection.chunk_store.live_ids(gen)
