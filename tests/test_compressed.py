@@ -209,3 +209,28 @@ def test_a_mapped_keyword_segment_reads_the_same_arrays_as_one_loaded_whole(tmp_
     for name in ("chunk_ids", "lengths", "indptr", "rows", "counts"):
         assert np.array_equal(getattr(mapped, name), getattr(loaded, name))
     assert mapped.terms == loaded.terms
+
+
+def test_a_backup_carries_the_codes_and_checks_out(tmp_path, policy):
+    from index.faiss_store.backup import backup_collection
+    from index.faiss_store.check import check_collection
+
+    collection = build(tmp_path / "live")
+    manifest = backup_collection(collection, tmp_path / "copy")
+    assert (tmp_path / "copy" / manifest.ann[0].file).exists()
+    copy = Collection(tmp_path / "copy")
+    assert check_collection(copy) == []
+    copy.chunk_store.close()
+
+
+def test_altered_codes_fail_the_check_and_readers_fall_back_a_generation(tmp_path, policy):
+    from index.faiss_store.check import check_collection
+
+    collection = build(tmp_path)
+    path = collection.folder / collection.manifest().ann[0].file
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert any("ANN index" in p and "checksum" in p for p in check_collection(collection))
+    fresh = FaissStore(tmp_path).collection("c")
+    assert fresh.snapshot().generation == collection.manifest().generation - 1

@@ -58,6 +58,7 @@ class Writer:
         self._wait = wait
         self._pending = _Pending()
         self.manifest = Manifest(generation=0, spec=spec)
+        self._opened: dict[Segment, SegmentFile] = {}
 
     def __enter__(self) -> Writer:
         self.collection.folder.mkdir(parents=True, exist_ok=True)
@@ -205,13 +206,20 @@ class Writer:
             return ()
         folder, dimension = self.collection.folder, self.spec.dimension
         live = self.collection.chunk_store.live_ids(gen)
-        parts = [SegmentFile(folder, s, dimension) for s in manifest.segments]
+        parts = [self._segment_file(s) for s in manifest.segments]
         current = () if self.rebuild else self.manifest.ann
         ann = read_ann(folder, current[0]) if current else None
         if ann is None or stale(ann, len(live)):
             ann, added = new_ann(parts, live, dimension), live.tolist()
         ann = update_ann(ann, parts, live, np.asarray(added, dtype=np.int64))
         return (write_ann(folder, f"ann-{gen:08d}{ANN_SUFFIX}", ann),)
+
+    def _segment_file(self, segment: Segment) -> SegmentFile:
+        """A segment opened for reading, checksummed once per writer (a 1M one is 1.5 GB)."""
+        if segment not in self._opened:
+            folder, dimension = self.collection.folder, self.spec.dimension
+            self._opened[segment] = SegmentFile(folder, segment, dimension)
+        return self._opened[segment]
 
     def _manifest(self, gen: int, segments: list[Segment]) -> Manifest:
         documents, rows = self.collection.chunk_store.totals(gen)
