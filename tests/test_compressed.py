@@ -234,3 +234,21 @@ def test_altered_codes_fail_the_check_and_readers_fall_back_a_generation(tmp_pat
     assert any("ANN index" in p and "checksum" in p for p in check_collection(collection))
     fresh = FaissStore(tmp_path).collection("c")
     assert fresh.snapshot().generation == collection.manifest().generation - 1
+
+
+def test_a_new_generation_checksums_only_its_new_segments(tmp_path, policy, monkeypatch):
+    import index.faiss_store.compressed as compressed
+
+    collection = build(tmp_path)
+    collection.snapshot()
+    opened: list[str] = []
+    real = compressed.open_segment
+    monkeypatch.setattr(
+        compressed, "open_segment", lambda f, s, d: opened.append(s.file) or real(f, s, d)
+    )
+    with Writer(FaissStore(tmp_path).collection("c"), SPEC) as writer:
+        put(writer, 200, 1, seed=11)
+        writer.commit()
+    opened.clear()  # the writer opens each segment once too
+    snapshot = collection.snapshot()
+    assert opened == [snapshot.manifest.segments[-1].file]

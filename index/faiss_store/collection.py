@@ -9,9 +9,9 @@ import numpy as np
 
 from index.errors import EmptyCollection, IndexCorrupt
 from index.faiss_store.chunkstore import ChunkStore
-from index.faiss_store.compressed import CompressedIndex, open_compressed
+from index.faiss_store.compressed import CompressedIndex, SegmentFile, open_compressed
 from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
-from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
+from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, Segment, read_manifest
 from index.faiss_store.vectors import VectorIndex, current_policy, load_segments
 from index.filters import Filter
 from index.types import DocumentRow, Hit, IndexSpec
@@ -108,6 +108,7 @@ class Collection:
         self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
         self._store: ChunkStore | None = None
         self._lock = threading.Lock()
+        self._segment_files: dict[Segment, SegmentFile] = {}  # checked once, reused
 
     @property
     def chunk_store(self) -> ChunkStore:
@@ -177,8 +178,9 @@ class Collection:
         memory, reusing the loaded generation when the new one only adds segments and drops
         chunks."""
         if manifest.ann and current_policy().codes:
-            dimension = manifest.spec.dimension
-            return open_compressed(self.folder, manifest.segments, manifest.ann[0], dimension, live)
+            dimension, ann = manifest.spec.dimension, manifest.ann[0]
+            opened = self._segment_files
+            return open_compressed(self.folder, manifest.segments, ann, dimension, live, opened)
         base = self._snapshot
         files = {s.file for s in manifest.segments}
         if base is None or base.manifest.spec != manifest.spec:

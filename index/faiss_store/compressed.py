@@ -298,8 +298,19 @@ def _checked(folder: Path, segment: Segment) -> bytes:
 
 
 def open_compressed(
-    folder: Path, segments: Sequence[Segment], ann: Segment, dimension: int, live: np.ndarray
+    folder: Path,
+    segments: Sequence[Segment],
+    ann: Segment,
+    dimension: int,
+    live: np.ndarray,
+    opened: dict[Segment, SegmentFile] | None = None,
 ) -> CompressedIndex:
-    """A reader's index: the segment files (ids in memory, vectors on disk) and the codes."""
-    parts = [SegmentFile(folder, s, dimension) for s in segments]
+    """A reader's index: the segment files (ids in memory, vectors on disk) and the codes.
+    Segments in `opened` (the last generation's) are reused, not checksummed again; it is
+    left holding this generation's."""
+    known = dict(opened or {})
+    parts = [known.get(s) or SegmentFile(folder, s, dimension) for s in segments]
+    if opened is not None:
+        opened.clear()
+        opened.update(zip(segments, parts, strict=True))
     return CompressedIndex(parts, live, read_ann(folder, ann), current_policy())
