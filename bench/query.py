@@ -298,7 +298,7 @@ def _notes(settings: Any) -> list[str]:
     return [
         f"From {settings.ann_min_vectors:,} chunks the writer keeps IVF-PQ codes (sqrt(n) lists, "
         f"4-bit fast-scan PQ, 24 bytes a chunk); a query scans {settings.ann_probe_share:.0%} of "
-        f"the lists and re-ranks max(256, {settings.ann_rerank} x k) candidates by their exact "
+        f"the lists and re-ranks max(128, {settings.ann_rerank} x k) candidates by their exact "
         "vectors, read from the segment files with pread (never held in memory).",
         "Recall@10 against exact search on held-out vectors drawn around the same topic "
         "centres; /api/search asks 100 candidates of each side (RAGD_RETRIEVAL_CANDIDATES), "

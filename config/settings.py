@@ -82,11 +82,11 @@ class Settings(BaseSettings):
         "codes (recall@10 0.96 at 1M synthetic chunks with 0.33; 0.91 with 0.13).",
     )
     ann_rerank: int = Field(
-        4,
+        2,
         ge=1,
         le=100,
         description="Candidates re-ranked by exact vectors per result asked for (at least "
-        "256), when searching compressed codes.",
+        "128), when searching compressed codes.",
     )
     max_query_terms: int = Field(
         64,

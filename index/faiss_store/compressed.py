@@ -26,7 +26,7 @@ TRAIN_PER_LIST = 40  # training sample per IVF list: enough for these codes, and
 BATCH = 65536
 # Candidates re-ranked at least: 24-byte codes order a cluster's members roughly, so a small k
 # still takes enough of them for the exact vectors to sort out (reading one is ~2 us).
-MIN_CANDIDATES = 256
+MIN_CANDIDATES = 128
 
 
 class SegmentFile:

@@ -30,7 +30,7 @@ class AnnPolicy:
 
     min_vectors: int = 50_000
     nprobe: int = 24
-    rerank: int = 4
+    rerank: int = 2
     probe_share: float = 0.33
     codes: bool = True  # large collections keep compressed codes (False: all in memory)
 
