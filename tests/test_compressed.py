@@ -184,6 +184,7 @@ def test_bm25_from_mapped_postings_scores_exactly_as_the_old_scorer(tmp_path, po
     assert keyword is not None and len(keyword.segments) == 3
     segments = list(keyword.segments.values())
     assert all(isinstance(_mapping(s.rows), mmap.mmap) for s in segments)
+    assert all(s.file is not None for s in segments)  # postings read from the file
     for query in ("alpha beta beta", "gamma zeta kappa mu alpha", "theta", "iota iota eta"):
         terms = query_terms(query)
         ids, scores = keyword.scores(terms)

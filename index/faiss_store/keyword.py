@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import struct
+import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -44,20 +46,41 @@ class TermCounts:
     indptr: np.ndarray  # int64, where each column starts
     rows: np.ndarray  # int32, the row of each count
     counts: np.ndarray  # float32
+    file: PostingsFile | None = None  # where rows and counts lie on disk, once written
 
     def postings(self, term: str, alive: np.ndarray | None) -> Postings:
         """The rows of the live chunks holding `term` (`alive` None: every row is), with
-        their counts and lengths. Only this term's slice of the arrays is read, so a
-        memory-mapped segment pages in what the query needs, not the whole corpus."""
+        their counts and lengths. Only this term's slice of the postings is read from the
+        file (pread: the page cache keeps it, not this process's memory)."""
         column = self.terms.get(term)
         if column is None:
             return _NO_POSTINGS
         start, end = int(self.indptr[column]), int(self.indptr[column + 1])
-        rows, counts = np.asarray(self.rows[start:end]), np.asarray(self.counts[start:end])
+        if self.file is not None:
+            rows, counts = self.file.read(start, end)
+        else:
+            rows, counts = np.asarray(self.rows[start:end]), np.asarray(self.counts[start:end])
         if alive is not None:
             keep = alive[rows]
             rows, counts = rows[keep], counts[keep]
         return rows, counts, np.asarray(self.lengths[rows])
+
+
+class PostingsFile:
+    """A written segment's rows and counts arrays, read a term's slice at a time."""
+
+    def __init__(self, path: Path, rows_at: int, counts_at: int) -> None:
+        self.rows_at, self.counts_at = rows_at, counts_at
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def read(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        size = 4 * (end - start)  # int32 rows, float32 counts
+        rows = os.pread(self._fd, size, self.rows_at + 4 * start)
+        counts = os.pread(self._fd, size, self.counts_at + 4 * start)
+        if len(rows) != size or len(counts) != size:
+            raise IndexCorrupt("a keyword segment is shorter than its header says")
+        return np.frombuffer(rows, np.int32), np.frombuffer(counts, np.float32)
 
 
 _EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
@@ -235,8 +258,14 @@ def _from_arrays(arrays: Mapping[str, np.ndarray]) -> TermCounts:
     header = json.loads(np.asarray(arrays["header"]).tobytes())
     if header.get("format") != KEYWORD_FORMAT:
         raise ValueError(f"format {header.get('format')!r}, this ragd reads {KEYWORD_FORMAT!r}")
-    names = ("chunk_ids", "lengths", "indptr", "rows", "counts")
-    return TermCounts(terms=header["terms"], **{name: arrays[name] for name in names})
+    return TermCounts(
+        chunk_ids=arrays["chunk_ids"],
+        lengths=arrays["lengths"],
+        terms=header["terms"],
+        indptr=arrays["indptr"],
+        rows=arrays["rows"],
+        counts=arrays["counts"],
+    )
 
 
 def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
@@ -261,7 +290,8 @@ def read_keyword(folder: Path, segment: Segment) -> TermCounts:
     if digest != segment.sha256:
         raise IndexCorrupt(f"keyword segment {segment.file} fails its checksum (truncated?)")
     try:
-        counts = _from_arrays(map_npz(path))
+        arrays, offsets = map_npz(path)
+        counts = _with_file(_from_arrays(arrays), path, offsets)
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise IndexCorrupt(f"keyword segment {segment.file} is unreadable: {exc}") from exc
     if len(counts.chunk_ids) != segment.count:
@@ -269,9 +299,19 @@ def read_keyword(folder: Path, segment: Segment) -> TermCounts:
     return counts
 
 
-def map_npz(path: Path) -> dict[str, np.ndarray]:
-    """Each array of an uncompressed .npz, memory-mapped read-only where it lies in the file."""
-    arrays = {}
+def _with_file(counts: TermCounts, path: Path, offsets: dict[str, int]) -> TermCounts:
+    """`counts` reading its postings from `path` (when they are the expected int32/float32)."""
+    if counts.rows.dtype != np.int32 or counts.counts.dtype != np.float32:
+        return counts
+    if "rows" not in offsets or "counts" not in offsets:
+        return counts  # empty arrays: nothing to read
+    return replace(counts, file=PostingsFile(path, offsets["rows"], offsets["counts"]))
+
+
+def map_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Each array of an uncompressed .npz, memory-mapped read-only where it lies in the file,
+    and where each one's data starts."""
+    arrays, offsets = {}, {}
     with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
         for info in archive.infolist():
             if info.compress_type != zipfile.ZIP_STORED:
@@ -280,12 +320,14 @@ def map_npz(path: Path) -> dict[str, np.ndarray]:
             local = handle.read(30)  # the local file header: its name and extra field follow
             name_len, extra_len = struct.unpack("<HH", local[26:30])
             handle.seek(info.header_offset + 30 + name_len + extra_len)
-            arrays[info.filename.removesuffix(".npy")] = _map_npy(path, handle)
-    return arrays
+            name = info.filename.removesuffix(".npy")
+            arrays[name], offsets[name] = _map_npy(path, handle)
+    return arrays, offsets
 
 
-def _map_npy(path: Path, handle: BinaryIO) -> np.ndarray:
-    """The .npy array starting at the handle's position, mapped (an empty one read)."""
+def _map_npy(path: Path, handle: BinaryIO) -> tuple[np.ndarray, int]:
+    """The .npy array starting at the handle's position, mapped (an empty one made), and
+    where its data starts."""
     version = np.lib.format.read_magic(handle)
     read = np.lib.format.read_array_header_1_0
     if version != (1, 0):
@@ -294,9 +336,9 @@ def _map_npy(path: Path, handle: BinaryIO) -> np.ndarray:
     if fortran or dtype.hasobject:
         raise ValueError("unexpected array layout")
     if int(np.prod(shape)) == 0:
-        return np.empty(shape, dtype=dtype)
+        return np.empty(shape, dtype=dtype), handle.tell()
     mapped = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape)
-    return mapped.view(np.ndarray)  # a plain view: slicing a memmap costs ~0.5 ms a time
+    return mapped.view(np.ndarray), handle.tell()  # a plain view: slicing a memmap is slow
 
 
 def load_keyword(
