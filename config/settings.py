@@ -260,6 +260,14 @@ class Settings(BaseSettings):
         description="Requests that may wait for the model besides the one generating; "
         "more are refused at once with 429 and Retry-After.",
     )
+    stream_interval_ms: float = Field(
+        30,
+        ge=0,
+        le=1000,
+        description="Streamed answers send the first token at once, then at most one event "
+        "per this many milliseconds with every token made meanwhile (0: one per event-loop "
+        "wake-up), so a fast model is not slowed by a wake-up per token.",
+    )
     query_rewrite: Literal["model", "keywords", "off"] = Field(
         "model",
         description="How a follow-up question (with history) becomes a standalone retrieval "
