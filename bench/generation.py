@@ -9,6 +9,7 @@ Each probe runs in a fresh process, because OpenMP reads its settings once, at s
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -55,6 +56,7 @@ def run(ctx: Context) -> dict[str, Any]:
         for name, (beside, env) in chosen.items():
             rates[name] += _probe(beside, env, ctx.pick(24, 64), ctx.pick(2, 3))
     result = _result(rates, bandwidth)
+    _add_profile(result, ctx.pick(24, 64))
     if ctx.quick:
         result["notes"].append("Quick mode: server against direct is left to the full run.")
     else:
@@ -120,6 +122,49 @@ def probe(beside: str, tokens: int, runs: int) -> list[float]:
         rate = _in_thread(lambda: _decode(llm, tokens))
         rates.append(rate)
     return rates[1:]
+
+
+def profile(tokens: int, threads: int) -> dict[str, float]:
+    """Where a decode step's time goes: llama_decode (the C forward pass) against the whole
+    step as streamed (sampling, detokenizing, stop checks and the Python around them), per
+    token, medians over `tokens` steps after a warm-up run."""
+    from llama_cpp import Llama
+
+    from models.resolve import packaged_llm_model
+
+    llm = Llama(
+        model_path=str(packaged_llm_model()),
+        n_ctx=2048,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    spent: list[float] = []
+    forward = llm._ctx.decode
+
+    def timed(batch: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return forward(batch)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    llm._ctx.decode = timed
+    _decode(llm, tokens)  # warm-up
+    spent.clear()
+    stamps = []
+    llm.reset()
+    for _ in llm.create_completion(PROMPT, max_tokens=tokens, temperature=0, stream=True):
+        stamps.append(time.perf_counter())
+    steps = [b - a for a, b in itertools.pairwise(stamps)]
+    forward_ms = statistics.median(spent[1:]) * 1000  # [0]: the prompt
+    step_ms = statistics.median(steps) * 1000
+    return {
+        "threads": threads,
+        "step_ms": round(step_ms, 2),
+        "decode_ms": round(forward_ms, 2),
+        "overhead_ms": round(step_ms - forward_ms, 2),
+    }
 
 
 def _embedder(beside: str) -> Any:
@@ -201,6 +246,44 @@ def _short(name: str) -> str:
     return name.replace("after a ", "").replace(" query embedding", "").replace(", ", ",\n")
 
 
+def _add_profile(result: dict[str, Any], tokens: int) -> None:
+    """Decode steps split into llama_decode and the rest, on 1 thread and on all cores (OMP
+    passive, as ragd runs): what bounds the roofline fraction."""
+    rows = []
+    for threads in sorted({1, os.cpu_count() or 1}):
+        cmd = [sys.executable, "-m", "bench.generation", "--profile", str(threads)]
+        cmd += ["--tokens", str(tokens)]
+        base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        out = subprocess.run(cmd, cwd=ROOT, env={**base, **PASSIVE}, capture_output=True, text=True)
+        if out.returncode:
+            result["notes"].append(f"decode profile on {threads} threads failed")
+            continue
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    result["tables"] = [
+        {
+            "title": "Decode step profile (medians per token, OMP passive)",
+            "header": [
+                "threads",
+                "whole step (ms)",
+                "llama_decode (ms)",
+                "rest (ms)",
+                "rest share",
+            ],
+            "rows": [
+                [
+                    r["threads"],
+                    r["step_ms"],
+                    r["decode_ms"],
+                    r["overhead_ms"],
+                    f"{100 * r['overhead_ms'] / r['step_ms']:.0f}%",
+                ]
+                for r in rows
+            ],
+        }
+    ]
+    result["profile"] = rows
+
+
 def _add_serving(result: dict[str, Any]) -> None:
     """Server against llama-cpp-python direct, from the serving benchmark (issue 5) if present."""
     try:
@@ -259,7 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", choices=("none", "torch", "onnx", "onnx-int8"))
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", type=int, help="profile decode steps on this many threads")
     args = parser.parse_args(argv)
+    if args.profile:
+        print(json.dumps(profile(args.tokens, args.profile)))
+        return 0
     if args.probe:
         print(json.dumps([round(r, 2) for r in probe(args.probe, args.tokens, args.runs)]))
         return 0
