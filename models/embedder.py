@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -138,6 +139,7 @@ class OnnxEmbedder(_Tokenizing):
         folder, info = ensure_export(spec, backend, cache)
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
         self._batcher = copy.deepcopy(self._tokenizer)  # embed's own: see _Tokenizing
+        self._batching = threading.Lock()  # queries and an ingest may embed at once
         self._session = ort.InferenceSession(
             str(folder / info["file"]), session_options(), providers=["CPUExecutionProvider"]
         )
@@ -154,7 +156,9 @@ class OnnxEmbedder(_Tokenizing):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        ids = self._batcher(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        with self._batching:
+            encoded = self._batcher(list(texts), truncation=True, max_length=self.max_tokens)
+        ids = encoded["input_ids"]
         return self._embed_rows(ids)
 
     def embed_ids(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
