@@ -325,6 +325,9 @@ def _add_serving(result: dict[str, Any]) -> None:
             limit="a wake-up of the loop, the SSE writer and the client per token",
         ),
     ]
+    for name, values in versus.get("loop_cpu_ms_per_token", {}).items():
+        label = "server" if name == "server" else "server as before (an event per token)"
+        figs[f"loop_cpu_{name}"] = figure(values, "ms/token", f"{label}: event-loop CPU", 2)
     figs["before_tps"] = figure(
         [before["tokens_per_s"]["server"]], "tokens/s", "server as before: decode", 1
     )

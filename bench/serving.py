@@ -83,9 +83,12 @@ def run(config: Config) -> dict[str, Any]:
             cwd=ROOT,
         )
         old = {**env, "RAGD_STREAM_INTERVAL_MS": "0"}  # an event per wake-up: per token
-        with serve(env) as url, serve(old) as old_url:
+        now_server, old_server = serve(env), serve(old)
+        with now_server as url, old_server as old_url:
             direct = Direct(config)
-            overhead = compare({"server": url, "as before": old_url}, direct, config)
+            urls = {"server": url, "as before": old_url}
+            pids = {"server": now_server.proc.pid, "as before": old_server.proc.pid}
+            overhead = compare(urls, direct, config, pids)
             cache = direct.warm_vs_cold(QUESTIONS[: config.questions])
             concurrency = {
                 f"{c} clients": load(url, c, config.per_client[c]) for c in config.clients
@@ -257,19 +260,36 @@ class Direct:
         return {"cold": _ms(cold), "warm_shared_system_prompt": _ms(warm), "same_prompt": _ms(same)}
 
 
-def compare(urls: dict[str, str], direct: Direct, config: Config) -> dict[str, Any]:
+def loop_cpu(pid: int) -> float:
+    """CPU seconds of a server's main thread (the event loop: routes, SSE writing)."""
+    import psutil
+
+    threads = psutil.Process(pid).threads()
+    return next((t.user_time + t.system_time for t in threads if t.id == pid), 0.0)
+
+
+def compare(
+    urls: dict[str, str], direct: Direct, config: Config, pids: dict[str, int] | None = None
+) -> dict[str, Any]:
     """Each question through each server (in alternating order), then directly with the
     exact prompt the first built. `urls`: "server" (as configured) and "as before"."""
     from app.answering.prompt import Passage, build_messages
     from index.types import ChunkRow
 
     runs: dict[str, list[Run]] = {name: [] for name in urls}
+    loop_ms: dict[str, list[float]] = {name: [] for name in urls}  # per token
     local: list[Run] = []
     retrieval = []
     for repeat in range(config.repeats):
         for i, question in enumerate(QUESTIONS[: config.questions]):
             names = list(urls) if (repeat + i) % 2 == 0 else list(urls)[::-1]
-            answers = {n: ask_server(urls[n], question, direct.count) for n in names}
+            answers = {}
+            for n in names:
+                before = loop_cpu(pids[n]) if pids else 0.0
+                answers[n] = ask_server(urls[n], question, direct.count)
+                if pids and answers[n][0].tokens:
+                    spent = loop_cpu(pids[n]) - before
+                    loop_ms[n].append(1000 * spent / answers[n][0].tokens)
             for n, (run, _) in answers.items():
                 runs[n].append(run)
             done = answers["server"][1]
@@ -294,6 +314,7 @@ def compare(urls: dict[str, str], direct: Direct, config: Config) -> dict[str, A
     result = _ratios(runs["server"], local, retrieval)
     before = _ratios(runs["as before"], local, retrieval)
     result["as_before"] = {k: before[k] for k in ("tokens_per_s", "tps_ratio_server_over_direct")}
+    result["loop_cpu_ms_per_token"] = {n: v for n, v in loop_ms.items() if v}
     result["per_request_tps"] = {
         "server": [round(r.tps or 0, 1) for r in runs["server"]],
         "as_before": [round(r.tps or 0, 1) for r in runs["as before"]],
