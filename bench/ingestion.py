@@ -39,7 +39,7 @@ def run(ctx: Context) -> dict[str, Any]:
     langchain = LangChainPipeline(ctx.work)
     scifact = ctx.work / "scifact"
     corpora = [Corpus("SciFact", scifact, write_scifact_files(scifact, ctx.pick(24, 160)))]
-    real = realdocs_subset(ctx.work / "realdocs", ctx.pick(0, 16))
+    real = realdocs_subset(ctx.work / "realdocs", ctx.pick(0, 8))
     if real is not None:
         corpora.append(real)
     else:
