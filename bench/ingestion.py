@@ -55,12 +55,13 @@ def trial(
 ) -> dict[str, Any]:
     ragd.warm_up(corpus.folder)
     texts = ragd.chunk_texts(corpus.folder)  # the chunks ragd embeds, made outside timing
-    rows: dict[str, list[float]] = {k: [] for k in (*VARIANTS, "limit", "torch", "langchain")}
-    stages: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
+    variants = ctx.pick(VARIANTS[:1], VARIANTS)  # the A/B in the full run only
+    rows: dict[str, list[float]] = {k: [] for k in (*variants, "limit", "torch", "langchain")}
+    stages: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     counts = {"chunks": 0, "langchain": 0}
     for repeat in range(ctx.repeats):
         ctx.log(f"   ingestion {corpus.name} repeat {repeat + 1}/{ctx.repeats}")
-        for variant in VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]:
+        for variant in variants if repeat % 2 == 0 else variants[::-1]:
             seconds, chunks, spent = ragd.ingest(corpus.folder, variant, repeat)
             rows[variant].append(seconds)
             stages[variant].append(spent)
@@ -250,9 +251,6 @@ def _result(
     key = name.lower().replace(" ", "_")
     figures = {
         f"{key}_now_chunks_per_s": figure(rate["now"], "chunks/s", f"{name}: ragd ingest", 1),
-        f"{key}_before_chunks_per_s": figure(
-            rate["before"], "chunks/s", f"{name}: ragd ingest as before (in line, re-tokenized)", 1
-        ),
         f"{key}_limit_chunks_per_s": figure(
             rate["limit"], "chunks/s", f"{name}: embedder alone, same chunks ({backend})", 1
         ),
@@ -261,6 +259,9 @@ def _result(
             docs_rate["langchain"], "docs/s", f"{name}: LangChain pipeline", 2
         ),
     }
+    if "before" in rate:
+        label = f"{name}: ragd ingest as before (in line, re-tokenized)"
+        figures[f"{key}_before_chunks_per_s"] = figure(rate["before"], "chunks/s", label, 1)
     if "torch" in rate:
         figures[f"{key}_torch_chunks_per_s"] = figure(
             rate["torch"], "chunks/s", f"{name}: bare SentenceTransformer.encode (torch fp32)", 1
@@ -284,13 +285,25 @@ def _ratios(
     def per_repeat(a: list[float], b: list[float]) -> list[float]:
         return [x / y for x, y in zip(a, b, strict=True)]
 
-    return [
+    rows = [
         ratio(
             f"ingest chunks/s / embedder alone on the same chunks ({name})",
             per_repeat(rate["now"], rate["limit"]),
             0.95,
             limit="embedding; the rest (see the stage table) runs beside it on the same cores",
         ),
+        ratio(
+            f"ingest docs/s / LangChain docs/s ({name})",
+            per_repeat(docs_rate["now"], docs_rate["langchain"]),
+            2.0,
+            limit="embedding speed per chunk (int8 ONNX against torch fp32), and the chunks each "
+            "makes (LangChain's overlapping 1000-char chunks against ragd's token budget)",
+        ),
+    ]
+    if "before" not in rate:
+        return rows
+    return [
+        *rows,
         ratio(
             f"ingest chunks/s as before / embedder alone ({name}, the A/B's old side)",
             per_repeat(rate["before"], rate["limit"]),
@@ -303,13 +316,6 @@ def _ratios(
             1.0,
             limit="the overlap hides the stages beside embedding; embedding itself is unchanged",
         ),
-        ratio(
-            f"ingest docs/s / LangChain docs/s ({name})",
-            per_repeat(docs_rate["now"], docs_rate["langchain"]),
-            2.0,
-            limit="embedding speed per chunk (int8 ONNX against torch fp32), and the chunks each "
-            "makes (LangChain's overlapping 1000-char chunks against ragd's token budget)",
-        ),
     ]
 
 
@@ -318,7 +324,7 @@ def _stage_table(name: str, stages: dict[str, list[dict[str, float]]]) -> dict[s
     rows = []
     for stage in STAGES:
         cells: list[Any] = [stage]
-        for variant in VARIANTS:
+        for variant in (v for v in VARIANTS if v in stages):
             seconds = statistics.median(s[stage] for s in stages[variant])
             total = statistics.median(s["total"] for s in stages[variant])
             cells += [round(seconds, 3), f"{100 * seconds / total:.0f}%" if total else "-"]
@@ -326,18 +332,17 @@ def _stage_table(name: str, stages: dict[str, list[dict[str, float]]]) -> dict[s
     return {
         "title": f"Where an ingest's seconds go, {name} (medians; embed is the embedding "
         "thread's busy time, the rest the ingesting thread's)",
-        "header": ["stage", "now (s)", "share", "as before (s)", "share"],
+        "header": ["stage", "now (s)", "share", "as before (s)", "share"][: 1 + 2 * len(stages)],
         "rows": rows,
     }
 
 
 def _plot(name: str, docs: int, chunks: int, figures: dict[str, Any], key: str) -> dict[str, Any]:
-    bars = {
-        "ragd ingest": figures[f"{key}_ragd_docs_per_s"],
-        "as before": _scaled(figures[f"{key}_before_chunks_per_s"], docs / chunks),
-        "embedder alone": _scaled(figures[f"{key}_limit_chunks_per_s"], docs / chunks),
-        "LangChain": figures[f"{key}_langchain_docs_per_s"],
-    }
+    bars = {"ragd ingest": figures[f"{key}_ragd_docs_per_s"]}
+    if f"{key}_before_chunks_per_s" in figures:
+        bars["as before"] = _scaled(figures[f"{key}_before_chunks_per_s"], docs / chunks)
+    bars["embedder alone"] = _scaled(figures[f"{key}_limit_chunks_per_s"], docs / chunks)
+    bars["LangChain"] = figures[f"{key}_langchain_docs_per_s"]
     if f"{key}_torch_chunks_per_s" in figures:
         bars["torch encode"] = _scaled(figures[f"{key}_torch_chunks_per_s"], docs / chunks)
     return {

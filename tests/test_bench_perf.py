@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.ingestion import _stage_table
+from bench.ingestion import STAGES, Corpus, _result, _stage_table
 from bench.report import _table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,3 +47,21 @@ def test_stage_table_gives_each_stage_its_median_seconds_and_share() -> None:
     lines = _table(table)
     assert lines[2] == "| stage | now (s) | share | as before (s) | share |"
     assert "| read | 2 | 10% | 2 | 10% |" in lines
+
+
+def _stage_runs() -> list[dict[str, float]]:
+    return [{stage: 1.0 for stage in STAGES} for _ in range(2)]
+
+
+def test_ingestion_result_has_the_ab_rows_only_when_the_old_path_ran() -> None:
+    corpus = Corpus("demo", Path("."), 10)
+    counts = {"chunks": 20, "langchain": 30}
+    base = {"now": [2.0, 2.2], "limit": [1.9, 2.0], "langchain": [4.0, 4.4], "torch": []}
+    quick = _result("onnx-int8", corpus, counts, base, {"now": _stage_runs()})
+    assert len(quick["ratios"]) == 2 and len(quick["tables"][0]["header"]) == 3
+    full_rows = {**base, "before": [2.4, 2.5]}
+    stages = {"now": _stage_runs(), "before": _stage_runs()}
+    full = _result("onnx-int8", corpus, counts, full_rows, stages)
+    names = [r["name"] for r in full["ratios"]]
+    assert len(names) == 4 and "ingest docs/s now / as before (demo, same run)" in names
+    assert len(full["tables"][0]["header"]) == 5 and "as before" in full["plots"][0]["bars"]
