@@ -210,7 +210,8 @@ def _result(rates: dict[str, list[float]], bandwidth: list[float]) -> dict[str, 
             "decode roofline fraction (tok/s x model bytes / read bandwidth)",
             roofline,
             0.6,
-            limit="llama.cpp's per-token overhead and compute on 2 cores",
+            limit="llama_decode itself (the forward pass on 2 cores; per-token Python is "
+            "under 1% of a step, see the profile table); passive OpenMP costs ~20%",
         )
     ]
     served = next(name for name in rates if name.endswith("as served"))
