@@ -198,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-serve", action="store_true", help="skip the /health check")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
+    from models.device import passive_openmp
+
+    passive_openmp()  # as `ragd serve` runs; a spinning OpenMP team crawls on a busy machine
     result = (
         {"cuda": cuda_state()} if args.check else run(args.build, args.quick, not args.no_serve)
     )
