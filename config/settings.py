@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         description="In auto mode, a generated answer whose grounded share (supported "
         "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
     )
+    neighbours: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description="Chunks of the same document each side that a retrieved chunk brings into "
+        "the prompt (small-to-big); a widened passage that does not fit is offered alone.",
+    )
     context_sentences: int = Field(
         4,
         ge=0,

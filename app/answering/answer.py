@@ -92,7 +92,12 @@ class Answerer:
         searched = time.perf_counter()
         retrieval = await anyio.to_thread.run_sync(
             lambda: self.retriever.retrieve(
-                query, collection, settings.top_k, evidence=True, where=where
+                query,
+                collection,
+                settings.top_k,
+                evidence=True,
+                where=where,
+                neighbours=settings.neighbours,
             )
         )
         sentences, features = await anyio.to_thread.run_sync(self._sentences, query, retrieval)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.answering.evidence import topic_words
+from app.answering.neighbours import expand
 from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
@@ -47,9 +48,11 @@ class Retriever:
         mode: Mode | None = None,
         evidence: bool = False,
         where: Filter | None = None,
+        neighbours: int = 0,
     ) -> Retrieval:
         """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
-        `where` (a parsed metadata filter) restricts both searches before they rank."""
+        `where` (a parsed metadata filter) restricts both searches before they rank;
+        `neighbours` widens each chunk by that many of its document's chunks each side."""
         name = collection or self.settings.collection
         snapshot = self.store.collection(name).snapshot()
         require_model(name, snapshot.spec, self.embedder)
@@ -60,7 +63,7 @@ class Retriever:
         dense = snapshot.search(vector, depth, where) if vector is not None else []
         hits = self._rank(snapshot, query, dense, mode, depth, where)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
-        passages = [Passage(h.chunk, h.score) for h in hits]
+        passages = expand(snapshot, [Passage(h.chunk, h.score) for h in hits], neighbours)
         if not evidence:
             return Retrieval(passages, None)
         # which documents each side puts first: agreement is evidence the question is on topic

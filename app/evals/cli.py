@@ -64,6 +64,11 @@ def add_eval_parser(commands: Any) -> None:
     parser.add_argument(
         "--details", type=Path, default=None, help="QA: write each question's answer here (JSONL)"
     )
+    parser.add_argument(
+        "--context-only",
+        action="store_true",
+        help="QA: no generation; whether a gold answer reaches the prompt, and its tokens",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
@@ -102,10 +107,13 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
     from app.answering.answer import Answerer
     from app.answering.queue import GenerationQueue
     from app.answering.services import Services
+    from app.evals.context import run_context
 
     items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
     with Services.load(settings) as services, progress_ticks() as tick:
         answerer = Answerer(services, GenerationQueue(services.generator))
+        if args.context_only:
+            return _print_context(asyncio.run(run_context(answerer, items, args.collection, tick)))
         report = asyncio.run(run_qa(answerer, items, args.collection, tick, args.details))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -113,6 +121,11 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
         print_qa(report)
     if args.write_threshold:
         _write_threshold(report, settings, args.collection or settings.collection)
+    return 0
+
+
+def _print_context(report: Any) -> int:
+    print(json.dumps(report.as_dict(), indent=2))
     return 0
 
 
