@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         description="In auto mode, a generated answer whose grounded share (supported "
         "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
     )
+    hyde: Literal["off", "dense", "keyword", "both"] = Field(
+        "off",
+        description="HyDE: the model writes a short hypothetical answer before retrieval, "
+        "embedded beside the question (dense), added to its keywords (keyword), or both.",
+    )
+    hyde_tokens: int = Field(48, ge=8, le=512, description="Most tokens of a HyDE answer.")
     neighbours: int = Field(
         0,
         ge=0,
