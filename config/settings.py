@@ -79,13 +79,14 @@ class Settings(BaseSettings):
         description="How chunks are found: hybrid (BM25 and embeddings, fused), dense "
         "(embeddings only) or keyword (BM25 only). /api/search takes `mode` per request.",
     )
-    fusion: Literal["weighted", "rrf"] = Field(
+    fusion: Literal["weighted", "zscore", "rrf"] = Field(
         "weighted",
         description="Hybrid fusion: weighted (min-max normalized scores, see "
-        "fusion_dense_weight) or rrf (reciprocal rank fusion, see rrf_k).",
+        "fusion_dense_weight), zscore (z-score normalized scores, the same weight) or rrf "
+        "(reciprocal rank fusion, see rrf_k; the weight scales each side's 1/(k + rank)).",
     )
     fusion_dense_weight: float = Field(
-        0.5, ge=0, le=1, description="Weight of the embedding score in weighted fusion."
+        0.5, ge=0, le=1, description="Weight of the embedding side in hybrid fusion."
     )
     rrf_k: float = Field(60, gt=0, description="The k of reciprocal rank fusion, 1/(k + rank).")
     retrieval_candidates: int = Field(

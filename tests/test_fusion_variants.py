@@ -2,8 +2,11 @@
 
 import pytest
 
+from app.answering.retrieval import Retriever
 from index.fusion import min_max, reciprocal_rank, weighted, z_score
 from index.types import ChunkRow, Hit
+from ingest.pipeline import build_ingestor, discover
+from tests.support import write_files
 
 
 def hit(chunk_id: int, score: float) -> Hit:
@@ -65,3 +68,34 @@ def test_fusion_is_deterministic_with_ties_broken_by_chunk_id():
         lambda: reciprocal_rank([tied, list(reversed(tied))], 60, [0.5, 0.5]),
     ):
         assert ids(fuse()) == [5, 7] and ids(fuse()) == ids(fuse())
+
+
+DOCS = {
+    "solar.txt": "Solar panels turn sunlight into electricity. Panel efficiency drops with heat.",
+    "wind.txt": "Wind turbines turn moving air into electricity on windy coasts.",
+    "grid.txt": "The grid stores electricity from sunlight and wind in batteries overnight.",
+}
+
+
+@pytest.mark.parametrize(
+    ("fusion", "weight", "expected"),
+    [
+        ("zscore", 0.3, lambda d, k: weighted(d, k, 0.3, z_score)),
+        ("rrf", 0.7, lambda d, k: reciprocal_rank([d, k], 10, [1.4, 0.6])),
+        ("weighted", 0.5, lambda d, k: weighted(d, k, 0.5)),
+    ],
+)
+def test_the_retriever_fuses_as_the_fusion_settings_say(
+    settings, embedder, library, tmp_path, fusion, weight, expected
+):
+    root = write_files(tmp_path / "d", DOCS)
+    build_ingestor(settings, embedder, library).ingest(discover([root]))
+    tuned = settings.model_copy(
+        update={"fusion": fusion, "fusion_dense_weight": weight, "rrf_k": 10}
+    )
+    query = "electricity from sunlight"
+    snapshot = library.collection("default").snapshot()
+    dense = snapshot.search(embedder.embed([query])[0], 100)
+    keyword = snapshot.keyword_search(query, 100)
+    got = Retriever(tuned, embedder, library).retrieve(query, None, 3, "hybrid").passages
+    assert [p.chunk.id for p in got] == ids(expected(dense, keyword))[:3]

@@ -14,7 +14,7 @@ from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
 from index.filters import Filter
-from index.fusion import per_document, reciprocal_rank, weighted
+from index.fusion import per_document, reciprocal_rank, weighted, z_score
 from index.protocol import Reader, VectorStore
 from index.types import Hit, IndexSpec, mismatch_message
 from ingest.pipeline import index_spec
@@ -102,9 +102,14 @@ class Retriever:
         keyword = snapshot.keyword_search(query, depth, where)
         if mode == "keyword":
             return keyword
-        if self.settings.fusion == "rrf":
-            return reciprocal_rank([dense, keyword], self.settings.rrf_k)
-        return weighted(dense, keyword, self.settings.fusion_dense_weight)
+        alpha = self.settings.fusion_dense_weight
+        if self.settings.fusion == "rrf":  # weights 1 and 1 at 0.5: plain RRF
+            return reciprocal_rank(
+                [dense, keyword], self.settings.rrf_k, [2 * alpha, 2 - 2 * alpha]
+            )
+        return weighted(
+            dense, keyword, alpha, z_score if self.settings.fusion == "zscore" else None
+        )
 
 
 def unknown_words(snapshot: Reader, query: str, embedder: Embedder) -> tuple[str, ...]:
