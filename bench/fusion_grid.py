@@ -109,14 +109,32 @@ def evaluate(queries: Sequence[Query], fuse: Fuse, ctx: dict[str, Any]) -> dict[
     }
 
 
-def bm25_grid(queries: list[Query], snapshot: Any, ctx: dict[str, Any]) -> dict[str, Any]:
-    """BM25 k1/b: BM25 alone and min-max 0.5 fusion with each."""
+K1S = (0.9, 1.2, 1.5)
+BS = (0.4, 0.6, 0.75, 0.9)
+FUSIONS: dict[str, Fuse] = {
+    "keyword": lambda q: q.keyword,
+    "minmax a=0.4": lambda q: weighted(q.dense, q.keyword, 0.4),
+    "minmax a=0.5": lambda q: weighted(q.dense, q.keyword, 0.5),
+    "minmax a=0.6": lambda q: weighted(q.dense, q.keyword, 0.6),
+    "zscore a=0.5": lambda q: weighted(q.dense, q.keyword, 0.5, z_score),
+    "zscore a=0.6": lambda q: weighted(q.dense, q.keyword, 0.6, z_score),
+}
+
+
+def bm25_grid(
+    queries: list[Query],
+    snapshot: Any,
+    ctx: dict[str, Any],
+    k1s: Sequence[float],
+    bs: Sequence[float],
+) -> dict[str, Any]:
+    """BM25 k1/b (query-time constants of ragd's BM25): BM25 alone and fused with each."""
     from index.faiss_store import keyword as kw
 
     out = {}
     saved = (kw.K1, kw.B)
-    for k1 in (0.9, 1.2, 1.5):
-        for b in (0.4, 0.6, 0.75, 0.9):
+    for k1 in k1s:
+        for b in bs:
             kw.K1, kw.B = k1, b
             lists = [
                 Query(
@@ -124,10 +142,7 @@ def bm25_grid(queries: list[Query], snapshot: Any, ctx: dict[str, Any]) -> dict[
                 )
                 for q in queries
             ]
-            out[f"k1={k1} b={b}"] = {
-                "keyword": evaluate(lists, lambda q: q.keyword, ctx),
-                "minmax a=0.5": evaluate(lists, lambda q: weighted(q.dense, q.keyword, 0.5), ctx),
-            }
+            out[f"k1={k1} b={b}"] = {name: evaluate(lists, f, ctx) for name, f in FUSIONS.items()}
     kw.K1, kw.B = saved
     return out
 
@@ -137,25 +152,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--work-dir", type=Path, required=True)
     parser.add_argument("--bm25", action="store_true", help="also the BM25 k1/b grid")
+    parser.add_argument("--only-bm25", action="store_true", help="the BM25 k1/b grid alone")
+    parser.add_argument("--k1", type=float, nargs="*", default=K1S)
+    parser.add_argument("--b", type=float, nargs="*", default=BS)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     queries, ctx, snapshot = collect(args.dataset, args.work_dir)
     with closing(ctx["store"]):
+        chosen = {} if args.only_bm25 else variants()
         results: dict[str, Any] = {
-            name: evaluate(queries, fuse, ctx) for name, fuse in variants().items()
+            name: evaluate(queries, fuse, ctx) for name, fuse in chosen.items()
         }
         best = max(
             (n for n in results if n not in ("dense", "keyword")),
             key=lambda n: results[n]["choose"],
+            default="",
         )
         for name, r in results.items():
             print(f"{name:48s} choose {r['choose']:.4f} check {r['check']:.4f} all {r['all']:.4f}")
-        print(f"chosen on the even half: {best}: {results[best]}")
+        if best:
+            print(f"chosen on the even half: {best}: {results[best]}")
         report = {"queries": len(queries), "variants": results, "chosen": best}
-        if args.bm25:
-            report["bm25"] = bm25_grid(queries, snapshot, ctx)
+        if args.bm25 or args.only_bm25:
+            report["bm25"] = bm25_grid(queries, snapshot, ctx, args.k1, args.b)
             for name, r in report["bm25"].items():
-                print(name, json.dumps(r))
+                for fusion, scores in r.items():
+                    print(f"{name:14s} {fusion:14s} {json.dumps(scores)}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
