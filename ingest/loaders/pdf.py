@@ -81,10 +81,16 @@ def load_pdf(data: bytes) -> Iterator[Block]:
 
 
 def _ocr_texts(data: bytes, pages: list[_Page]) -> dict[int, str]:
-    """OCR text of the pages with no text layer, where OCR is on (ocr.py)."""
-    texts = [(p.number, " ".join(line.text for line in p.lines)) for p in pages]
+    """OCR text of the pages with no text layer, where OCR is on (ocr.py). A page that is all
+    table has a text layer: its lines went to the table."""
+    texts = [(p.number, _page_text(p)) for p in pages]
     filled = fill_scanned_pages(data, texts)
-    return {n: text for (n, text), page in zip(filled, pages, strict=True) if not page.lines}
+    return {n: text for (n, text), page in zip(filled, pages, strict=True) if not _page_text(page)}
+
+
+def _page_text(page: _Page) -> str:
+    cells = (cell for _, table in page.tables for row in table.rows for cell in row)
+    return " ".join([*(line.text for line in page.lines), *cells]).strip()
 
 
 def _refuse_bomb(data: bytes) -> None:
@@ -167,6 +173,8 @@ def _read_page(pdf: Any, index: int) -> _Page:
 
 def _set_tables_apart(page: _Page, tables: list[Table]) -> None:
     """Take the tables' lines out of the text, each table kept at the place it stood."""
+    if not tables:
+        return
     taken = set().union(*(t.lines for t in tables))
     at = {min(t.lines): t for t in tables}
     kept = 0

@@ -24,6 +24,7 @@ ROW_PITCH = 2.4  # rows (padded cells) follow at most this many font sizes apart
 LINE_PITCH = 1.6  # a cell's wrapped lines follow at most this many font sizes apart
 PREFILTER_GAP = 1.4  # of a box's height (glyph boxes: ~0.7 font size), so about one font size
 SIDE_BY_SIDE = 6  # a cell beside a wrapped one comes within this many lines after it
+PROSE_WORDS = 6  # a cell of this many words or more reads as a sentence
 MIN_ROWS = 2  # a header and a row, or two rows
 _LEADERS = (". . . .", "....")  # a table of contents' dot leaders: not a table
 _HEADER_CELL = re.compile(r"^[\w .,/%()-]*$")
@@ -176,7 +177,9 @@ def _visual_lines(lines: Sequence[TableLine]) -> list[_Visual]:
     groups: list[list[int]] = []
     previous = float("-inf")
     for i, line in enumerate(lines):
-        beside = _beside(lines, groups, line) if line.y < previous - 1 else None
+        # back up (the next cell of a row whose cell wrapped), or on the same baseline
+        # (PDFium splits a line at a wide enough gap)
+        beside = _beside(lines, groups, line) if line.y < previous + 1.5 else None
         if beside is not None:
             beside.append(i)
         else:
@@ -226,12 +229,18 @@ def _table_at(
         return None  # columns of a page layout, not of a table
     cells = _cells([rows[i] for i in members], bands, textpage, width)
     head = _cells([rows[header]], bands, textpage, width) if header is not None else None
-    if cells is None or (head is None and len(cells) < MIN_ROWS):
+    if cells is None or (head is None and len(cells) < MIN_ROWS) or _prose_columns(cells):
         return None
     if head is not None and header is not None:
         cells, members = head + cells, [header, *members]
     lines = {n for i in members for n in rows[i].members}
     return Table(rows[members[0]].y, cells, lines), members[-1] + 1
+
+
+def _prose_columns(rows: list[list[str]]) -> bool:
+    """Columns of running text side by side: most rows hold sentences in two cells or more."""
+    wordy = sum(sum(len(cell.split()) >= PROSE_WORDS for cell in row) >= 2 for row in rows)
+    return wordy * 2 >= len(rows)
 
 
 def _one_span_per_band(line: TableLine, bands: list[list[float]]) -> bool:
