@@ -84,9 +84,7 @@ def test_a_borderless_table_row_comes_out_whole_with_its_column_names(texts: lis
     assert "Option: retries | Default: 4 | Meaning: How often a failed call is tried again" in (
         texts
     )
-    assert "Option: cache size | Default: 256 MB | Meaning: Memory kept for parsed pages" in (
-        texts
-    )
+    assert "Option: cache size | Default: 256 MB | Meaning: Memory kept for parsed pages" in (texts)
 
 
 def test_a_ruled_table_row_with_a_wrapped_cell_is_one_row(texts: list[str]):
