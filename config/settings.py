@@ -210,9 +210,10 @@ class Settings(BaseSettings):
     )
     allowed_hosts: str = Field(
         "",
-        description="Comma-separated Host header names the server answers to (DNS-rebinding "
-        "defence); empty means any, except that `ragd serve` without keys allows only "
-        "localhost names.",
+        description="Comma-separated Host header names the server answers to besides its own "
+        "(DNS-rebinding defence): `ragd serve` on loopback answers only to localhost names, "
+        "keys or not, and without keys on the network only to this machine's names. `*` "
+        "answers any Host (refused without keys).",
     )
     max_request_kb: int = Field(
         1024, ge=1, description="Largest request body other than an upload, in KB."
