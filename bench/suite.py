@@ -55,6 +55,7 @@ SUITE = [
         "bench.concurrency",
         "Search under 1/4/16 concurrent clients while answers generate; queue wait",
         full_timeout_s=1200,
+        full_only=True,  # answers take 15-30 s on 2 busy cores: `bench concurrency --quick`
     ),
     Bench(
         "generation",
