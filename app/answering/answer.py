@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
+from app.answering import hyde
 from app.answering.answerability import Baselines
 from app.answering.calibration import collection_threshold
 from app.answering.checking import Verdict, judge
@@ -30,6 +31,7 @@ from app.answering.schemas import (
     Usage,
 )
 from app.answering.services import Services
+from config.settings import Settings
 from index.filters import Filter
 from models.generator import Message
 
@@ -92,9 +94,16 @@ class Answerer:
         settings, started = self.services.settings, time.perf_counter()
         query, how = await standalone_query(slot, question, history, settings.query_rewrite)
         searched = time.perf_counter()
+        hypothesis = await _hypothesis(slot, query, settings)
         retrieval = await anyio.to_thread.run_sync(
             lambda: self.retriever.retrieve(
-                query, collection, settings.top_k, evidence=True, where=where
+                query,
+                collection,
+                settings.top_k,
+                evidence=True,
+                where=where,
+                neighbours=settings.neighbours,
+                hypothesis=hypothesis,
             )
         )
         sentences, features = await anyio.to_thread.run_sync(
@@ -154,7 +163,10 @@ class Answerer:
 
     def _raw(self, question: str, name: str) -> float:
         top_k = self.services.settings.top_k
-        retrieval = self.retriever.retrieve(question, name, top_k, evidence=True)
+        neighbours = self.services.settings.neighbours  # as questions are searched (no HyDE)
+        retrieval = self.retriever.retrieve(
+            question, name, top_k, evidence=True, neighbours=neighbours
+        )
         return self._sentences(question, retrieval)[1].raw() if retrieval.passages else 0.0
 
     def _sentences(self, query: str, retrieval: Retrieval) -> tuple[SentenceEvidence, Features]:
@@ -349,6 +361,13 @@ def extractive_text(sentences: SentenceEvidence) -> str:
 
 def cited_in(answer: str, n: int) -> bool:
     return f"[{n}]" in answer
+
+
+async def _hypothesis(slot: Slot, query: str, settings: Settings) -> str:
+    """RAGD_HYDE: the model's hypothetical answer to search with, else nothing."""
+    if settings.hyde == "off":
+        return ""
+    return await hyde.write_queued(slot, query, settings.hyde_tokens)
 
 
 def source_of(n: int, passage: Passage, answer: str, cited: bool) -> Source:

@@ -55,12 +55,20 @@ def chunk_schema(spec: IndexSpec) -> Any:
     return schema
 
 
+K1, B = 0.9, 0.4  # index.faiss_store.keyword's: a store never imports the other
+
+
 def chunk_index(client: Any) -> Any:
     index = client.prepare_index_params()
     # FLAT: exact inner product, as FAISS below its IVF threshold; a Milvus server picks an
     # index of its own for AUTOINDEX, which a deployment can switch to at scale.
     index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    index.add_index(
+        field_name="sparse",
+        index_type="SPARSE_INVERTED_INDEX",
+        metric_type="BM25",
+        params={"bm25_k1": K1, "bm25_b": B},  # as ragd's own BM25 (a collection keeps its own)
+    )
     return index
 
 

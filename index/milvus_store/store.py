@@ -281,6 +281,14 @@ class MilvusCollection:
         rows = _query_all(self.client, self.docs, 'id != ""', self.doc_fields())
         return sorted((_document_row(r) for r in rows), key=lambda d: d.source)
 
+    def chunks_at(self, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        """The chunks of one document at these positions, in order."""
+        if not ords or not self.store.ready(self.chunks):
+            return []
+        expr = f"doc_id == {json.dumps(doc_id)} and ord in {json.dumps(sorted(set(ords)))}"
+        rows = self.client.query(self.chunks, filter=expr, output_fields=CHUNK_FIELDS)
+        return sorted((_chunk_row(r["id"], r) for r in rows), key=lambda c: c.ord)
+
     def chunk_filter(self, where: Filter) -> str | None:
         """`doc_id in [...]` for the documents matching `where`; None when none match."""
         docs = self.matching_documents(where)
@@ -420,6 +428,9 @@ class MilvusReader:
 
     def documents(self) -> list[DocumentRow]:
         return self.collection.documents()
+
+    def chunks_at(self, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        return self.collection.chunks_at(doc_id, ords)
 
 
 @dataclass
