@@ -18,9 +18,13 @@ from typing import Protocol
 
 import numpy as np
 
-from index.bm25 import MAX_QUERY_TERMS as MAX_QUERY_TERMS  # re-exported: the stores' limit
-from index.bm25 import idf, term_scores, tokenize
+# The terms and parameters are index.bm25's, shared by both stores (re-exported here).
+from index.bm25 import K1 as K1
+from index.bm25 import MAX_QUERY_TERMS as MAX_QUERY_TERMS
+from index.bm25 import B as B
+from index.bm25 import idf, term_scores
 from index.bm25 import query_terms as query_terms
+from index.bm25 import tokenize as tokenize
 from index.errors import IndexCorrupt
 from index.faiss_store.manifest import Segment, atomic_write, sha256
 
