@@ -152,7 +152,8 @@ def test_milvus_check_finds_what_a_writer_dying_mid_commit_leaves(milvus_client)
     w.put(*doc("a.md", 3, axis=1))
     w.put(*doc("b.md", 1))
     pending = w._pending
-    rows = [{**r, "sparse": {1: 0.5}} for _, staged in pending.adds.values() for r in staged]
+    bm25 = {"sparse": {1: 0.5}, "length": 1, "norm": 1.0}
+    rows = [{**r, **bm25} for _, staged in pending.adds.values() for r in staged]
     w._upsert(coll.chunks, rows)  # died after the chunks, before the rows and the stale deletes
     w.__exit__(None, None, None)
     problems = coll.check()

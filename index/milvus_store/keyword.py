@@ -5,7 +5,8 @@ A chunk's sparse vector holds, per term, tf / (tf + k1 (1 - b + b dl / avgdl)) w
 length at the time it was written; a query's holds qtf * idf from the collection's current
 document frequencies (`<prefix>terms`), chunk count and total length (`<prefix>collections`).
 The mean length drifts as the collection grows, so the search takes more candidates than
-asked and scores them again exactly (terms counted from their text), as the FAISS store does.
+asked and scores them again exactly with today's mean length, as the FAISS store does: each
+row keeps its length and the normalizer its weights used, from which its term counts follow.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from index.bm25 import K1, B, idf, term_scores, terms
-from index.types import ChunkRow, Hit, keyword_text
+from index.types import Hit, keyword_text
 
-
+ROW_FIELDS = ["sparse", "length", "norm"]  # what rescoring reads of a row
 NO_TERMS = 1 << 31  # the dimension of a chunk without terms: no term's (those are 31-bit)
 
 
@@ -45,14 +47,20 @@ def many_chunk_terms(rows: Sequence[tuple[str, str | None]]) -> list[Counter[str
     return [Counter(found) for found in terms(texts)] if texts else []
 
 
-def sparse(counts: Counter[str], mean_length: float) -> dict[int, float]:
-    """A chunk's BM25 term weights for a collection whose chunks average `mean_length` terms."""
+def norm(length: int, mean_length: float) -> float:
+    """BM25's length normalizer k1 (1 - b + b dl / avgdl)."""
+    return K1 * (1 - B + B * length / max(mean_length, 1e-9))
+
+
+def sparse_row(counts: Counter[str], mean_length: float) -> dict[str, Any]:
+    """A chunk's BM25 fields: term weights tf / (tf + norm), its length, and that norm."""
     length = sum(counts.values())
-    norm = K1 * (1 - B + B * length / max(mean_length, 1e-9))
+    factor = norm(length, mean_length)
     weights: dict[int, float] = {}
     for term, tf in counts.items():
-        weights[dim(term)] = weights.get(dim(term), 0.0) + tf / (tf + norm)
-    return weights or {NO_TERMS: 1.0}  # Milvus refuses an empty sparse vector
+        weights[dim(term)] = weights.get(dim(term), 0.0) + tf / (tf + factor)
+    # Milvus refuses an empty sparse vector
+    return {"sparse": weights or {NO_TERMS: 1.0}, "length": length, "norm": factor}
 
 
 @dataclass(frozen=True)
@@ -79,23 +87,27 @@ def query_vector(weights: dict[str, float]) -> dict[int, float]:
     return vector
 
 
-def rescore(hits: Iterable[Hit], weights: dict[str, float], mean_length: float) -> list[Hit]:
-    """The hits with their exact BM25, best first (ties: the lower chunk id)."""
-    found = list(hits)
-    counts = many_chunk_terms([(h.chunk.text, h.chunk.heading) for h in found])
-    pairs = zip(found, counts, strict=True)
-    scored = [Hit(h.chunk, _score(c, weights, mean_length)) for h, c in pairs]
-    scored = [h for h in scored if h.score > 0]
-    return sorted(scored, key=lambda h: (-h.score, h.chunk.id))
+def rescore(
+    found: Iterable[tuple[Hit, dict[str, Any]]], weights: dict[str, float], mean_length: float
+) -> list[Hit]:
+    """The hits with their exact BM25 at today's mean length, best first (ties: lower id);
+    each with its row's stored weights, length and normalizer."""
+    dims = {t: dim(t) for t in weights}
+    scored = [Hit(hit.chunk, _score(row, dims, weights, mean_length)) for hit, row in found]
+    return sorted((h for h in scored if h.score > 0), key=lambda h: (-h.score, h.chunk.id))
 
 
-def _score(counts: Counter[str], weights: dict[str, float], mean_length: float) -> float:
-    shared = [t for t in weights if t in counts]
+def _score(
+    row: dict[str, Any], dims: dict[str, int], weights: dict[str, float], mean_length: float
+) -> float:
+    stored, factor = row["sparse"], float(row["norm"])
+    shared = [t for t, d in dims.items() if d in stored]
     if not shared:
         return 0.0
-    tf = np.array([counts[t] for t in shared], dtype=np.float64)
+    w = np.array([stored[dims[t]] for t in shared], dtype=np.float64)
+    tf = np.round(w * factor / (1 - w))  # w = tf / (tf + norm), so tf = w norm / (1 - w)
     qidf = np.array([weights[t] for t in shared], dtype=np.float64)
-    length = np.float32(sum(counts.values()))  # float32, as the FAISS store keeps lengths
+    length = np.float32(row["length"])  # float32, as the FAISS store keeps lengths
     return float(np.float32(term_scores(qidf, tf, length, mean_length).sum()))
 
 
@@ -111,7 +123,3 @@ def df_changes(added: Iterable[Counter[str]], removed: Iterable[Counter[str]]) -
 
 def lengths(counts: Iterable[Counter[str]]) -> int:
     return sum(sum(c.values()) for c in counts)
-
-
-def chunk_rows_terms(chunks: Sequence[ChunkRow]) -> list[Counter[str]]:
-    return many_chunk_terms([(c.text, c.heading) for c in chunks])

@@ -48,6 +48,8 @@ def chunk_schema(spec: IndexSpec) -> Any:
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=spec.dimension)
     # BM25 weights computed by ragd (index.bm25), not Milvus' analyzer: the same terms and scores
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("length", DataType.INT64)  # terms in the chunk (BM25's dl)
+    schema.add_field("norm", DataType.FLOAT)  # k1 (1 - b + b dl / avgdl) its weights used
     return schema
 
 

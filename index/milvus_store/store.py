@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -427,7 +427,7 @@ class MilvusReader:
 
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
-        return self._search([vector], "vector", k, where)
+        return [hit for hit, _ in self._search([vector], "vector", k, where)]
 
     def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
         """ragd's BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
@@ -439,8 +439,9 @@ class MilvusReader:
         if not weights:
             return []
         # The chunks' weights used the mean length of their day: more candidates, scored again.
-        fetch = min(MAX_TOPK, 2 * k + 10)
-        found = self._search([keyword.query_vector(weights)], "sparse", fetch, where)
+        fetch = min(MAX_TOPK, k + k // 4 + 10)
+        vector = keyword.query_vector(weights)
+        found = self._search([vector], "sparse", fetch, where, keyword.ROW_FIELDS)
         return keyword.rescore(found, weights, self.meta.mean_length)[:k]
 
     def _df(self, asked: dict[str, int]) -> dict[str, int]:
@@ -452,7 +453,10 @@ class MilvusReader:
     def documents(self) -> list[DocumentRow]:
         return self.collection.documents()
 
-    def _search(self, data: list[Any], field: str, k: int, where: Filter | None) -> list[Hit]:
+    def _search(
+        self, data: list[Any], field: str, k: int, where: Filter | None, more: Sequence[str] = ()
+    ) -> list[tuple[Hit, dict[str, Any]]]:
+        """Hits, each with its row (chunk fields and `more`)."""
         condition = self._condition(where)
         if k <= 0 or condition is None:
             return []
@@ -463,10 +467,13 @@ class MilvusReader:
             anns_field=field,
             limit=min(k, MAX_TOPK),
             filter=condition,
-            output_fields=CHUNK_FIELDS[1:],
+            output_fields=[*CHUNK_FIELDS[1:], *more],
             search_params={"metric_type": "IP"},
         )
-        return [Hit(chunk_row(h["id"], h["entity"]), float(h["distance"])) for h in found[0]]
+        rows = found[0]
+        return [
+            (Hit(chunk_row(h["id"], h["entity"]), float(h["distance"])), h["entity"]) for h in rows
+        ]
 
     def _condition(self, where: Filter | None) -> str | None:
         """This collection's rows, of the documents matching `where` (asked once per reader);
