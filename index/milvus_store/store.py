@@ -304,7 +304,10 @@ class MilvusCollection:
                 f"collection {self.name!r} is empty: add documents with "
                 f"`ingest PATH --collection {self.name}` or POST /api/documents"
             )
-        return MilvusReader(self, meta)
+        reader = MilvusReader(self, meta)
+        for name in (reader.chunks, self.store.terms):
+            self.store.ready(name)  # once per process: loaded after a restart
+        return reader
 
     def documents(self) -> list[DocumentRow]:
         if not self.store.ready(self.store.docs):
