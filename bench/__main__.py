@@ -21,6 +21,7 @@ STANDALONE = {
     "delete": "bench.delete",  # delete cost on an N-chunk collection
     "embedding": "bench.embedding",  # SciFact nDCG@10 per embedding backend (whole corpus)
     "generation": "bench.generation",  # memory bandwidth and decode tokens/s
+    "milvus": "bench.milvus",  # a data folder's FAISS and Milvus side by side (real queries)
 }
 RESULTS = ROOT / "bench" / "results"
 

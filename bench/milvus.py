@@ -132,3 +132,77 @@ def result(
         ratio("keyword top-10 overlap, Milvus with FAISS", overlap["keyword"], 0.95),
     ]
     return {"figures": figures, "ratios": ratios, "plots": [], "notes": []}
+
+
+class Cached:
+    """The embedder with each query embedded once: both stores get the same vectors, and the
+    time measured is the stores' (the Retriever's whole path otherwise)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.embedder, name)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def real_data(data_dir: Path, collection: str, limit: int) -> dict[str, Any]:
+    """Both stores of one data folder (FAISS, and the milvus-lite `ragd index migrate --to
+    milvus` filled), SciFact's queries through the real Retriever on each in turn."""
+    from app.answering.retrieval import Retriever
+    from config.factories import load_embedder, open_store
+    from config.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    embedder = Cached(load_embedder(settings))
+    stores = {s: open_store(settings.model_copy(update={"vector_store": s})) for s in STORES}
+    retrievers = {s: Retriever(settings, embedder, stores[s]) for s in STORES}  # type: ignore[arg-type]
+    texts = list(scifact_queries()[0].values())[:limit]
+    embedder.embed(texts)
+    times: dict[str, dict[str, list[float]]] = {m: {s: [] for s in STORES} for m in MODES}
+    overlap: dict[str, list[float]] = {m: [] for m in MODES}
+    for mode in MODES:
+        for text in texts:
+            top = {}
+            for store, retriever in retrievers.items():
+                started = time.perf_counter()
+                passages = retriever.retrieve(text, collection, 10, mode).passages  # type: ignore[arg-type]
+                times[mode][store].append((time.perf_counter() - started) * 1000)
+                top[store] = {(p.chunk.source, p.chunk.ord) for p in passages}
+            overlap[mode].append(len(top["faiss"] & top["milvus"]) / max(1, len(top["faiss"])))
+    return summary(times, overlap, len(texts))
+
+
+STORES = ("faiss", "milvus")
+
+
+def summary(times: dict[str, Any], overlap: dict[str, list[float]], queries: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"queries": queries}
+    for mode in MODES:
+        for store in STORES:
+            ms = times[mode][store]
+            out[f"{mode}_{store}_ms"] = [round(percentile(ms, q), 1) for q in (0.5, 0.95)]
+        out[f"{mode}_top10_overlap"] = round(float(np.mean(overlap[mode])), 4)
+        out[f"{mode}_p50_ratio"] = round(
+            percentile(times[mode]["milvus"], 0.5) / percentile(times[mode]["faiss"], 0.5), 2
+        )
+    return out
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench milvus", description=real_data.__doc__)
+    parser.add_argument("data_dir", type=Path, help="a data folder holding both stores")
+    parser.add_argument("--collection", required=True)
+    parser.add_argument("--limit", type=int, default=809, help="queries (SciFact train: 809)")
+    args = parser.parse_args(argv)
+    print(json.dumps(real_data(args.data_dir, args.collection, args.limit), indent=1))
+    return 0
