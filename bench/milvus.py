@@ -37,7 +37,7 @@ class Counting:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    chunks, queries = ctx.pick(2_000, 10_000), ctx.pick(40, 200)
+    chunks, queries = ctx.pick(1_000, 10_000), ctx.pick(20, 200)
     faiss, milvus, counting, copy_s = build(ctx.work, chunks)
     texts = list(scifact_queries()[0].values())[:queries]
     vectors = next(clustered_vectors(queries, seed=2, topics=topics_for(chunks)))
