@@ -37,12 +37,8 @@ def term_key(collection: str, term: str) -> str:
     return f"{collection}/{hashlib.blake2b(term.encode(), digest_size=12).hexdigest()}"
 
 
-def chunk_terms(text: str, heading: str | None) -> Counter[str]:
-    """A chunk's term counts, of what the keyword index reads (index.types.keyword_text)."""
-    return Counter(terms([keyword_text(text, heading)])[0])
-
-
 def many_chunk_terms(rows: Sequence[tuple[str, str | None]]) -> list[Counter[str]]:
+    """Each chunk's term counts, of what the keyword index reads (index.types.keyword_text)."""
     texts = [keyword_text(text, heading) for text, heading in rows]
     return [Counter(found) for found in terms(texts)] if texts else []
 
@@ -65,15 +61,10 @@ def sparse_row(counts: Counter[str], mean_length: float) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Stats:
-    """A collection's BM25 statistics: N, the total length, and df of the terms asked about."""
+    """A collection's BM25 statistics: N, and df of the terms asked about."""
 
     chunks: int
-    length: int
     df: dict[str, int]
-
-    @property
-    def mean_length(self) -> float:
-        return self.length / self.chunks if self.chunks else 1.0
 
     def weights(self, query: dict[str, int]) -> dict[str, float]:
         """qtf * idf of each query term some chunk holds."""

@@ -105,6 +105,7 @@ def collections_schema() -> Any:
     schema.add_field("generation", DataType.INT64)
     schema.add_field("chunks", DataType.INT64)  # BM25's N
     schema.add_field("length", DataType.INT64)  # terms in all chunks: the mean chunk length's sum
+    schema.add_field("writing", DataType.BOOL)  # a commit began and has not finished
     stub(schema)
     return schema
 

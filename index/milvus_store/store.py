@@ -20,14 +20,14 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.bm25 import MAX_QUERY_TERMS, query_terms
+from index.bm25 import MAX_QUERY_TERMS
 from index.errors import (
     CollectionNotFound,
     DocumentNotFound,
@@ -37,11 +37,9 @@ from index.errors import (
     WriterBusy,
 )
 from index.filters import Filter, field_values, matches
-from index.milvus_store import keyword
+from index.milvus_store.reader import MilvusReader
 from index.milvus_store.rows import (
-    CHUNK_FIELDS,
     DOC_FIELDS,
-    chunk_row,
     doc_dict,
     document_row,
     new_chunk,
@@ -57,10 +55,8 @@ from index.milvus_store.schema import (
     vector_index,
 )
 from index.milvus_store.where import to_expr
-from index.types import DocumentRow, Health, Hit, IndexSpec, NewChunk, valid_name
+from index.types import DocumentRow, Health, IndexSpec, NewChunk, valid_name
 
-MAX_TOPK = 16384  # Milvus' limit on one search
-HNSW_EF = 200  # recall@10 1.0 against exact search on SciFact's vectors (README)
 log = logging.getLogger("ragd.milvus")
 _clients: dict[tuple[str, str], Any] = {}
 _users: dict[tuple[str, str], int] = {}  # connect() calls not yet matched by release()
@@ -124,6 +120,7 @@ class Meta:
     generation: int = 0
     chunks: int = 0
     length: int = 0
+    writing: bool = False  # a commit began and has not finished: the statistics are unsure
 
     @property
     def mean_length(self) -> float:
@@ -215,13 +212,14 @@ class MilvusStore:
     def read_meta(self, name: str) -> Meta | None:
         if not self.ready(self.meta):
             return None
-        fields = ["spec", "generation", "chunks", "length"]
+        fields = ["spec", "generation", "chunks", "length", "writing"]
         rows = self.client.query(self.meta, ids=[name], output_fields=fields)
         if not rows:
             return None
         row = rows[0]
         spec = IndexSpec(**json.loads(row["spec"]))
-        return Meta(spec, int(row["generation"]), int(row["chunks"]), int(row["length"]))
+        counts = (int(row["generation"]), int(row["chunks"]), int(row["length"]))
+        return Meta(spec, *counts, writing=bool(row["writing"]))
 
     def write_meta(self, name: str, meta: Meta) -> None:
         row = {**asdict(meta), "spec": json.dumps(asdict(meta.spec)), "name": name}
@@ -373,19 +371,22 @@ class MilvusCollection:
                 problems.append(f"{doc.source}: {stored} chunks stored, {doc.chunks} listed")
         if found:
             problems.append(f"{sum(found.values())} chunks of {len(found)} unlisted documents")
-        if meta.chunks != len(rows):  # the next commit counts them again
-            problems.append(f"BM25 statistics count {meta.chunks} chunks, {len(rows)} stored")
+        if meta.writing or meta.chunks != len(rows):  # the next commit counts them again
+            unsure = "a commit did not finish; " if meta.writing else ""
+            problems.append(
+                f"{unsure}BM25 statistics count {meta.chunks} chunks, {len(rows)} stored"
+            )
         return problems
 
     def export(self, batch: int = 64) -> Iterator[tuple[DocumentRow, list[NewChunk], np.ndarray]]:
         """Each listed document with its chunks in order and their stored vectors."""
-        docs = self.documents()
+        docs, chunks = self.documents(), self.chunks
         fields = ["doc_id", "ord", "text", "page", "heading", "vector"]
         for start in range(0, len(docs), batch):
             part = docs[start : start + batch]
             where = f"{self.scope} and doc_id in {json.dumps([d.id for d in part])}"
             by_doc: dict[str, list[Any]] = {}
-            for row in query_all(self.client, self.chunks, where, fields):
+            for row in query_all(self.client, chunks, where, fields):
                 by_doc.setdefault(str(row["doc_id"]), []).append(row)
             for doc in part:
                 rows = sorted(by_doc.get(doc.id, []), key=lambda r: int(r["ord"]))
@@ -415,82 +416,6 @@ class MilvusCollection:
                 self.client.delete(name, filter=self.scope)
         if self.store.ready(self.store.meta):
             self.client.delete(self.store.meta, ids=[self.name])
-
-
-class MilvusReader:
-    """A collection's latest committed data as a Reader; spec and statistics as read when it
-    was opened. Dense search: one Milvus search; keyword: one query (the query terms' document
-    frequencies) and one search; a filter adds one query of the document rows, once."""
-
-    def __init__(self, collection: MilvusCollection, meta: Meta) -> None:
-        self.collection = collection
-        self.meta = meta
-        self.spec = meta.spec
-        self.chunks = collection.store.chunks(meta.spec.dimension)
-        self._filters: dict[str, str | None] = {}
-
-    def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]:
-        vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
-        return [hit for hit, _ in self._search([vector], "vector", k, where)]
-
-    def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]:
-        """ragd's BM25 over the chunk texts; empty when no chunk shares a term with `text`."""
-        store = self.collection.store
-        asked = query_terms(text, store.max_query_terms)
-        if not asked or not self.meta.chunks or k <= 0:
-            return []
-        weights = keyword.Stats(self.meta.chunks, self.meta.length, self._df(asked)).weights(asked)
-        if not weights:
-            return []
-        # The chunks' weights used the mean length of their day: more candidates, scored again.
-        fetch = min(MAX_TOPK, k + k // 4 + 10)
-        vector = keyword.query_vector(weights)
-        found = self._search([vector], "sparse", fetch, where, keyword.ROW_FIELDS)
-        return keyword.rescore(found, weights, self.meta.mean_length)[:k]
-
-    def _df(self, asked: dict[str, int]) -> dict[str, int]:
-        store = self.collection.store
-        keys = {keyword.term_key(self.collection.name, t): t for t in asked}
-        rows = store.client.query(store.terms, ids=list(keys), output_fields=["df"])
-        return {keys[str(r["key"])]: int(r["df"]) for r in rows}
-
-    def documents(self) -> list[DocumentRow]:
-        return self.collection.documents()
-
-    def _search(
-        self, data: list[Any], field: str, k: int, where: Filter | None, more: Sequence[str] = ()
-    ) -> list[tuple[Hit, dict[str, Any]]]:
-        """Hits, each with its row (chunk fields and `more`)."""
-        condition = self._condition(where)
-        if k <= 0 or condition is None:
-            return []
-        # Milvus filters before it ranks (a bitset over the segment), so k come back when k match.
-        found = self.collection.client.search(
-            self.chunks,
-            data=data,
-            anns_field=field,
-            limit=min(k, MAX_TOPK),
-            filter=condition,
-            output_fields=[*CHUNK_FIELDS[1:], *more],
-            # ef: HNSW's candidate list (from HNSW_MIN_ROWS chunks); FLAT ignores it
-            search_params={"metric_type": "IP", "params": {"ef": max(k, HNSW_EF)}},
-        )
-        rows = found[0]
-        return [
-            (Hit(chunk_row(h["id"], h["entity"]), float(h["distance"])), h["entity"]) for h in rows
-        ]
-
-    def _condition(self, where: Filter | None) -> str | None:
-        """This collection's rows, of the documents matching `where` (asked once per reader);
-        None when no document matches."""
-        if where is None:
-            return self.collection.scope
-        key = repr(where)
-        if key not in self._filters:
-            docs = self.collection.matching_documents(where)
-            condition = f"{self.collection.scope} and doc_id in {json.dumps(docs)}"
-            self._filters[key] = condition if docs else None
-        return self._filters[key]
 
 
 def _how_to_add(name: str) -> str:

@@ -128,8 +128,10 @@ class MilvusWriter:
             self.rebuild = False
         self.store.create(self.spec)
         old = self._current()
-        # Recorded first: the collection exists (with its spec) while its rows are written.
-        self.store.write_meta(self.collection.name, replace(old, generation=old.generation + 1))
+        # Recorded first: the collection exists (with its spec) while its rows are written, and
+        # a commit that dies before the end leaves `writing` set: the next one counts again.
+        began = replace(old, generation=old.generation + 1, writing=True)
+        self.store.write_meta(self.collection.name, began)
         chunks = self.store.chunks(self.spec.dimension)
         gone_ids, gone = self._remove(chunks, pending.deletes)
         added, (stale_ids, stale) = self._existing(chunks, pending.adds)
@@ -140,14 +142,15 @@ class MilvusWriter:
             row.update(keyword.sparse_row(counts, length / n if n else 1.0))
         self._upsert(chunks, added)
         self._delete_ids(chunks, stale_ids)
-        docs = [doc_dict(self.collection.name, doc) for doc, _ in pending.adds.values()]
-        self._upsert(self.store.docs, docs)
+        # Sealed segments are searched by their index; growing ones are scanned row by row
+        # (milvus-lite: 10x slower), so a commit seals what it wrote, before its rows: a
+        # failed flush fails the commit while a rerun still redoes its documents.
+        self.client.flush(chunks)
+        # Statistics before the document rows: a commit that fails before them leaves the
+        # rows at the old version, so running it again redoes those documents.
         self._update_df(keyword.df_changes(new, gone + stale))
         self.store.write_meta(self.collection.name, Meta(self.spec, old.generation + 1, n, length))
-        self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
-        # Sealed segments are searched by their index; growing ones are scanned row by row
-        # (milvus-lite: 10x slower), so a commit seals what it wrote.
-        self.client.flush(chunks)
+        self._write_rows(pending)
         self.store.grow_index(self.spec.dimension)
 
     def _current(self) -> Meta:
@@ -158,7 +161,7 @@ class MilvusWriter:
         meta = self.store.read_meta(self.collection.name) or Meta(self.spec)
         meta = replace(meta, spec=self.spec)
         chunks = self.store.chunks(self.spec.dimension)
-        if self.store.count(chunks, self.collection.scope) == meta.chunks:
+        if not meta.writing and self.store.count(chunks, self.collection.scope) == meta.chunks:
             return meta
         return self._recount(meta, chunks)
 
@@ -170,7 +173,7 @@ class MilvusWriter:
         return replace(meta, chunks=len(counts), length=keyword.lengths(counts))
 
     def _remove(self, chunks: str, doc_ids: list[str]) -> tuple[list[int], list[Counter[str]]]:
-        """Delete documents; their chunks' ids and terms (their ids are deleted later)."""
+        """Delete documents' chunks (their rows go last); the chunks' ids and terms."""
         ids: list[int] = []
         counts: list[Counter[str]] = []
         coll = self.collection
@@ -181,11 +184,18 @@ class MilvusWriter:
             ids += [int(r["id"]) for r in rows]
             counts += keyword.many_chunk_terms([(r["text"], r["heading"] or None) for r in rows])
             self._delete_ids(chunks, [int(r["id"]) for r in rows])
-            # the row last: until then a rerun deletes it again
-            self.client.delete(self.store.docs, ids=[coll.doc_key(d) for d in batch])
-        for doc_id in doc_ids:
-            self._docs.pop(doc_id, None)
         return ids, counts
+
+    def _write_rows(self, pending: _Pending) -> None:
+        """The document rows, last: until then a rerun redoes their documents."""
+        name = self.collection.name
+        gone = [self.collection.doc_key(d) for d in pending.deletes]
+        for start in range(0, len(gone), BATCH):
+            self.client.delete(self.store.docs, ids=gone[start : start + BATCH])
+        for doc_id in pending.deletes:
+            self._docs.pop(doc_id, None)
+        self._upsert(self.store.docs, [doc_dict(name, doc) for doc, _ in pending.adds.values()])
+        self._docs.update((doc.id, doc) for doc, _ in pending.adds.values())
 
     def _existing(
         self, chunks: str, adds: dict[str, tuple[DocumentRow, Rows]]
