@@ -12,16 +12,14 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from index.milvus_store.meta import Meta
 from index.milvus_store.rows import document_row, new_chunk, query_all
 from index.transfer import copy_collection
 from index.types import DocumentRow, IndexSpec, NewChunk
-
-if TYPE_CHECKING:
-    from index.milvus_store.store import MilvusStore
 
 log = logging.getLogger("ragd.milvus")
 OLD_DOC_FIELDS = ["id", "source", "hash", "pages", "chunks", "ingested_at"]
@@ -84,7 +82,7 @@ class LegacyCollection:
                 yield doc, [new_chunk(r) for r in rows], vectors.reshape(len(rows), -1)
 
 
-def legacy_collections(store: MilvusStore) -> list[LegacyCollection]:
+def legacy_collections(store: Any) -> list[LegacyCollection]:
     """The ragd collections still in the earlier layout (none when `<prefix>meta` is gone)."""
     meta = f"{store.prefix}meta"
     if not store.client.has_collection(meta):
@@ -101,7 +99,7 @@ def _spec(row: dict[str, Any]) -> IndexSpec:
     return IndexSpec(**json.loads(row["spec"]))
 
 
-def migrate_legacy(store: MilvusStore) -> list[dict[str, object]]:
+def migrate_legacy(store: Any) -> list[dict[str, object]]:
     """Move every collection of the earlier layout into the shared one; a report per collection."""
     reports = []
     for old in legacy_collections(store):
@@ -121,9 +119,7 @@ def migrate_legacy(store: MilvusStore) -> list[dict[str, object]]:
     return reports
 
 
-def _move(store: MilvusStore, old: LegacyCollection) -> dict[str, object]:
-    from index.milvus_store.store import Meta
-
+def _move(store: Any, old: LegacyCollection) -> dict[str, object]:
     before = old.state()
     new = store.collection(old.name)
     copied = None

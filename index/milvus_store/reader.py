@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from index.bm25 import query_terms
 from index.filters import Filter
 from index.milvus_store import keyword
+from index.milvus_store.meta import Meta
 from index.milvus_store.rows import CHUNK_FIELDS, chunk_row
 from index.types import DocumentRow, Hit
-
-if TYPE_CHECKING:
-    from index.milvus_store.store import Meta, MilvusCollection
 
 MAX_TOPK = 16384  # Milvus' limit on one search
 HNSW_EF = 200  # recall@10 1.0 against exact search on SciFact's vectors (README)
@@ -26,7 +24,7 @@ class MilvusReader:
     was opened. Dense search: one Milvus search; keyword: one query (the query terms' document
     frequencies) and one search; a filter adds one query of the document rows, once."""
 
-    def __init__(self, collection: MilvusCollection, meta: Meta) -> None:
+    def __init__(self, collection: Any, meta: Meta) -> None:
         self.collection = collection
         self.meta = meta
         self.spec = meta.spec
@@ -59,7 +57,8 @@ class MilvusReader:
         return {keys[str(r["key"])]: int(r["df"]) for r in rows}
 
     def documents(self) -> list[DocumentRow]:
-        return self.collection.documents()
+        docs: list[DocumentRow] = self.collection.documents()
+        return docs
 
     def _search(
         self, data: list[Any], field: str, k: int, where: Filter | None, more: Sequence[str] = ()
@@ -88,7 +87,7 @@ class MilvusReader:
         """This collection's rows, of the documents matching `where` (asked once per reader);
         None when no document matches."""
         if where is None:
-            return self.collection.scope
+            return str(self.collection.scope)
         key = repr(where)
         if key not in self._filters:
             docs = self.collection.matching_documents(where)

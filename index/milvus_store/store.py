@@ -21,7 +21,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from index.errors import (
     WriterBusy,
 )
 from index.filters import Filter, field_values, matches
+from index.milvus_store.meta import Meta, MilvusState
 from index.milvus_store.reader import MilvusReader
 from index.milvus_store.rows import (
     DOC_FIELDS,
@@ -100,31 +101,6 @@ def release(client: Any) -> None:
             return
         del _clients[key], _users[key]
     client.close()
-
-
-@dataclass(frozen=True)
-class MilvusState:
-    """A collection's spec, generation (commits so far) and sizes."""
-
-    generation: int
-    spec: IndexSpec
-    documents: int
-    rows: int
-
-
-@dataclass(frozen=True)
-class Meta:
-    """A collection's row in `<prefix>collections`: what built it, and BM25's N and length."""
-
-    spec: IndexSpec
-    generation: int = 0
-    chunks: int = 0
-    length: int = 0
-    writing: bool = False  # a commit began and has not finished: the statistics are unsure
-
-    @property
-    def mean_length(self) -> float:
-        return self.length / self.chunks if self.chunks else 1.0
 
 
 def scope(name: str) -> str:

@@ -8,17 +8,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from index.errors import DocumentNotFound, IndexStoreError, ModelMismatch, WriterBusy, write_failed
 from index.milvus_store import keyword
+from index.milvus_store.meta import Meta, MilvusState
 from index.milvus_store.rows import check_fields, chunk_dict, doc_dict, query_all
 from index.types import DocumentRow, IndexSpec, NewChunk, mismatch_message
-
-if TYPE_CHECKING:
-    from index.milvus_store.store import Meta, MilvusCollection, MilvusState
 
 BATCH = 512  # rows per upsert call
 Rows = list[dict[str, Any]]
@@ -37,7 +35,7 @@ class MilvusWriter:
     """Stages documents and deletes, and writes them to Milvus at `commit()`."""
 
     def __init__(
-        self, collection: MilvusCollection, spec: IndexSpec, wait: float = 0, rebuild: bool = False
+        self, collection: Any, spec: IndexSpec, wait: float = 0, rebuild: bool = False
     ) -> None:
         self.collection = collection
         self.store = collection.store
@@ -105,8 +103,6 @@ class MilvusWriter:
 
     def commit(self) -> MilvusState:
         """Write the staged changes; the generation counts commits (informational)."""
-        from index.milvus_store.store import MilvusState
-
         pending, self._pending = self._pending, _Pending()
         if pending or self.rebuild:
             try:
@@ -121,8 +117,6 @@ class MilvusWriter:
         return self.collection.state() or MilvusState(0, self.spec, 0, 0)
 
     def _write(self, pending: _Pending) -> None:
-        from index.milvus_store.store import Meta
-
         if self.rebuild:
             self.collection.drop()
             self.rebuild = False
@@ -156,8 +150,6 @@ class MilvusWriter:
     def _current(self) -> Meta:
         """The statistics before this commit; recounted from the chunks when they disagree
         with what Milvus holds (a commit died half-way, or another replica wrote at once)."""
-        from index.milvus_store.store import Meta
-
         meta = self.store.read_meta(self.collection.name) or Meta(self.spec)
         meta = replace(meta, spec=self.spec)
         chunks = self.store.chunks(self.spec.dimension)
