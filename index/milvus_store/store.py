@@ -8,10 +8,11 @@ the same terms and scores as the FAISS store.
 
 Writes are single-writer per document, last writer wins: chunk ids derive from the content, so
 an upsert is idempotent; re-ingesting a document upserts its new chunks, deletes its old ones,
-then writes its row, so a reader never finds it missing (briefly both versions, never none).
-The row goes last (first, for a delete): a write that fails half-way leaves the row at the old
-version, and running the same ingest again redoes the document and clears what was left.
-Within one process a lock serializes writers as with FAISS; across replicas none is taken.
+then the BM25 statistics, then its row, so a reader never finds it missing (briefly both
+versions, never none). The row goes last, for a delete too: a write that fails half-way leaves
+the row at the old version, and running the same ingest again redoes the document, clears what
+was left and counts the statistics again (writer.py). Within one process a lock serializes
+writers as with FAISS; across replicas none is taken.
 """
 
 from __future__ import annotations
