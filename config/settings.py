@@ -79,13 +79,14 @@ class Settings(BaseSettings):
         description="How chunks are found: hybrid (BM25 and embeddings, fused), dense "
         "(embeddings only) or keyword (BM25 only). /api/search takes `mode` per request.",
     )
-    fusion: Literal["weighted", "rrf"] = Field(
+    fusion: Literal["weighted", "zscore", "rrf"] = Field(
         "weighted",
         description="Hybrid fusion: weighted (min-max normalized scores, see "
-        "fusion_dense_weight) or rrf (reciprocal rank fusion, see rrf_k).",
+        "fusion_dense_weight), zscore (z-score normalized scores, the same weight) or rrf "
+        "(reciprocal rank fusion, see rrf_k; the weight scales each side's 1/(k + rank)).",
     )
     fusion_dense_weight: float = Field(
-        0.5, ge=0, le=1, description="Weight of the embedding score in weighted fusion."
+        0.5, ge=0, le=1, description="Weight of the embedding side in hybrid fusion."
     )
     rrf_k: float = Field(60, gt=0, description="The k of reciprocal rank fusion, 1/(k + rank).")
     retrieval_candidates: int = Field(
@@ -133,6 +134,19 @@ class Settings(BaseSettings):
         le=1,
         description="In auto mode, a generated answer whose grounded share (supported "
         "sentences) is below this, or that declines to answer, is replaced by the extractive one.",
+    )
+    hyde: Literal["off", "dense", "keyword", "both"] = Field(
+        "off",
+        description="HyDE: the model writes a short hypothetical answer before retrieval, "
+        "embedded beside the question (dense), added to its keywords (keyword), or both.",
+    )
+    hyde_tokens: int = Field(48, ge=8, le=512, description="Most tokens of a HyDE answer.")
+    neighbours: int = Field(
+        0,
+        ge=0,
+        le=3,
+        description="Chunks of the same document each side that a retrieved chunk brings into "
+        "the prompt (small-to-big); a widened passage that does not fit is offered alone.",
     )
     context_sentences: int = Field(
         4,
@@ -196,9 +210,10 @@ class Settings(BaseSettings):
     )
     allowed_hosts: str = Field(
         "",
-        description="Comma-separated Host header names the server answers to (DNS-rebinding "
-        "defence); empty means any, except that `ragd serve` without keys allows only "
-        "localhost names.",
+        description="Comma-separated Host header names the server answers to besides its own "
+        "(DNS-rebinding defence): `ragd serve` on loopback answers only to localhost names, "
+        "keys or not, and without keys on the network only to this machine's names. `*` "
+        "answers any Host (refused without keys).",
     )
     max_request_kb: int = Field(
         1024, ge=1, description="Largest request body other than an upload, in KB."

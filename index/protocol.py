@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from index.filters import Filter
-from index.types import DocumentRow, Health, Hit, IndexSpec, NewChunk
+from index.types import ChunkRow, DocumentRow, Health, Hit, IndexSpec, NewChunk
 
 
 class State(Protocol):
@@ -46,6 +46,10 @@ class Reader(Protocol):
     def search(self, query: np.ndarray, k: int, where: Filter | None = None) -> list[Hit]: ...
     def keyword_search(self, text: str, k: int, where: Filter | None = None) -> list[Hit]: ...
     def documents(self) -> list[DocumentRow]: ...
+    def chunks_at(self, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        """The visible chunks of one document at these positions, in position order (the
+        neighbours a retrieved chunk brings into the prompt)."""
+        ...
 
 
 class StoreWriter(Protocol):

@@ -85,3 +85,13 @@ def llm_url() -> Iterator[str]:
     """A real OpenAI-compatible model server (llama_cpp.server on the packaged GGUF)."""
     with running_llama_server() as url:
         yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts milvus-lite (the milvus_client fixture, or a Milvus store of its
+    own: "milvus" in its name) is `slow`: `make test` runs it, the fast loop leaves it out,
+    as it does the store fixture's Milvus half."""
+    for item in items:
+        uses = getattr(item, "fixturenames", ())
+        if "milvus_client" in uses or "milvus" in item.name.lower():
+            item.add_marker(pytest.mark.slow)

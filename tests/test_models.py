@@ -71,6 +71,11 @@ def hub():
         yield running
 
 
+# Each of these moves the packaged 98 MB model through the local hub and hashes it: `make test`
+# runs them, the fast loop leaves them out.
+SERVES_THE_MODEL = pytest.mark.slow
+
+
 def pull(data: Path, hub: Hub, model: str = SPEC):
     env = env_for(data, HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0", HF_HUB_DISABLE_TELEMETRY="1")
     result = run([*RAGD, "models", "pull", model], env, timeout=120)
@@ -78,6 +83,7 @@ def pull(data: Path, hub: Hub, model: str = SPEC):
     return result
 
 
+@SERVES_THE_MODEL
 def test_interrupted_download_resumes_where_it_stopped_and_is_verified(tmp_path, hub):
     hub.cut_after = 30_000_000
     first = pull(tmp_path, hub)
@@ -92,6 +98,7 @@ def test_interrupted_download_resumes_where_it_stopped_and_is_verified(tmp_path,
     assert hashlib.sha256(target.read_bytes()).hexdigest() == hub.sha256 and not part.exists()
 
 
+@SERVES_THE_MODEL
 def test_a_corrupted_download_is_refused_by_its_checksum_and_removed(tmp_path, hub):
     hub.corrupt = True
     result = pull(tmp_path, hub)
@@ -100,6 +107,7 @@ def test_a_corrupted_download_is_refused_by_its_checksum_and_removed(tmp_path, h
     assert not any((tmp_path / "models").rglob("*.gguf*"))
 
 
+@SERVES_THE_MODEL
 def test_pull_by_catalogue_name_fetches_the_catalogue_file_then_use_and_list_show_it(tmp_path, hub):
     entry = BY_NAME[RECOMMENDED]
     assert pull(tmp_path, hub, RECOMMENDED).returncode == 0

@@ -132,6 +132,9 @@ def test_read_only_keys_cannot_upload_or_delete(keyed: TestClient):
     assert keyed.delete("/api/documents/abc", headers=auth(ADMIN)).status_code == 404
 
 
+ANY_METHOD = {"GET", "POST", "PUT", "PATCH", "DELETE"}  # a bare ASGI route (/mcp) takes any
+
+
 def walk(app: FastAPI) -> set[tuple[str, str]]:
     """Every (method, path) the app serves, path parameters filled in: the OpenAPI schema's
     operations, plus every route and mount however it was added (schema or not)."""
@@ -140,7 +143,7 @@ def walk(app: FastAPI) -> set[tuple[str, str]]:
         if isinstance(route, Mount):
             found.add(("GET", route.path + "/app.js"))
         elif isinstance(getattr(route, "path", None), str):
-            found |= {(m, route.path) for m in getattr(route, "methods", None) or {"GET"}}
+            found |= {(m, route.path) for m in getattr(route, "methods", None) or ANY_METHOD}
     return {(m, re.sub(r"\{[^}]+\}", "abc", p)) for m, p in found if m != "HEAD"}
 
 
@@ -159,6 +162,7 @@ def test_route_walk_only_health_and_the_page_answer_without_a_key(keyed: TestCli
         p for _, p in routes
     }
     assert ("DELETE", "/api/documents/abc") in routes
+    assert {("GET", "/mcp"), ("POST", "/mcp"), ("DELETE", "/mcp")} <= routes
     open_routes = set()
     for method, path in routes:
         status = keyed.request(method, path).status_code

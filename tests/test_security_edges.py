@@ -93,9 +93,18 @@ def hostile_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (deep / "deep.txt").write_text("Found at the bottom of 1200 folders.")
     yield root
     (deep / "deep.txt").unlink()
-    while deep != root:  # bottom up: pytest's own cleanup (shutil.rmtree) would recurse 1200 deep
-        deep.rmdir()
-        deep = deep.parent
+    _remove_nested(root / "d")
+
+
+def _remove_nested(top: Path) -> None:
+    """Top down, each level lifted into `top`'s place: pytest's own cleanup (shutil.rmtree)
+    would recurse 1200 deep, and rmdir bottom up resolves ever longer paths (4 s)."""
+    lifted = top.with_name("lifted")
+    while (top / "d").exists():
+        (top / "d").rename(lifted)
+        top.rmdir()
+        lifted.rename(top)
+    top.rmdir()
 
 
 def test_walking_1200_nested_folders_is_iterative(hostile_tree: Path):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from app.answering.audit import AuditLog
+from app.cli.main import main
 from tests.team_support import ADMIN, A, add_key, bearer, client, team_box
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,19 +76,31 @@ def ragd(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_key_commands_write_one_line_each_and_ragd_audit_reads_them(tmp_path):
-    assert (
-        ragd(tmp_path, "keys", "create", "alice", "--collections", "hr,wiki:admin").returncode == 0
-    )
-    listed = ragd(tmp_path, "keys", "list", "--json")
-    row = json.loads(listed.stdout)
-    assert row["name"] == "alice" and row["collections"] == "hr:read,wiki:admin"
-    assert "ragd_" not in listed.stdout  # never the secret
-    assert ragd(tmp_path, "keys", "revoke", "alice").returncode == 0
-    shown = ragd(tmp_path, "audit", "--json", "--since", "1h")
-    actions = [json.loads(line)["action"] for line in shown.stdout.splitlines()]
+def test_key_commands_write_one_line_each_and_ragd_audit_reads_them(tmp_path, monkeypatch, capsys):
+    """The commands run in this process (`ragd` is `app.cli.main.main`), as `ragd keys create`
+    runs in a subprocess below: five interpreter starts cost 10 s of the fast loop."""
+    monkeypatch.setenv("RAGD_DATA_DIR", str(tmp_path))
+
+    def cli(*args: str) -> tuple[int, str]:
+        code = main(list(args))
+        return code, capsys.readouterr().out
+
+    assert cli("keys", "create", "alice", "--collections", "hr,wiki:admin")[0] == 0
+    code, listed = cli("keys", "list", "--json")
+    row = json.loads(listed)
+    assert code == 0 and row["name"] == "alice" and row["collections"] == "hr:read,wiki:admin"
+    assert "ragd_" not in listed  # never the secret
+    assert cli("keys", "revoke", "alice")[0] == 0
+    shown = cli("audit", "--json", "--since", "1h")[1]
+    actions = [json.loads(line)["action"] for line in shown.splitlines()]
     assert actions == ["key.create", "key.revoke"]
-    assert ragd(tmp_path, "audit", "--since", "2999-01-01").stdout == ""
+    assert cli("audit", "--since", "2999-01-01") == (0, "")
+
+
+def test_ragd_keys_create_as_a_command_writes_its_audit_line(tmp_path):
+    made = ragd(tmp_path, "keys", "create", "bob")
+    assert made.returncode == 0, made.stderr
+    assert [e["action"] for e in AuditLog.in_dir(tmp_path).read()] == ["key.create"]
 
 
 def test_the_log_is_whole_json_lines_after_its_writer_is_killed(tmp_path):

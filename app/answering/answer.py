@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import anyio
 
+from app.answering import hyde
 from app.answering.calibration import collection_threshold
 from app.answering.checking import Verdict, judge
 from app.answering.citations import best_quote, citing_sentences
@@ -29,6 +30,7 @@ from app.answering.schemas import (
     Usage,
 )
 from app.answering.services import Services
+from config.settings import Settings
 from index.filters import Filter
 from models.generator import Message
 
@@ -90,9 +92,16 @@ class Answerer:
         settings, started = self.services.settings, time.perf_counter()
         query, how = await standalone_query(slot, question, history, settings.query_rewrite)
         searched = time.perf_counter()
+        hypothesis = await _hypothesis(slot, query, settings)
         retrieval = await anyio.to_thread.run_sync(
             lambda: self.retriever.retrieve(
-                query, collection, settings.top_k, evidence=True, where=where
+                query,
+                collection,
+                settings.top_k,
+                evidence=True,
+                where=where,
+                neighbours=settings.neighbours,
+                hypothesis=hypothesis,
             )
         )
         sentences, features = await anyio.to_thread.run_sync(self._sentences, query, retrieval)
@@ -317,6 +326,13 @@ def extractive_text(sentences: SentenceEvidence) -> str:
 
 def cited_in(answer: str, n: int) -> bool:
     return f"[{n}]" in answer
+
+
+async def _hypothesis(slot: Slot, query: str, settings: Settings) -> str:
+    """RAGD_HYDE: the model's hypothetical answer to search with, else nothing."""
+    if settings.hyde == "off":
+        return ""
+    return await hyde.write_queued(slot, query, settings.hyde_tokens)
 
 
 def source_of(n: int, passage: Passage, answer: str, cited: bool) -> Source:

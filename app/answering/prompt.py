@@ -31,6 +31,11 @@ class Passage:
     chunk: ChunkRow
     score: float
     context: str | None = None  # what the model sees: the sentences bearing on the question
+    narrow: ChunkRow | None = None  # widened by its neighbours: the retrieved chunk alone
+
+    def narrowed(self) -> Passage | None:
+        """The retrieved chunk alone, whole, for when the widened passage does not fit."""
+        return None if self.narrow is None else Passage(self.narrow, self.score)
 
     def shown(self) -> str:
         return self.context if self.context is not None else self.chunk.text
@@ -104,13 +109,30 @@ def fit_context(
     dropped: list[Passage] = []
     tokens = count(build_messages(question, used, history))
     for passage in passages:
-        trial = count(build_messages(question, [*used, passage], history))
-        if trial <= limit:
-            used.append(passage)
-            tokens = trial
-        else:
+        fits = _fitting(count, question, used, passage, history, limit)
+        if fits is None:
             dropped.append(passage)
+        else:
+            used.append(fits[0])
+            tokens = fits[1]
     return Budgeted(build_messages(question, used, history), used, dropped, tokens)
+
+
+def _fitting(
+    count: Callable[[Sequence[Message]], int],
+    question: str,
+    used: list[Passage],
+    passage: Passage,
+    history: Sequence[Message],
+    limit: int,
+) -> tuple[Passage, int] | None:
+    """The passage, else its narrow form, with the prompt's tokens, when it fits."""
+    for candidate in (passage, passage.narrowed()):
+        if candidate is not None:
+            tokens = count(build_messages(question, [*used, candidate], history))
+            if tokens <= limit:
+                return candidate, tokens
+    return None
 
 
 def _fit_history(

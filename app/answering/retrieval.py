@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from app.answering import hyde
 from app.answering.evidence import topic_words
+from app.answering.neighbours import expand
 from app.answering.prompt import Passage
 from config.settings import Settings
 from index.errors import ModelMismatch
 from index.filters import Filter
-from index.fusion import per_document, reciprocal_rank, weighted
+from index.fusion import per_document, reciprocal_rank, weighted, z_score
 from index.protocol import Reader, VectorStore
 from index.types import Hit, IndexSpec, mismatch_message
 from ingest.pipeline import index_spec
@@ -47,20 +51,24 @@ class Retriever:
         mode: Mode | None = None,
         evidence: bool = False,
         where: Filter | None = None,
+        neighbours: int = 0,
+        hypothesis: str = "",
     ) -> Retrieval:
         """The `k` best chunks; with `evidence`, also the nearest chunk's cosine similarity.
-        `where` (a parsed metadata filter) restricts both searches before they rank."""
+        `where` (a parsed metadata filter) restricts both searches before they rank;
+        `neighbours` widens each chunk by that many of its document's chunks each side;
+        `hypothesis` (HyDE, as RAGD_HYDE says) joins the query's embedding and/or keywords."""
         name = collection or self.settings.collection
         snapshot = self.store.collection(name).snapshot()
         require_model(name, snapshot.spec, self.embedder)
         mode = mode or self.settings.retrieval_mode
         depth = max(self.settings.retrieval_candidates, k)
-        need_dense = mode != "keyword" or evidence
-        vector = self.embedder.embed([query])[0] if need_dense else None
+        vector = self._vector(query, hypothesis) if mode != "keyword" or evidence else None
         dense = snapshot.search(vector, depth, where) if vector is not None else []
-        hits = self._rank(snapshot, query, dense, mode, depth, where)
+        words = self._keywords(query, hypothesis)
+        hits = self._rank(snapshot, words, dense, mode, depth, where)
         hits = per_document(hits, self.settings.chunks_per_document)[:k]
-        passages = [Passage(h.chunk, h.score) for h in hits]
+        passages = expand(snapshot, [Passage(h.chunk, h.score) for h in hits], neighbours)
         if not evidence:
             return Retrieval(passages, None)
         # which documents each side puts first: agreement is evidence the question is on topic
@@ -68,6 +76,17 @@ class Retriever:
         best = dense[0].score if dense else 0.0
         unknown = unknown_words(snapshot, query, self.embedder)
         return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown)
+
+    def _vector(self, query: str, hypothesis: str) -> np.ndarray:
+        if hypothesis and self.settings.hyde in ("dense", "both"):
+            return hyde.query_vector(self.embedder, query, hypothesis)
+        vector: np.ndarray = self.embedder.embed([query])[0]
+        return vector
+
+    def _keywords(self, query: str, hypothesis: str) -> str:
+        if hypothesis and self.settings.hyde in ("keyword", "both"):
+            return f"{query} {hypothesis}"
+        return query
 
     def _rank(
         self,
@@ -83,9 +102,14 @@ class Retriever:
         keyword = snapshot.keyword_search(query, depth, where)
         if mode == "keyword":
             return keyword
-        if self.settings.fusion == "rrf":
-            return reciprocal_rank([dense, keyword], self.settings.rrf_k)
-        return weighted(dense, keyword, self.settings.fusion_dense_weight)
+        alpha = self.settings.fusion_dense_weight
+        if self.settings.fusion == "rrf":  # weights 1 and 1 at 0.5: plain RRF
+            return reciprocal_rank(
+                [dense, keyword], self.settings.rrf_k, [2 * alpha, 2 - 2 * alpha]
+            )
+        return weighted(
+            dense, keyword, alpha, z_score if self.settings.fusion == "zscore" else None
+        )
 
 
 def unknown_words(snapshot: Reader, query: str, embedder: Embedder) -> tuple[str, ...]:

@@ -112,9 +112,17 @@ def mcp_stdio(args: argparse.Namespace, settings: Settings) -> int:
 def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
     """Refuse to serve the network with no key. Without keys the server answers only to its
     own names: localhost names on loopback; with --insecure also this machine's names and
-    addresses. RAGD_ALLOWED_HOSTS adds names (a reverse proxy's) in every mode."""
+    addresses. With keys, a loopback server still answers only to localhost names (a page on
+    a rebinding domain reaches 127.0.0.1 too). RAGD_ALLOWED_HOSTS adds names (a reverse
+    proxy's) in every mode; `*` (with keys only) answers any."""
+    extra = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
     if KeyRing.from_settings(settings).enabled:
-        return settings
+        return _keyed_hosts(host, extra, settings)
+    if "*" in extra:
+        raise SettingsError(
+            "RAGD_ALLOWED_HOSTS=* answers any Host, which lets a web page on any domain reach "
+            "a server with no API key (DNS rebinding): set RAGD_API_KEYS, or list the names"
+        )
     if not is_loopback(host) and not insecure:
         raise SettingsError(
             f"refusing to serve {host} with no API key: anyone on the network could read and "
@@ -124,8 +132,15 @@ def guard_bind(host: str, insecure: bool, settings: Settings) -> Settings:
     hosts = list(LOCAL_HOSTS) if is_loopback(host) else machine_hosts(host)
     if insecure and not is_loopback(host):
         out.print(INSECURE_WARNING, style="bold red", highlight=False)
-    extra = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
     allowed = ",".join(dict.fromkeys([*hosts, *extra]))
+    return settings.model_copy(update={"allowed_hosts": allowed})
+
+
+def _keyed_hosts(host: str, extra: list[str], settings: Settings) -> Settings:
+    """Keys guard the data; on loopback the Host check still refuses rebinding pages."""
+    if not is_loopback(host) or "*" in extra:
+        return settings
+    allowed = ",".join(dict.fromkeys([*LOCAL_HOSTS, *extra]))
     return settings.model_copy(update={"allowed_hosts": allowed})
 
 

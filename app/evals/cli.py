@@ -23,7 +23,7 @@ from app.evals.calibrate import Curve
 from app.evals.errors import InvalidDataset
 from app.evals.evaluate import Abstention, BeirReport, Tick, evaluate_beir
 from app.evals.qa import QAReport, load_qa, run_qa
-from config.factories import load_embedder
+from config.factories import load_embedder, load_generator
 from config.settings import Settings
 
 out = Console()
@@ -64,6 +64,11 @@ def add_eval_parser(commands: Any) -> None:
     parser.add_argument(
         "--details", type=Path, default=None, help="QA: write each question's answer here (JSONL)"
     )
+    parser.add_argument(
+        "--context-only",
+        action="store_true",
+        help="QA: no generation; whether a gold answer reaches the prompt, and its tokens",
+    )
     parser.add_argument("--limit", type=int, default=None, help="only the first N queries")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
@@ -80,7 +85,8 @@ def _beir(args: argparse.Namespace, settings: Settings) -> int:
     dataset = load_beir(args.dataset)  # a malformed folder fails before the model loads
     with err.status("loading the embedding model"):
         embedder = load_embedder(settings)
-    with progress_ticks() as tick:
+        generator = load_generator(settings) if settings.hyde != "off" else None
+    with progress_ticks() as tick, closing_generator(generator):
         report = evaluate_beir(
             dataset,
             settings,
@@ -90,6 +96,7 @@ def _beir(args: argparse.Namespace, settings: Settings) -> int:
             unanswerable=args.unanswerable,
             limit=args.limit,
             tick=tick,
+            generator=generator,
         )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -102,10 +109,13 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
     from app.answering.answer import Answerer
     from app.answering.queue import GenerationQueue
     from app.answering.services import Services
+    from app.evals.context import run_context
 
     items = load_qa(args.dataset)[: args.limit]  # a malformed file fails before models load
     with Services.load(settings) as services, progress_ticks() as tick:
         answerer = Answerer(services, GenerationQueue(services.generator))
+        if args.context_only:
+            return _print_context(asyncio.run(run_context(answerer, items, args.collection, tick)))
         report = asyncio.run(run_qa(answerer, items, args.collection, tick, args.details))
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -113,6 +123,11 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
         print_qa(report)
     if args.write_threshold:
         _write_threshold(report, settings, args.collection or settings.collection)
+    return 0
+
+
+def _print_context(report: Any) -> int:
+    print(json.dumps(report.as_dict(), indent=2))
     return 0
 
 
@@ -129,6 +144,15 @@ def _write_threshold(report: QAReport, settings: Settings, collection: str) -> N
         {"curve": [asdict(p) for p in report.curve.points], "questions": report.questions},
     )
     err.print(f"abstention threshold {report.curve.suggested.threshold} written to {path}")
+
+
+@contextmanager
+def closing_generator(generator: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if generator is not None:
+            generator.close()
 
 
 @contextmanager
@@ -177,6 +201,12 @@ def print_beir(report: BeirReport) -> None:
             row.append(f"{published[m.mode]:.3f}" if m.mode in published else "")
         table.add_row(*row)
     out.print(table)
+    if report.hyde_ms_p50 is not None:
+        out.print(
+            f"HyDE: writing the hypothetical answer took {report.hyde_ms_p50:.0f} ms per query "
+            f"(p95 {report.hyde_ms_p95:.0f} ms), on top of the search latency above",
+            highlight=False,
+        )
     settings = ", ".join(f"{k}={v}" for k, v in report.settings.items())
     out.print(f"settings: {settings}", style="dim", markup=False, highlight=False)
     if report.abstention:

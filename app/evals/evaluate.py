@@ -11,6 +11,7 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from app.answering import hyde
 from app.answering.retrieval import MODES, Mode, Retriever
 from app.evals.beir import BeirDataset, read_jsonl, write_corpus
 from app.evals.errors import InvalidDataset
@@ -21,6 +22,7 @@ from index.protocol import VectorStore
 from ingest.chunker import CHUNKER_VERSION, Chunker
 from ingest.pipeline import build_ingestor, discover
 from models.embedder import Embedder
+from models.generator import Generator
 
 DEPTH = 100  # results per query: enough for recall@100
 Tick = Callable[[str, int, int], None]  # (phase, done, total)
@@ -69,6 +71,8 @@ class BeirReport:
     settings: dict[str, object]
     modes: list[ModeScores] = field(default_factory=list)
     abstention: Abstention | None = None
+    hyde_ms_p50: float | None = None  # RAGD_HYDE: writing the hypothetical answer, per query
+    hyde_ms_p95: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -84,8 +88,11 @@ def evaluate_beir(
     unanswerable: Path | None = None,
     limit: int | None = None,
     tick: Tick = lambda *_: None,
+    generator: Generator | None = None,
 ) -> BeirReport:
-    """Ingest the corpus into a collection under `work_dir` (reused) or a temporary folder."""
+    """Ingest the corpus into a collection under `work_dir` (reused) or a temporary folder.
+    With RAGD_HYDE on, `generator` writes each query's hypothetical answer (once, for every
+    mode; its time is reported apart from the search's)."""
     queries = dict(list(dataset.judged_queries().items())[:limit])
     if not queries:
         raise InvalidDataset(f"{dataset.folder}: no query has a relevant document in the qrels")
@@ -95,7 +102,9 @@ def evaluate_beir(
             name, sources = ingest_corpus(dataset, settings, embedder, store, tick)
             retriever = Retriever(settings, embedder, store)
             report = _report(dataset, settings, store, name, len(queries))
-            evidence = _run_modes(report, retriever, name, queries, dataset, sources, modes, tick)
+            hypotheses = _hypotheses(report, settings, generator, queries, tick)
+            runner = _Runner(retriever, name, sources, hypotheses)
+            evidence = _run_modes(report, runner, queries, dataset, modes, tick)
             if evidence:
                 others = _unanswerable(unanswerable, retriever, name, tick) if unanswerable else []
                 report.abstention = calibrate(evidence, others, settings.abstain_below)
@@ -150,6 +159,8 @@ def _report(
         "fusion",
         "fusion_dense_weight",
         "rrf_k",
+        "hyde",
+        "hyde_tokens",
         "retrieval_candidates",
         "chunks_per_document",
         "abstain_below",
@@ -174,13 +185,40 @@ class _ModeRun:
     latencies: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Runner:
+    retriever: Retriever
+    name: str
+    sources: dict[str, str]
+    hypotheses: dict[str, str]  # query id -> HyDE answer (empty without RAGD_HYDE)
+
+
+def _hypotheses(
+    report: BeirReport,
+    settings: Settings,
+    generator: Generator | None,
+    queries: dict[str, str],
+    tick: Tick,
+) -> dict[str, str]:
+    """Each query's hypothetical answer, when RAGD_HYDE is on, and what writing them cost."""
+    if settings.hyde == "off" or generator is None:
+        return {}
+    out, seconds = {}, []
+    for n, (query_id, text) in enumerate(queries.items(), 1):
+        started = time.perf_counter()
+        out[query_id] = hyde.write(generator, text, settings.hyde_tokens)
+        seconds.append((time.perf_counter() - started) * 1000)
+        tick("hyde", n, len(queries))
+    report.hyde_ms_p50 = round(percentile(seconds, 50), 1)
+    report.hyde_ms_p95 = round(percentile(seconds, 95), 1)
+    return out
+
+
 def _run_modes(
     report: BeirReport,
-    retriever: Retriever,
-    name: str,
+    runner: _Runner,
     queries: dict[str, str],
     dataset: BeirDataset,
-    sources: dict[str, str],
     modes: Sequence[Mode],
     tick: Tick,
 ) -> list[float]:
@@ -190,7 +228,7 @@ def _run_modes(
     results = {mode: _ModeRun() for mode in modes}
     evidence: list[float] = []
     for n, (query_id, text) in enumerate(queries.items(), 1):
-        best = [_query(retriever, name, query_id, text, sources, m, results[m]) for m in modes]
+        best = [_query(runner, query_id, text, m, results[m]) for m in modes]
         evidence.extend([b for b in best if b is not None][:1])
         tick("queries", n, len(queries))
     for mode, result in results.items():
@@ -198,20 +236,16 @@ def _run_modes(
     return evidence
 
 
-def _query(
-    retriever: Retriever,
-    name: str,
-    query_id: str,
-    text: str,
-    sources: dict[str, str],
-    mode: Mode,
-    into: _ModeRun,
-) -> float | None:
+def _query(runner: _Runner, query_id: str, text: str, mode: Mode, into: _ModeRun) -> float | None:
     started = time.perf_counter()
-    found = retriever.retrieve(text, name, DEPTH, mode, evidence=mode != "keyword")
+    hypothesis = runner.hypotheses.get(query_id, "")
+    found = runner.retriever.retrieve(
+        text, runner.name, DEPTH, mode, evidence=mode != "keyword", hypothesis=hypothesis
+    )
     into.latencies.append((time.perf_counter() - started) * 1000)
     # BEIR ranks documents: a document takes the rank of its best chunk (MaxP), once, as
     # pytrec_eval's one score per document does; its further chunks are not ranked again.
+    sources = runner.sources
     into.runs[query_id] = list(dict.fromkeys(sources[p.chunk.source] for p in found.passages))
     return found.evidence
 

@@ -155,10 +155,11 @@ class Guard:
 
     def check_host(self, headers: Headers) -> None:
         host = urlsplit("//" + headers.get("host", "")).hostname or ""
-        if self.hosts and host not in self.hosts:
+        if self.hosts and "*" not in self.hosts and host not in self.hosts:
             raise UntrustedHost(
                 f"this server does not answer to host {host!r}; allowed: "
-                f"{', '.join(sorted(self.hosts))} (RAGD_ALLOWED_HOSTS)"
+                f"{', '.join(sorted(self.hosts))}. To answer to it, add it to "
+                "RAGD_ALLOWED_HOSTS (comma-separated; * answers any host where keys are set)"
             )
 
     def check_origin(self, headers: Headers, method: str) -> None:

@@ -140,6 +140,21 @@ class ChunkStore:
         params = {"g": gen, **{f"d{i}": d for i, d in enumerate(doc_ids)}}
         return [ChunkRow(*row) for row in self._query(sql, params)]
 
+    def chunks_at(self, gen: int, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        """The visible chunks of one document at these positions, in order, with its source."""
+        if not ords:
+            return []
+        marks = ",".join(f":o{i}" for i in range(len(ords)))
+        sql = (
+            "SELECT c.id, c.doc_id, d.source, c.ord, c.text, c.page, c.heading FROM chunks c "
+            "JOIN documents d ON d.id = c.doc_id AND +d.added_gen <= :g "
+            "AND (d.deleted_gen IS NULL OR d.deleted_gen > :g) "
+            f"WHERE c.doc_id = :d AND c.ord IN ({marks}) AND +c.added_gen <= :g "
+            "AND (c.deleted_gen IS NULL OR c.deleted_gen > :g) ORDER BY c.ord"
+        )
+        params = {"g": gen, "d": doc_id, **{f"o{i}": int(o) for i, o in enumerate(ords)}}
+        return [ChunkRow(*row) for row in self._query(sql, params)]
+
     def live_ids(self, gen: int) -> np.ndarray:
         rows = self._query(f"SELECT id FROM chunks WHERE {VISIBLE}", {"g": gen})
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

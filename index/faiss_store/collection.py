@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keywor
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import VectorIndex, load_segments
 from index.filters import Filter
-from index.types import DocumentRow, Hit, IndexSpec
+from index.types import ChunkRow, DocumentRow, Hit, IndexSpec
 
 STORE = "chunks.sqlite"
 LOCK = "write.lock"
@@ -94,6 +95,9 @@ class Snapshot:
 
     def documents(self) -> list[DocumentRow]:
         return self.chunk_store.documents(self.generation)
+
+    def chunks_at(self, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        return self.chunk_store.chunks_at(self.generation, doc_id, ords)
 
 
 class Collection:

@@ -13,7 +13,7 @@ from index.filters import Filter
 from index.milvus_store import keyword
 from index.milvus_store.meta import Meta
 from index.milvus_store.rows import CHUNK_FIELDS, chunk_row
-from index.types import DocumentRow, Hit
+from index.types import ChunkRow, DocumentRow, Hit
 
 MAX_TOPK = 16384  # Milvus' limit on one search
 HNSW_EF = 200  # recall@10 1.0 against exact search on SciFact's vectors (README)
@@ -59,6 +59,16 @@ class MilvusReader:
     def documents(self) -> list[DocumentRow]:
         docs: list[DocumentRow] = self.collection.documents()
         return docs
+
+    def chunks_at(self, doc_id: str, ords: Sequence[int]) -> list[ChunkRow]:
+        """The chunks of one document at these positions, in order (one query)."""
+        if not ords:
+            return []
+        scope, wanted = self.collection.scope, json.dumps(sorted(set(ords)))
+        expr = f"{scope} and doc_id == {json.dumps(doc_id)} and ord in {wanted}"
+        client = self.collection.client
+        rows = client.query(self.chunks, filter=expr, output_fields=CHUNK_FIELDS)
+        return sorted((chunk_row(r["id"], r) for r in rows), key=lambda c: c.ord)
 
     def _search(
         self, data: list[Any], field: str, k: int, where: Filter | None, more: Sequence[str] = ()

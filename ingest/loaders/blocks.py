@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.normalize import MAX_HEADING_CHARS, bound_heading, cap_invisible
+
+# A title is cut once, where it is entered: the path is built for every block under it.
+_TITLE_CHARS = 2 * MAX_HEADING_CHARS
+
 
 @dataclass(frozen=True)
 class Block:
@@ -22,10 +27,11 @@ class Headings:
 
     def __init__(self, title: str | None = None) -> None:
         self._stack: list[tuple[int, str]] = []
-        self.title = title
+        self.title = _cut(title) if title else title
 
     def enter(self, level: int, title: str) -> None:
-        self._stack = [(lvl, t) for lvl, t in self._stack if lvl < level] + [(level, title)]
+        entry = (level, _cut(title))
+        self._stack = [(lvl, t) for lvl, t in self._stack if lvl < level] + [entry]
 
     @property
     def level(self) -> int:
@@ -37,7 +43,13 @@ class Headings:
         titles = [t for _, t in self._stack]
         if self.title and not (titles and _same(titles[0], self.title)):
             titles.insert(0, self.title)
-        return " > ".join(titles) or None
+        # bounded here, not only when stored: a 100 kB heading over every block of a file
+        # crossed from the parser process as ~180 MB of copies
+        return bound_heading(" > ".join(titles) or None)
+
+
+def _cut(title: str) -> str:
+    return cap_invisible(title)[:_TITLE_CHARS]
 
 
 def _same(heading: str, title: str) -> bool:

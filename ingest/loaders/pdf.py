@@ -16,12 +16,13 @@ import statistics
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.errors import UnreadableFile
 from ingest.loaders.blocks import Block, Headings
 from ingest.loaders.ocr import fill_scanned_pages
+from ingest.loaders.pdf_tables import Span, Table, find_tables, looks_tabular, row_texts, spans
 from ingest.normalize import clean, clean_code, paragraphs
 
 BAND = 0.1  # running heads and page numbers sit within this share of the page height
@@ -50,6 +51,7 @@ class _Line:
     size: float
     bold: bool
     mono: bool
+    spans: tuple[Span, ...] = ()  # the line's text runs, set apart where a table has columns
 
 
 @dataclass
@@ -58,6 +60,7 @@ class _Page:
     label: str | None
     height: float
     lines: list[_Line]
+    tables: list[tuple[int, Table]] = field(default_factory=list)  # (at line, table)
 
 
 def load_pdf(data: bytes) -> Iterator[Block]:
@@ -78,10 +81,16 @@ def load_pdf(data: bytes) -> Iterator[Block]:
 
 
 def _ocr_texts(data: bytes, pages: list[_Page]) -> dict[int, str]:
-    """OCR text of the pages with no text layer, where OCR is on (ocr.py)."""
-    texts = [(p.number, " ".join(line.text for line in p.lines)) for p in pages]
+    """OCR text of the pages with no text layer, where OCR is on (ocr.py). A page that is all
+    table has a text layer: its lines went to the table."""
+    texts = [(p.number, _page_text(p)) for p in pages]
     filled = fill_scanned_pages(data, texts)
-    return {n: text for (n, text), page in zip(filled, pages, strict=True) if not page.lines}
+    return {n: text for (n, text), page in zip(filled, pages, strict=True) if not _page_text(page)}
+
+
+def _page_text(page: _Page) -> str:
+    cells = (cell for _, table in page.tables for row in table.rows for cell in row)
+    return " ".join([*(line.text for line in page.lines), *cells]).strip()
 
 
 def _refuse_bomb(data: bytes) -> None:
@@ -149,16 +158,34 @@ def _read_page(pdf: Any, index: int) -> _Page:
         height = page.get_height()
         textpage = page.get_textpage()
         try:
-            lines = list(_lines(textpage, height))
+            tabular = looks_tabular(textpage)
+            lines = list(_lines(textpage, height, tabular))
+            tables = find_tables(lines, textpage, page.get_width()) if tabular else []
         finally:
             textpage.close()
     finally:
         page.close()
     label = pdf.get_page_label(index) or None
-    return _Page(index + 1, label if label != str(index + 1) else None, height, lines)
+    result = _Page(index + 1, label if label != str(index + 1) else None, height, lines)
+    _set_tables_apart(result, tables)
+    return result
 
 
-def _lines(textpage: Any, height: float) -> Iterator[_Line]:
+def _set_tables_apart(page: _Page, tables: list[Table]) -> None:
+    """Take the tables' lines out of the text, each table kept at the place it stood."""
+    if not tables:
+        return
+    taken = set().union(*(t.lines for t in tables))
+    at = {min(t.lines): t for t in tables}
+    kept = 0
+    for i in range(len(page.lines)):
+        if i in at:
+            page.tables.append((kept, at[i]))
+        kept += i not in taken
+    page.lines = [line for i, line in enumerate(page.lines) if i not in taken]
+
+
+def _lines(textpage: Any, height: float, tabular: bool) -> Iterator[_Line]:
     """PDFium's text lines, each with the font and position of its first and last characters."""
     text = textpage.get_text_range()
     start = 0
@@ -168,19 +195,21 @@ def _lines(textpage: Any, height: float) -> Iterator[_Line]:
         start += len(raw) + raw.endswith("\n")  # PDFium counts "\r\n" as two characters
         line = raw.replace(_SOFT_HYPHEN, "-").strip()
         if line and last >= first:
-            yield _line(textpage.raw, line, first, last, height)
+            yield _line(textpage, line, first, last, height, tabular)
 
 
-def _line(raw: Any, text: str, first: int, last: int, height: float) -> _Line:
+def _line(textpage: Any, text: str, first: int, last: int, height: float, tabular: bool) -> _Line:
     import pypdfium2.raw as pdfium_c
 
+    raw = textpage.raw
     x, y = ctypes.c_double(), ctypes.c_double()
     pdfium_c.FPDFText_GetCharOrigin(raw, first, x, y)
     size = pdfium_c.FPDFText_GetFontSize(raw, first)
     first_font, last_font = _font(raw, first), _font(raw, last)
     bold = bool(_BOLD.search(first_font)) or pdfium_c.FPDFText_GetFontWeight(raw, first) >= 600
     mono = bool(_MONO.search(first_font) and _MONO.search(last_font))
-    return _Line(text, height - y.value, x.value, round(size, 1), bold, mono)
+    runs = spans(textpage, text, first, last, size) if tabular and not mono else ()
+    return _Line(text, height - y.value, x.value, round(size, 1), bold, mono, runs)
 
 
 def _font(raw: Any, index: int) -> str:
@@ -241,7 +270,12 @@ def _page_blocks(page: _Page, body: float, headings: Headings) -> Iterator[Block
     margin = min((line.x for line in page.lines), default=0.0)
     group: list[_Line] = []
     previous: _Line | None = None
-    for line in page.lines:
+    tables = dict(page.tables)
+    for at, line in enumerate(page.lines):
+        if at in tables:
+            yield from _flush(group, page, headings)
+            yield from _table_blocks(tables.pop(at), page, headings)
+            group = []
         level = _heading_level(line, body)
         if level:
             yield from _flush(group, page, headings)
@@ -254,6 +288,14 @@ def _page_blocks(page: _Page, body: float, headings: Headings) -> Iterator[Block
             group.append(line)
         previous = line
     yield from _flush(group, page, headings)
+    for table in tables.values():
+        yield from _table_blocks(table, page, headings)
+
+
+def _table_blocks(table: Table, page: _Page, headings: Headings) -> Iterator[Block]:
+    """One block per row, each cell named by its column, as the HTML and office tables."""
+    for row in row_texts(table):
+        yield Block(row, page=page.number, heading=headings.path, label=page.label)
 
 
 def _enter(headings: Headings, level: int, line: _Line, previous: _Line | None) -> None:
