@@ -22,6 +22,8 @@ STANDALONE = {
     "embedding": "bench.embedding",  # SciFact nDCG@10 per embedding backend (whole corpus)
     "generation": "bench.generation",  # memory bandwidth and decode tokens/s
     "milvus": "bench.milvus",  # a data folder's FAISS and Milvus side by side (real queries)
+    "concurrency": "bench.concurrency",  # /api/search under load while answers generate
+    "gpu": "bench.gpu",  # llama.cpp built with CUDA, torch CUDA embeddings, /health's device
 }
 RESULTS = ROOT / "bench" / "results"
 

@@ -61,6 +61,8 @@ def _section(name: str, result: dict[str, Any], out: Path) -> list[str]:
     if result.get("error"):
         lines += [f"**Failed: {result['error']}** (figures below may be partial).", ""]
     lines += _figure_table(result.get("figures", {}))
+    for table in result.get("tables", []):
+        lines += _table(table)
     lines += [f"- {note}" for note in result.get("notes", [])]
     lines.append("")
     for plot in result.get("plots", []):
@@ -82,6 +84,20 @@ def _figure_table(figures: dict[str, Any]) -> list[str]:
             f"| {fig['label']} | {fig['median']:g} | {fig['min']:g} | {fig['max']:g} | "
             f"{fig['unit']} | {fig['runs']} |"
         )
+    return [*lines, ""]
+
+
+def _table(table: dict[str, Any]) -> list[str]:
+    """A free-form table: {"title", "header": [...], "rows": [[...], ...]}."""
+    header = table["header"]
+    lines = [f"**{table['title']}**", "", "| " + " | ".join(header) + " |"]
+    lines.append("| " + " | ".join("---" for _ in header) + " |")
+    lines += [
+        "| "
+        + " | ".join(f"{cell:g}" if isinstance(cell, float) else str(cell) for cell in row)
+        + " |"
+        for row in table["rows"]
+    ]
     return [*lines, ""]
 
 

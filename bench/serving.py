@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +82,13 @@ def run(config: Config) -> dict[str, Any]:
             capture_output=True,
             cwd=ROOT,
         )
-        with serve(env) as url:
+        old = {**env, "RAGD_STREAM_INTERVAL_MS": "0"}  # an event per wake-up: per token
+        now_server, old_server = serve(env), serve(old)
+        with now_server as url, old_server as old_url:
             direct = Direct(config)
-            overhead = compare(url, direct, config)
+            urls = {"server": url, "as before": old_url}
+            pids = {"server": now_server.proc.pid, "as before": old_server.proc.pid}
+            overhead = compare(urls, direct, config, pids)
             cache = direct.warm_vs_cold(QUESTIONS[: config.questions])
             concurrency = {
                 f"{c} clients": load(url, c, config.per_client[c]) for c in config.clients
@@ -149,7 +153,7 @@ class serve:
         self.proc.wait(timeout=30)
 
 
-def ask_server(url: str, question: str) -> tuple[Run, dict[str, Any]]:
+def ask_server(url: str, question: str, count: Counter) -> tuple[Run, dict[str, Any]]:
     """One streamed answer, timed at the client: request sent -> first token -> last token."""
     body, started, first, last = (
         {"question": question, "stream": True},
@@ -158,15 +162,28 @@ def ask_server(url: str, question: str) -> tuple[Run, dict[str, Any]]:
         0.0,
     )
     done: dict[str, Any] = {}
+    texts: list[str] = []
     with httpx.stream("POST", f"{url}/api/ask", json=body, timeout=900) as response:
         for name, data in _events(response.iter_lines()):
             if name == "token":
                 last = time.perf_counter()
                 first = first or last
+                texts.append(data["text"])
             elif name == "done":
                 done = data
-    tokens = done["usage"]["completion_tokens"]
-    return Run(first - started, _rate(tokens, last - first), tokens), done
+    return _timed_run(started, first, last, texts, count), done
+
+
+Counter = Callable[[str], int]
+
+
+def _timed_run(started: float, first: float, last: float, texts: list[str], count: Counter) -> Run:
+    """Both sides count tokens alike (the model's tokenizer on the text received), and the
+    rate runs from the first event to the last: an event may carry several tokens, so the
+    first event's are left out of the rate as the first token is."""
+    tokens = count("".join(texts))
+    head = count(texts[0]) if texts else 0
+    return Run(first - started, _rate(tokens - head + 1, last - first), tokens)
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -206,7 +223,8 @@ class Direct:
     def ask(self, messages: list[dict[str, str]]) -> Run:
         from app.answering.prompt import STOP
 
-        started, first, last, tokens = time.perf_counter(), 0.0, 0.0, 0
+        started, first, last = time.perf_counter(), 0.0, 0.0
+        texts: list[str] = []
         for chunk in self.llm.create_chat_completion(
             messages,
             max_tokens=self.config.max_tokens,
@@ -215,11 +233,15 @@ class Direct:
             stop=list(STOP),
             stream=True,
         ):
-            if chunk["choices"][0]["delta"].get("content"):  # type: ignore[index, union-attr]
+            if text := chunk["choices"][0]["delta"].get("content"):  # type: ignore[index, union-attr]
                 last = time.perf_counter()
                 first = first or last
-                tokens += 1
-        return Run(first - started, _rate(tokens, last - first), tokens)
+                texts.append(str(text))
+        return _timed_run(started, first, last, texts, self.count)
+
+    def count(self, text: str) -> int:
+        """Tokens of `text` by the model's tokenizer (how both sides are counted)."""
+        return len(self.llm.tokenize(text.encode(), add_bos=False)) if text else 0
 
     def warm_vs_cold(self, questions: list[str]) -> dict[str, float]:
         """TTFT with an empty KV cache, after a different question (shared system prompt), and
@@ -238,18 +260,39 @@ class Direct:
         return {"cold": _ms(cold), "warm_shared_system_prompt": _ms(warm), "same_prompt": _ms(same)}
 
 
-def compare(url: str, direct: Direct, config: Config) -> dict[str, Any]:
-    """Each question through the server, then directly with the exact prompt it built."""
+def loop_cpu(pid: int) -> float:
+    """CPU seconds of a server's main thread (the event loop: routes, SSE writing)."""
+    import psutil
+
+    threads = psutil.Process(pid).threads()
+    return next((t.user_time + t.system_time for t in threads if t.id == pid), 0.0)
+
+
+def compare(
+    urls: dict[str, str], direct: Direct, config: Config, pids: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Each question through each server (in alternating order), then directly with the
+    exact prompt the first built. `urls`: "server" (as configured) and "as before"."""
     from app.answering.prompt import Passage, build_messages
     from index.types import ChunkRow
 
-    server: list[Run] = []
+    runs: dict[str, list[Run]] = {name: [] for name in urls}
+    loop_ms: dict[str, list[float]] = {name: [] for name in urls}  # per token
     local: list[Run] = []
     retrieval = []
-    for _ in range(config.repeats):
-        for question in QUESTIONS[: config.questions]:
-            run, done = ask_server(url, question)
-            server.append(run)
+    for repeat in range(config.repeats):
+        for i, question in enumerate(QUESTIONS[: config.questions]):
+            names = list(urls) if (repeat + i) % 2 == 0 else list(urls)[::-1]
+            answers = {}
+            for n in names:
+                before = loop_cpu(pids[n]) if pids else 0.0
+                answers[n] = ask_server(urls[n], question, direct.count)
+                if pids and answers[n][0].tokens:
+                    spent = loop_cpu(pids[n]) - before
+                    loop_ms[n].append(1000 * spent / answers[n][0].tokens)
+            for n, (run, _) in answers.items():
+                runs[n].append(run)
+            done = answers["server"][1]
             retrieval.append(done["timings"]["retrieval_ms"] / 1000)
             passages = [
                 Passage(
@@ -268,7 +311,16 @@ def compare(url: str, direct: Direct, config: Config) -> dict[str, Any]:
             ]
             messages = [dict(m) for m in build_messages(question, passages)]
             local.append(direct.ask(messages))
-    return _ratios(server, local, retrieval)
+    result = _ratios(runs["server"], local, retrieval)
+    before = _ratios(runs["as before"], local, retrieval)
+    result["as_before"] = {k: before[k] for k in ("tokens_per_s", "tps_ratio_server_over_direct")}
+    result["loop_cpu_ms_per_token"] = {n: v for n, v in loop_ms.items() if v}
+    result["per_request_tps"] = {
+        "server": [round(r.tps or 0, 1) for r in runs["server"]],
+        "as_before": [round(r.tps or 0, 1) for r in runs["as before"]],
+        "direct": [round(r.tps or 0, 1) for r in local],
+    }
+    return result
 
 
 def _ratios(server: list[Run], local: list[Run], retrieval: list[float]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Bench:
     title: str
     quick_timeout_s: int = 150
     full_timeout_s: int = 600
+    full_only: bool = False  # too long for the quick suite (no tiny version makes sense)
 
 
 SUITE = [
@@ -40,7 +41,21 @@ SUITE = [
         "query",
         "bench.query",
         "Search latency, ANN recall, memory and start-up by corpus size",
-        full_timeout_s=900,
+        full_timeout_s=3000,  # 1M chunks built (codes trained), served two ways, recall
+    ),
+    Bench(
+        "scale",
+        "bench.scale",
+        "Ten million synthetic chunks on one box: build, memory, latency, recall",
+        full_timeout_s=3 * 3600,
+        full_only=True,
+    ),
+    Bench(
+        "concurrency",
+        "bench.concurrency",
+        "Search under 1/4/16 concurrent clients while answers generate; queue wait",
+        full_timeout_s=1200,
+        full_only=True,  # answers take 15-30 s on 2 busy cores: `bench concurrency --quick`
     ),
     Bench(
         "generation",
@@ -62,7 +77,7 @@ BY_NAME = {b.name: b for b in SUITE}
 
 def run_suite(quick: bool, only: list[str], out: Path) -> dict[str, Any]:
     """Run the chosen modules one after another, each in a subprocess, and collect results."""
-    chosen = [b for b in SUITE if not only or b.name in only]
+    chosen = [b for b in SUITE if (not only or b.name in only) and not (quick and b.full_only)]
     started = time.perf_counter()
     results: dict[str, Any] = {
         "mode": "quick" if quick else "full",

@@ -50,8 +50,11 @@ def server_spec(backend: str) -> Any:
     return IndexSpec(DEFAULT_EMBED_MODEL, DIMENSION, True, CHUNKER_VERSION, backend)
 
 
-def build_collection(index_dir: Path, name: str, chunks: int, spec: Any) -> float:
-    """`chunks` synthetic chunks in documents of 100, committed every 200k; returns seconds."""
+def build_collection(
+    index_dir: Path, name: str, chunks: int, spec: Any, commit_every: int = 200_000
+) -> float:
+    """`chunks` synthetic chunks in documents of 100, committed every `commit_every`; returns
+    seconds. Vectors are made a batch at a time, so no more than a commit's are ever held."""
     from index.faiss_store.store import FaissStore
     from index.faiss_store.writer import Writer
     from index.types import DocumentRow, NewChunk
@@ -67,7 +70,7 @@ def build_collection(index_dir: Path, name: str, chunks: int, spec: Any) -> floa
                 chunk_rows = [NewChunk(t) for t in texts[start : start + PER_DOC]]
                 writer.put(row, chunk_rows, batch[offset : offset + PER_DOC])
                 doc += 1
-            if writer.staged_chunks >= 200_000:
+            if writer.staged_chunks >= commit_every:
                 writer.commit()
         writer.commit()
     return time.perf_counter() - started

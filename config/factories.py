@@ -23,7 +23,15 @@ def open_store(settings: Settings) -> VectorStore:
             client, settings.milvus_prefix, settings.max_query_terms, owns_client=True
         )
     # The search policy is FAISS's alone (when IVF replaces exact search), process-wide.
-    set_ann_policy(AnnPolicy(settings.ann_min_vectors, settings.ann_nprobe))
+    set_ann_policy(
+        AnnPolicy(
+            settings.ann_min_vectors,
+            settings.ann_nprobe,
+            settings.ann_rerank,
+            settings.ann_probe_share,
+            settings.ann_codes,
+        )
+    )
     return FaissStore(settings.index_dir, settings.max_query_terms)
 
 

@@ -57,14 +57,36 @@ class Settings(BaseSettings):
         50_000,
         ge=1,
         description="Collections with at least this many chunks are searched through an "
-        "approximate IVF index (built in the background at the first search); smaller ones "
-        "exactly.",
+        "approximate IVF index; smaller ones exactly. The writer keeps compressed IVF-PQ codes "
+        "for them (see ann_codes); a collection written without codes builds an in-memory IVF "
+        "in the background at the first search.",
     )
     ann_nprobe: int = Field(
         24,
         ge=1,
         description="IVF lists scanned per query at least (and an eighth of all lists): "
         "higher is slower and more exact.",
+    )
+    ann_codes: bool = Field(
+        True,
+        description="Large collections are searched through compressed IVF-PQ codes kept "
+        "beside the segments, the candidates re-ranked by their exact vectors read from disk, "
+        "so the float vectors are never held in memory. false: every vector is loaded into "
+        "memory as before (about 1.5 GiB per million chunks at 384 dimensions).",
+    )
+    ann_probe_share: float = Field(
+        0.33,
+        gt=0,
+        le=1,
+        description="Share of the IVF lists scanned per query when searching compressed "
+        "codes (recall@10 0.96 at 1M synthetic chunks with 0.33; 0.91 with 0.13).",
+    )
+    ann_rerank: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Candidates re-ranked by exact vectors per result asked for (at least "
+        "128), when searching compressed codes.",
     )
     max_query_terms: int = Field(
         64,
@@ -274,6 +296,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Requests that may wait for the model besides the one generating; "
         "more are refused at once with 429 and Retry-After.",
+    )
+    stream_interval_ms: float = Field(
+        30,
+        ge=0,
+        le=1000,
+        description="Streamed answers send the first token at once, then at most one event "
+        "per this many milliseconds with every token made meanwhile (0: one per event-loop "
+        "wake-up), so a fast model is not slowed by a wake-up per token.",
     )
     query_rewrite: Literal["model", "keywords", "off"] = Field(
         "model",

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from config.settings import Settings
 from index.errors import DocumentNotFound, RowTooLarge
 from index.protocol import StoreCollection, StoreWriter, VectorStore
@@ -23,6 +25,7 @@ from index.types import DocumentRow, IndexSpec, NewChunk
 from ingest import frontmatter
 from ingest.chunker import CHUNKER_VERSION, Chunk, Chunker
 from ingest.errors import FileTooLarge, IngestError, TooMuchText, UnreadableFile
+from ingest.lane import EmbedLane, Stages
 from ingest.loaders import precheck
 from ingest.loaders.blocks import Block
 from ingest.loaders.context import Loaded
@@ -222,6 +225,15 @@ class _Parsed:
 
 
 @dataclass
+class _Embedding:
+    """A batch on its way through the embedding lane, and the outcomes of its files."""
+
+    batch: list[_Parsed]
+    done: list[Outcome]
+    vectors: Future[np.ndarray]
+
+
+@dataclass
 class _Job:
     """A file on its way through the sandbox, or already decided without parsing."""
 
@@ -265,6 +277,11 @@ class Ingestor:
         self._retags: dict[str, dict[str, str]] | None = None
         # Files parsing in the sandbox while earlier ones are chunked and embedded here.
         self.lookahead = 2 * self.parser.limits.workers + 2
+        # Embedding runs on its own thread while the next batch is read, chunked and the last
+        # one written; False embeds in line (the path before, for the benchmark's A/B).
+        self.overlap = True
+        self.stages = Stages()  # where the last ingest's seconds went
+        self._lane: EmbedLane | None = None
 
     def writer(self, wait: float = 0, rebuild: bool = False) -> StoreWriter:
         return self.collection.writer(self.spec, wait=wait, rebuild=rebuild)
@@ -286,8 +303,10 @@ class Ingestor:
         summary = self.summary = Summary()  # kept here too: an interrupted caller reports it
         seen: set[str] = set()
         self._retags = {} if not rebuild else None
+        self.stages = Stages()
+        self._lane = EmbedLane(self.embedder, self.stages, self.overlap, self._ids_fit())
         try:
-            with self.writer(wait=wait, rebuild=rebuild) as writer:
+            with self.stages.timing("total"), self.writer(wait=wait, rebuild=rebuild) as writer:
                 for outcome in self._process(writer, items, seen, summary):
                     summary.outcomes.append(outcome)
                     on_file(outcome)
@@ -298,7 +317,13 @@ class Ingestor:
             self._apply_retags(self._retags or {}, wait)
         finally:
             self._retags = None
+            self._lane.close()
+            self._lane = None
         return summary
+
+    def _ids_fit(self) -> bool:
+        """Chunks' ids are the embedder's own only when it is the chunker's tokenizer."""
+        return self.chunker.tokenizer is self.embedder
 
     def _apply_retags(self, retags: dict[str, dict[str, str]], wait: float) -> None:
         """New tags on unchanged files, as PATCH sets them: metadata only, nothing re-embedded
@@ -309,7 +334,8 @@ class Ingestor:
 
     def _commit(self, writer: StoreWriter, summary: Summary) -> None:
         """Commit what is staged: every outcome reported so far is then kept."""
-        summary.generation = writer.commit().generation
+        with self.stages.timing("commit"):
+            summary.generation = writer.commit().generation
         summary.kept = len(summary.outcomes)
         self._committed_at = time.monotonic()
 
@@ -325,7 +351,11 @@ class Ingestor:
         batch: list[_Parsed] = []
         job = self._start(writer, source, data, _now(), tags or {})
         outcome = self._finish(job, batch)
-        return self._flush(writer, batch).get(source, outcome)
+        if not batch:
+            return outcome
+        lane = EmbedLane(self.embedder, Stages(), overlap=False, use_ids=self._ids_fit())
+        vectors = lane.result(lane.submit(batch[0].chunks))
+        return self._put(writer, batch, vectors).get(source, outcome)
 
     def _process(
         self,
@@ -338,21 +368,45 @@ class Ingestor:
         batch: list[_Parsed] = []
         done: list[Outcome] = []
         jobs: deque[_Job] = deque()
+        embedding: deque[_Embedding] = deque()
         for item in items:
             if isinstance(item, Outcome):
-                yield item
+                yield item  # decided before reading: nothing staged, so never held back
                 continue
             seen.add(item.source)
-            jobs.append(self._read(writer, item))
+            with self.stages.timing("read"):
+                jobs.append(self._read(writer, item))
             while len(jobs) > self.lookahead:
                 done.append(self._finish(jobs.popleft(), batch))
-            if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                yield from _replaced(done, self._flush(writer, batch))
-                done = []
+            if self._batch_ready(batch):
+                embedding.append(self._embed(batch, done))
+                batch, done = [], []
+            while len(embedding) > 1:  # one embedding, one waiting: the lane never idles
+                yield from self._land(writer, embedding.popleft())
             if self._commit_due(writer):
                 self._commit(writer, summary)  # a crash from here on keeps all before this
         done.extend(self._finish(job, batch) for job in jobs)
-        yield from _replaced(done, self._flush(writer, batch))
+        embedding.append(self._embed(batch, done))
+        while embedding:
+            yield from self._land(writer, embedding.popleft())
+
+    def _batch_ready(self, batch: list[_Parsed]) -> bool:
+        """Full, or enough for one of the embedder's batches while the lane has nothing."""
+        chunks = sum(len(p.chunks) for p in batch)
+        lane = self._lane
+        first = getattr(self.embedder, "batch_size", 64)
+        idle = lane is not None and lane.overlap and lane.idle()
+        return chunks >= self.batch_chunks or (idle and chunks >= first)
+
+    def _embed(self, batch: list[_Parsed], done: list[Outcome]) -> _Embedding:
+        assert self._lane is not None
+        return _Embedding(batch, done, self._lane.submit([c for p in batch for c in p.chunks]))
+
+    def _land(self, writer: StoreWriter, embedding: _Embedding) -> list[Outcome]:
+        """Stage a batch once its vectors are ready; its outcomes, in file order."""
+        assert self._lane is not None
+        vectors = self._lane.result(embedding.vectors)
+        return _replaced(embedding.done, self._put(writer, embedding.batch, vectors))
 
     def _read(self, writer: StoreWriter, item: SourceFile) -> _Job:
         try:
@@ -419,9 +473,11 @@ class Ingestor:
         if job.outcome is not None or job.parsing is None:
             return job.outcome or Outcome(job.source, "failed", reason="not parsed")
         try:
-            loaded = self.parser.result(job.parsing)
-            blocks = bounded(loaded)
-            chunks = self.chunker.chunk(blocks)
+            with self.stages.timing("parse"):
+                loaded = self.parser.result(job.parsing)
+            with self.stages.timing("normalize"):
+                blocks = bounded(loaded)
+            chunks = self._chunk(blocks)
             self._check_stored(chunks)
         except IngestError as exc:
             return _rejected(job.source, exc)
@@ -438,6 +494,15 @@ class Ingestor:
             ocr_pages=loaded.ocr_pages,
         )
 
+    def _chunk(self, blocks: list[Block]) -> list[Chunk]:
+        tokenizing = getattr(self.chunker, "tokenize_seconds", 0.0)
+        with self.stages.timing("chunk"):
+            chunks = self.chunker.chunk(blocks)
+        tokenized = getattr(self.chunker, "tokenize_seconds", 0.0) - tokenizing
+        self.stages.tokenize += tokenized
+        self.stages.chunk -= tokenized
+        return chunks
+
     def _check_stored(self, chunks: Sequence[Chunk]) -> None:
         """What a document stores (chunk texts with their overlap, a heading per chunk) is held
         to RAGD_MAX_DOCUMENT_CHARS too, not only the text it yields."""
@@ -449,22 +514,21 @@ class Ingestor:
                 f"more than the {limit:,} allowed (RAGD_MAX_DOCUMENT_CHARS)"
             )
 
-    def _flush(self, writer: StoreWriter, batch: list[_Parsed]) -> dict[str, Outcome]:
-        """Embed a batch of parsed files in one call, then stage each with its vectors; a file
-        the store cannot hold fails alone (its outcome is returned by source)."""
+    def _put(
+        self, writer: StoreWriter, batch: list[_Parsed], vectors: np.ndarray
+    ) -> dict[str, Outcome]:
+        """Stage each parsed file with its vectors (embedded in one call); a file the store
+        cannot hold fails alone (its outcome is returned by source)."""
         failed: dict[str, Outcome] = {}
-        if not batch:
-            return failed
-        vectors = self.embedder.embed([c.indexed_text for p in batch for c in p.chunks])
         start = 0
-        for parsed in batch:
-            end = start + len(parsed.chunks)
-            try:
-                writer.put(_document(parsed), _new_chunks(parsed.chunks), vectors[start:end])
-            except RowTooLarge as exc:
-                failed[parsed.source] = _rejected(parsed.source, UnreadableFile(str(exc)))
-            start = end
-        batch.clear()
+        with self.stages.timing("write"):
+            for parsed in batch:
+                end = start + len(parsed.chunks)
+                try:
+                    writer.put(_document(parsed), _new_chunks(parsed.chunks), vectors[start:end])
+                except RowTooLarge as exc:
+                    failed[parsed.source] = _rejected(parsed.source, UnreadableFile(str(exc)))
+                start = end
         return failed
 
     def _prune(

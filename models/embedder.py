@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -46,14 +48,33 @@ class _Tokenizing:
 
     _tokenizer: Any
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+    @property
+    def joins_exactly(self) -> bool:
+        """Whether ids(a + whitespace + b) == ids(a) + ids(b): true of WordPiece behind BERT's
+        pre-tokenizer (it splits at whitespace first and normalizes character by character),
+        so the chunker can join its sentences' ids instead of tokenizing each chunk again."""
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)
+        if backend is None:
+            return False
+        pre, model, norm = backend.pre_tokenizer, backend.model, backend.normalizer
+        names = (type(pre).__name__, type(model).__name__, type(norm).__name__)
+        return names[:2] == ("BertPreTokenizer", "WordPiece") and names[2] in (
+            "BertNormalizer",
+            "NoneType",
+        )
+
+    def encode_tokens(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, special tokens excluded."""
         if not texts:
             return []
         # verbose=False: counting long text is the point, not the "indexing errors" it warns of
-        ids = self._tokenizer(
+        ids: list[list[int]] = self._tokenizer(
             list(texts), add_special_tokens=False, truncation=False, verbose=False
         )["input_ids"]
-        return [len(row) for row in ids]
+        return ids
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(row) for row in self.encode_tokens(texts)]
 
     def split_tokens(self, text: str, max_tokens: int) -> list[str]:
         enc = self._tokenizer(
@@ -83,7 +104,9 @@ class SentenceTransformerEmbedder(_Tokenizing):
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # token-length warnings are expected: we split ourselves
         self.device: str = torch_device(device)
         self._model = SentenceTransformer(resolve_embed_model(spec), device=self.device)
-        self._tokenizer: Any = self._model.tokenizer
+        # The chunker's counting gets its own copy: a fast tokenizer is not safe to call from
+        # two threads (its truncation setting is shared state), and ingest embeds on another.
+        self._tokenizer: Any = copy.deepcopy(self._model.tokenizer)
         self.name = spec
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 512)
@@ -115,12 +138,10 @@ class OnnxEmbedder(_Tokenizing):
 
         folder, info = ensure_export(spec, backend, cache)
         self._tokenizer = AutoTokenizer.from_pretrained(folder)
-        options = ort.SessionOptions()
-        # Idle onnxruntime threads must not spin: llama.cpp needs the cores while it decodes.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.intra_op_num_threads = int(os.environ.get("RAGD_EMBED_THREADS", "0"))
+        self._batcher = copy.deepcopy(self._tokenizer)  # embed's own: see _Tokenizing
+        self._batching = threading.Lock()  # queries and an ingest may embed at once
         self._session = ort.InferenceSession(
-            str(folder / info["file"]), options, providers=["CPUExecutionProvider"]
+            str(folder / info["file"]), session_options(), providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.name, self.backend, self.device = spec, backend, "cpu"
@@ -129,19 +150,35 @@ class OnnxEmbedder(_Tokenizing):
         self.special_tokens = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
         self.batch_size = batch_size
         self._pad = int(self._tokenizer.pad_token_id or 0)
+        self._wrap = _special_ids(self._tokenizer)
+        self.sort_by_length = True  # False: batches in input order (the benchmark's A/B)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return out
-        ids = self._tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
-        order = np.argsort([len(row) for row in ids], kind="stable")
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._batching:
+            encoded = self._batcher(list(texts), truncation=True, max_length=self.max_tokens)
+        ids = encoded["input_ids"]
+        return self._embed_rows(ids)
+
+    def embed_ids(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """Vectors of texts given as token ids (no special tokens: added here, and the rows
+        truncated as `embed` truncates text), so text tokenized once is never tokenized again."""
+        head, tail = self._wrap
+        keep = self.max_tokens - len(head) - len(tail)
+        return self._embed_rows([[*head, *row[:keep], *tail] for row in rows])
+
+    def _embed_rows(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """Batches of similar length (sorted, so padding stays small), in the input's order."""
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        lengths = [len(row) for row in ids]
+        order = np.argsort(lengths, kind="stable") if self.sort_by_length else np.arange(len(ids))
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             out[rows] = self._run([ids[i] for i in rows])
         return out
 
-    def _run(self, batch: list[list[int]]) -> np.ndarray:
+    def _run(self, batch: list[Sequence[int]]) -> np.ndarray:
         width = max(len(row) for row in batch)
         input_ids = np.full((len(batch), width), self._pad, dtype=np.int64)
         mask = np.zeros_like(input_ids)
@@ -153,6 +190,33 @@ class OnnxEmbedder(_Tokenizing):
         vectors = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def session_options() -> Any:
+    """onnxruntime's options, spelled out: every graph optimization (constant folding, the
+    fusions of layer norms and GELU its CPU provider has), operators run one after another with
+    intra-op threads on all cores (RAGD_EMBED_THREADS), idle threads asleep. Spinning is off:
+    llama.cpp needs the cores while it decodes, and on a busy machine it measured no faster.
+    Fusing attention offline (onnxruntime.transformers' Attention op) was measured too: 0.93x
+    as fast as int8 MatMuls and softmax, with vectors moved (cosine 0.993), so it is not used."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.intra_op_num_threads = int(os.environ.get("RAGD_EMBED_THREADS", "0"))  # 0: cores
+    return options
+
+
+def _special_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after a text's own ([CLS] and [SEP])."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(bare) + 1):
+        if full[start : start + len(bare)] == bare:
+            return list(full[:start]), list(full[start + len(bare) :])
+    return [], []
 
 
 def load_embedder(

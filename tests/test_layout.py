@@ -36,7 +36,7 @@ HEAVY = {
     "transformers": {"models.embedder", "models.export"},
     "onnxruntime": {"models.embedder", "models.export"},
     "llama_cpp": {"models.device", "models.generator"},
-    "faiss": {"index.faiss_store.vectors"},
+    "faiss": {"index.faiss_store.vectors", "index.faiss_store.compressed"},
     "pymilvus": {"index.milvus_store.store", "index.milvus_store.schema"},
     "pytesseract": {"ingest.loaders.ocr"},
 }

@@ -60,12 +60,57 @@ class Slot:
         self.release()
 
 
-class GenerationQueue:
-    """Serializes one Generator; admits at most `depth` requests beyond the one generating."""
+class Pieces:
+    """Pieces handed from the generating thread to the event loop, coalesced: the thread wakes
+    the loop only when the buffer goes from empty to not, and the loop takes everything that
+    arrived since its last look, so a burst of tokens costs one wake-up, not one each."""
 
-    def __init__(self, generator: Generator, depth: int = 8) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._items: list[object] = []
+        self._ready = asyncio.Event()  # touched on the loop's thread only
+
+    def put(self, item: object) -> None:
+        """From the generating thread."""
+        with self._lock:
+            wake = not self._items
+            self._items.append(item)
+        if wake:
+            self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def take(self) -> list[object]:
+        """Everything put since the last take, in order (at least one item)."""
+        await self._ready.wait()
+        with self._lock:
+            items, self._items = self._items, []
+            self._ready.clear()
+        return items
+
+
+def joined(items: list[object]) -> tuple[str, object | None]:
+    """The text pieces before the first non-text item, joined, and that item (the end or
+    an error) if there is one: the text before an error still reaches the client."""
+    text: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            return "".join(text), item
+        text.append(item)
+    return "".join(text), None
+
+
+class GenerationQueue:
+    """Serializes one Generator; admits at most `depth` requests beyond the one generating.
+
+    Streamed text is coalesced: after the first piece (sent at once), the stream yields at
+    most every `interval` seconds whatever the model produced meanwhile, so a fast model costs
+    the event loop, the SSE writer and the client a wake-up per few tokens, not per token.
+    """
+
+    def __init__(self, generator: Generator, depth: int = 8, interval: float = 0.0) -> None:
         self.generator = generator
         self.depth = depth
+        self.interval = interval
         self.admitted = 0  # requests holding a Slot: retrieving, waiting or generating
         self.waiting = 0  # requests waiting for the model itself
         self.busy = False
@@ -144,7 +189,7 @@ class GenerationQueue:
         self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str], started: float
     ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
-        pieces: asyncio.Queue[object] = asyncio.Queue()
+        pieces = Pieces(loop)
         cancel = threading.Event()
         produced = [0]
 
@@ -152,20 +197,23 @@ class GenerationQueue:
             try:
                 for piece in self.generator.stream(messages, max_tokens, cancel, stop):
                     produced[0] += 1
-                    loop.call_soon_threadsafe(pieces.put_nowait, piece)
+                    pieces.put(piece)
             except BaseException as exc:
-                loop.call_soon_threadsafe(pieces.put_nowait, exc)
+                pieces.put(exc)
             finally:
-                loop.call_soon_threadsafe(pieces.put_nowait, _DONE)
+                pieces.put(_DONE)
 
         worker = loop.run_in_executor(None, work)
         finished = False
         try:
-            while (item := await pieces.get()) is not _DONE:
-                if isinstance(item, BaseException):
+            async for text, end in self._paced(pieces):
+                if isinstance(end, BaseException):
                     finished = True  # failed, not cancelled
-                    raise item
-                yield str(item)
+                    if text:
+                        yield text
+                    raise end
+                if text:
+                    yield text
             finished = True
         finally:
             cancel.set()
@@ -174,6 +222,18 @@ class GenerationQueue:
             cached = int(getattr(self.generator, "last_cached_tokens", 0))
             seconds = time.perf_counter() - started
             self._record(RunStats(produced[0], not finished, seconds, cached))
+
+    async def _paced(self, pieces: Pieces) -> AsyncGenerator[tuple[str, object | None], None]:
+        """(text, end) at most every `interval` seconds after the first, until the end."""
+        loop, sent = asyncio.get_running_loop(), None
+        while True:
+            if sent is not None and self.interval > 0:
+                await asyncio.sleep(max(0.0, sent + self.interval - loop.time()))
+            text, end = joined(await pieces.take())
+            yield text, end
+            if end is not None:
+                return
+            sent = loop.time()
 
     def _record(self, stats: RunStats) -> None:
         self.last = stats

@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             app.state.services = await anyio.to_thread.run_sync(Services.load, settings)
         ready: Services = app.state.services
         ready.check_all_collections()
-        queue = GenerationQueue(ready.generator, ready.settings.queue_depth)
+        interval = ready.settings.stream_interval_ms / 1000
+        queue = GenerationQueue(ready.generator, ready.settings.queue_depth, interval)
         app.state.answerer = Answerer(ready, queue)
         app.state.metrics.queue = queue
         app.state.watches = start_watches(ready, app.state.audit)

@@ -37,7 +37,7 @@ def _copy(collection: Collection, manifest: Manifest, partial: Path) -> bool:
     """Copy `manifest`'s generation; False when a writer moved on too far meanwhile."""
     partial.mkdir(parents=True)
     try:
-        for segment in (*manifest.segments, *manifest.keyword):
+        for segment in (*manifest.segments, *manifest.keyword, *manifest.ann):
             shutil.copyfile(collection.folder / segment.file, partial / segment.file)
     except FileNotFoundError:  # two commits went by and removed them: take the newer one
         return False

@@ -6,6 +6,7 @@ import numpy as np
 
 from index.errors import IndexCorrupt
 from index.faiss_store.collection import Collection
+from index.faiss_store.compressed import read_ann
 from index.faiss_store.keyword import load_keyword
 from index.faiss_store.manifest import PREVIOUS, Manifest, read_manifest
 from index.faiss_store.vectors import read_segment
@@ -73,7 +74,23 @@ def check_collection(collection: Collection, manifest: Manifest | None = None) -
     )
     if not problems and len(np.setdiff1d(live, vectors)) > 0:
         problems.append("chunk rows without a vector")
-    return problems + _keyword_problems(collection, manifest, live)
+    return (
+        problems
+        + _keyword_problems(collection, manifest, live)
+        + _ann_problems(collection, manifest)
+    )
+
+
+def _ann_problems(collection: Collection, manifest: Manifest) -> list[str]:
+    """The compressed codes, where kept, must pass their checksum and hold every live vector."""
+    for segment in manifest.ann:
+        try:
+            read_ann(collection.folder, segment)
+        except IndexCorrupt as exc:
+            return [str(exc)]
+        if segment.count != manifest.vectors:
+            return [f"the ANN index holds {segment.count} of {manifest.vectors} vectors"]
+    return []
 
 
 def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarray) -> list[str]:

@@ -10,9 +10,10 @@ import numpy as np
 
 from index.errors import EmptyCollection, IndexCorrupt
 from index.faiss_store.chunkstore import ChunkStore
+from index.faiss_store.compressed import CompressedIndex, SegmentFile, open_compressed
 from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
-from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, read_manifest
-from index.faiss_store.vectors import VectorIndex, load_segments
+from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, Segment, read_manifest
+from index.faiss_store.vectors import VectorIndex, current_policy, load_segments
 from index.filters import Filter
 from index.types import ChunkRow, DocumentRow, Hit, IndexSpec
 
@@ -26,7 +27,7 @@ class Snapshot:
     def __init__(
         self,
         manifest: Manifest,
-        vectors: VectorIndex,
+        vectors: VectorIndex | CompressedIndex,
         chunk_store: ChunkStore,
         keyword: KeywordIndex | None = None,
         max_query_terms: int = MAX_QUERY_TERMS,
@@ -111,6 +112,7 @@ class Collection:
         self._seen: Manifest | None = None  # the manifest the snapshot was loaded for
         self._store: ChunkStore | None = None
         self._lock = threading.Lock()
+        self._segment_files: dict[Segment, SegmentFile] = {}  # checked once, reused
 
     @property
     def chunk_store(self) -> ChunkStore:
@@ -175,14 +177,21 @@ class Collection:
             )
         return keyword
 
-    def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex:
-        """Reuse the loaded generation when the new one only adds segments and drops chunks."""
+    def _vectors(self, manifest: Manifest, live: np.ndarray) -> VectorIndex | CompressedIndex:
+        """A large collection's codes with its segments on disk; otherwise the vectors in
+        memory, reusing the loaded generation when the new one only adds segments and drops
+        chunks."""
+        if manifest.ann and current_policy().codes:
+            dimension, ann = manifest.spec.dimension, manifest.ann[0]
+            opened = self._segment_files
+            return open_compressed(self.folder, manifest.segments, ann, dimension, live, opened)
         base = self._snapshot
         files = {s.file for s in manifest.segments}
         if base is None or base.manifest.spec != manifest.spec:
             return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
         known = {s.file for s in base.manifest.segments}
-        if not known <= files:  # compacted: segments were rewritten
+        if not known <= files or not isinstance(base.vectors, VectorIndex):  # compacted, or
+            # shrunk below the size that keeps codes: nothing in memory to reuse
             return load_segments(self.folder, manifest.segments, manifest.spec.dimension, live)
         vectors = base.vectors.clone()  # in-flight searches keep using the old snapshot
         vectors.remove(np.setdiff1d(vectors.ids(), live, assume_unique=True))

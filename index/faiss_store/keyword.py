@@ -9,12 +9,17 @@ the published BEIR baselines.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import struct
+import weakref
+import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -30,7 +35,7 @@ from index.faiss_store.manifest import Segment, atomic_write, sha256
 
 KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
 KEYWORD_SUFFIX = ".bm25"
-Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # chunk ids, term counts, chunk lengths
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # segment rows, term counts, chunk lengths
 
 
 @dataclass(frozen=True)
@@ -43,20 +48,45 @@ class TermCounts:
     indptr: np.ndarray  # int64, where each column starts
     rows: np.ndarray  # int32, the row of each count
     counts: np.ndarray  # float32
+    file: PostingsFile | None = None  # where rows and counts lie on disk, once written
 
-    def postings(self, term: str, alive: np.ndarray) -> Postings:
-        """The live chunks holding `term`, with their counts and lengths."""
+    def postings(self, term: str, alive: np.ndarray | None) -> Postings:
+        """The rows of the live chunks holding `term` (`alive` None: every row is), with
+        their counts and lengths. Only this term's slice of the postings is read from the
+        file (pread: the page cache keeps it, not this process's memory)."""
         column = self.terms.get(term)
         if column is None:
-            return _EMPTY
-        start, end = self.indptr[column], self.indptr[column + 1]
-        rows, counts = self.rows[start:end], self.counts[start:end]
-        keep = alive[rows]
-        rows = rows[keep]
-        return self.chunk_ids[rows], counts[keep], self.lengths[rows]
+            return _NO_POSTINGS
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        if self.file is not None:
+            rows, counts = self.file.read(start, end)
+        else:
+            rows, counts = np.asarray(self.rows[start:end]), np.asarray(self.counts[start:end])
+        if alive is not None:
+            keep = alive[rows]
+            rows, counts = rows[keep], counts[keep]
+        return rows, counts, np.asarray(self.lengths[rows])
 
 
-_EMPTY: Postings = (np.empty(0, np.int64), np.empty(0, np.float32), np.empty(0, np.float32))
+class PostingsFile:
+    """A written segment's rows and counts arrays, read a term's slice at a time."""
+
+    def __init__(self, path: Path, rows_at: int, counts_at: int) -> None:
+        self.rows_at, self.counts_at = rows_at, counts_at
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)
+
+    def read(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        size = 4 * (end - start)  # int32 rows, float32 counts
+        rows = os.pread(self._fd, size, self.rows_at + 4 * start)
+        counts = os.pread(self._fd, size, self.counts_at + 4 * start)
+        if len(rows) != size or len(counts) != size:
+            raise IndexCorrupt("a keyword segment is shorter than its header says")
+        return np.frombuffer(rows, np.int32), np.frombuffer(counts, np.float32)
+
+
+_EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
+_NO_POSTINGS: Postings = (np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32))
 
 
 def count_terms(chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> TermCounts:
@@ -85,51 +115,94 @@ class KeywordIndex:
 
     def __init__(self, segments: Mapping[Segment, TermCounts], live: np.ndarray) -> None:
         self.segments = dict(segments)  # the next generation reuses the unchanged ones
-        self._parts = [(s, np.isin(s.chunk_ids, live)) for s in self.segments.values()]
-        self.live_count = sum(int(alive.sum()) for _, alive in self._parts)
-        length = sum(float(s.lengths[alive].sum()) for s, alive in self._parts)
+        masks = [(s, np.isin(s.chunk_ids, live)) for s in self.segments.values()]
+        self.live_count = sum(int(alive.sum()) for _, alive in masks)
+        length = sum(float(s.lengths[alive].sum()) for s, alive in masks)
         self._mean_length = length / self.live_count if self.live_count else 1.0
+        # a segment whose chunks all live needs no mask per posting (the common case)
+        self._parts = [(s, None if alive.all() else alive) for s, alive in masks]
+        self._masks = masks
 
     def covers(self, live: np.ndarray) -> bool:
         """Whether every live chunk is in exactly one segment."""
-        ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._parts] or [_EMPTY[0]])
-        return len(ids) == len(live) == len(np.unique(ids))
+        ids = np.concatenate([s.chunk_ids[alive] for s, alive in self._masks] or [_EMPTY[0]])
+        ids.sort()  # a sort and a comparison: np.unique hashes, 2 s at 1M chunks
+        return len(ids) == len(live) and not np.any(ids[1:] == ids[:-1])
 
     def search(
         self, text: str, k: int, max_terms: int = MAX_QUERY_TERMS, among: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, BM25 scores) of the best `k` live chunks sharing a term with `text`;
-        with `among` (sorted chunk ids), only those chunks (statistics stay the collection's)."""
-        ids, scores = self.scores(query_terms(text, max_terms))
-        if among is not None:
-            keep = np.isin(ids, among, assume_unique=True)
-            ids, scores = ids[keep], scores[keep]
-        if len(ids) == 0 or k <= 0:
-            return ids[:0], scores[:0]
-        top = np.argpartition(-scores, min(k, len(ids)) - 1)[:k]
-        top = top[np.lexsort((ids[top], -scores[top]))]  # ties: the older chunk first
+        with `among` (sorted chunk ids), only those chunks (statistics stay the collection's).
+        Ties go to the older chunk (the smaller id)."""
+        if k <= 0:
+            return _EMPTY
+        totals = self._totals(query_terms(text, max_terms))
+        found = [
+            _best(segment.chunk_ids, total.astype(np.float32), k, among)
+            for (segment, _), total in zip(self._parts, totals, strict=True)
+        ]
+        ids = np.concatenate([f[0] for f in found] or [_EMPTY[0]]).astype(np.int64)
+        scores = np.concatenate([f[1] for f in found] or [_EMPTY[1]])
+        top = np.lexsort((ids, -scores))[:k]
         return ids[top], scores[top]
 
     def scores(self, terms: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every live chunk holding at least one of `terms` (term -> query count)."""
-        ids, parts = [], []
+        """BM25 of every live chunk holding at least one of `terms` (term -> query count),
+        by chunk id."""
+        ids, sums = [], []
+        for (segment, _), total in zip(self._parts, self._totals(terms), strict=True):
+            rows = np.flatnonzero(total)  # every term's score is > 0: 0 means no term
+            ids.append(segment.chunk_ids[rows])
+            sums.append(total[rows])
+        if not ids:
+            return _EMPTY
+        merged, totals = np.concatenate(ids).astype(np.int64), np.concatenate(sums)
+        order = np.argsort(merged, kind="stable")
+        return merged[order], totals[order].astype(np.float32)
+
+    def _totals(self, terms: Mapping[str, int]) -> list[np.ndarray]:
+        """Each segment's BM25 per row, summed term by term in a dense float64 array: the same
+        additions in the same order as a sparse sum (so the same scores), at the cost of one
+        pass over the postings rather than a sort of them."""
+        totals = [np.zeros(len(s.chunk_ids)) for s, _ in self._parts]
         for term, weight in terms.items() if self.live_count else ():
             found = [segment.postings(term, alive) for segment, alive in self._parts]
-            chunk_ids = np.concatenate([f[0] for f in found])
-            if len(chunk_ids):
-                ids.append(chunk_ids)
-                parts.append(weight * self._term_score(found))
-        if not ids:
-            return _EMPTY[0], _EMPTY[1]
-        unique, where = np.unique(np.concatenate(ids), return_inverse=True)
-        totals = np.zeros(len(unique), dtype=np.float64)
-        np.add.at(totals, where, np.concatenate(parts))
-        return unique, totals.astype(np.float32)
+            if not sum(len(f[0]) for f in found):
+                continue
+            scores, start = weight * self._term_score(found), 0
+            for f, total in zip(found, totals, strict=True):
+                total[f[0]] += scores[start : start + len(f[0])]  # rows are unique per term
+                start += len(f[0])
+        return totals
 
     def _term_score(self, found: list[Postings]) -> np.ndarray:
         counts = np.concatenate([f[1] for f in found]).astype(np.float64)
         lengths = np.concatenate([f[2] for f in found])
         return term_scores(idf(self.live_count, len(counts)), counts, lengths, self._mean_length)
+
+
+def _best(
+    chunk_ids: np.ndarray, scores: np.ndarray, k: int, among: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's rows that can be in the top `k`: every row scoring at least its k-th best
+    (ties included, so the final order by score then id is exact)."""
+    if among is not None:
+        scores[~np.isin(chunk_ids, among)] = 0
+    kth = _kth_largest(scores, k) if len(scores) > k else 0.0
+    rows = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores)
+    return chunk_ids[rows], scores[rows]
+
+
+def _kth_largest(scores: np.ndarray, k: int, stride: int = 16) -> float:
+    """The k-th largest score. Every `stride`-th score is a sample whose own k-th largest
+    bounds it from below (those k rows score at least that), so only the few rows above
+    that bound are partitioned, not all of them."""
+    sample = scores[::stride]
+    if len(sample) > k:
+        bound = np.partition(sample, len(sample) - k)[len(sample) - k]
+        scores = scores[scores >= bound]
+    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
 
 def to_bytes(segment: TermCounts) -> bytes:
@@ -148,12 +221,21 @@ def to_bytes(segment: TermCounts) -> bytes:
 
 
 def from_bytes(data: bytes) -> TermCounts:
-    arrays = np.load(io.BytesIO(data), allow_pickle=False)
-    header = json.loads(arrays["header"].tobytes())
+    return _from_arrays(np.load(io.BytesIO(data), allow_pickle=False))
+
+
+def _from_arrays(arrays: Mapping[str, np.ndarray]) -> TermCounts:
+    header = json.loads(np.asarray(arrays["header"]).tobytes())
     if header.get("format") != KEYWORD_FORMAT:
         raise ValueError(f"format {header.get('format')!r}, this ragd reads {KEYWORD_FORMAT!r}")
-    names = ("chunk_ids", "lengths", "indptr", "rows", "counts")
-    return TermCounts(terms=header["terms"], **{name: arrays[name] for name in names})
+    return TermCounts(
+        chunk_ids=arrays["chunk_ids"],
+        lengths=arrays["lengths"],
+        terms=header["terms"],
+        indptr=arrays["indptr"],
+        rows=arrays["rows"],
+        counts=arrays["counts"],
+    )
 
 
 def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
@@ -164,21 +246,69 @@ def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
 
 
 def read_keyword(folder: Path, segment: Segment) -> TermCounts:
-    """A term-count segment, after checking its checksum and size."""
+    """A term-count segment, memory-mapped, after checking its checksum (streamed) and size.
+
+    The file is an uncompressed .npz, so each array lies whole inside it: mapping them keeps
+    the postings on disk (and in the page cache), not in the process's own memory.
+    """
     path = folder / segment.file
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise IndexCorrupt(f"keyword segment {segment.file} cannot be read: {exc}") from exc
-    if sha256(data) != segment.sha256:
+    if digest != segment.sha256:
         raise IndexCorrupt(f"keyword segment {segment.file} fails its checksum (truncated?)")
     try:
-        counts = from_bytes(data)
-    except (ValueError, KeyError, OSError) as exc:
+        arrays, offsets = map_npz(path)
+        counts = _with_file(_from_arrays(arrays), path, offsets)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise IndexCorrupt(f"keyword segment {segment.file} is unreadable: {exc}") from exc
     if len(counts.chunk_ids) != segment.count:
         raise IndexCorrupt(f"keyword segment {segment.file} holds {len(counts.chunk_ids)} chunks")
     return counts
+
+
+def _with_file(counts: TermCounts, path: Path, offsets: dict[str, int]) -> TermCounts:
+    """`counts` reading its postings from `path` (when they are the expected int32/float32)."""
+    if counts.rows.dtype != np.int32 or counts.counts.dtype != np.float32:
+        return counts
+    if "rows" not in offsets or "counts" not in offsets:
+        return counts  # empty arrays: nothing to read
+    return replace(counts, file=PostingsFile(path, offsets["rows"], offsets["counts"]))
+
+
+def map_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Each array of an uncompressed .npz, memory-mapped read-only where it lies in the file,
+    and where each one's data starts."""
+    arrays, offsets = {}, {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{info.filename} is compressed")
+            handle.seek(info.header_offset)
+            local = handle.read(30)  # the local file header: its name and extra field follow
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            handle.seek(info.header_offset + 30 + name_len + extra_len)
+            name = info.filename.removesuffix(".npy")
+            arrays[name], offsets[name] = _map_npy(path, handle)
+    return arrays, offsets
+
+
+def _map_npy(path: Path, handle: BinaryIO) -> tuple[np.ndarray, int]:
+    """The .npy array starting at the handle's position, mapped (an empty one made), and
+    where its data starts."""
+    version = np.lib.format.read_magic(handle)
+    read = np.lib.format.read_array_header_1_0
+    if version != (1, 0):
+        read = np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(handle)
+    if fortran or dtype.hasobject:
+        raise ValueError("unexpected array layout")
+    if int(np.prod(shape)) == 0:
+        return np.empty(shape, dtype=dtype), handle.tell()
+    mapped = np.memmap(path, dtype=dtype, mode="r", offset=handle.tell(), shape=shape)
+    return mapped.view(np.ndarray), handle.tell()  # a plain view: slicing a memmap is slow
 
 
 def load_keyword(

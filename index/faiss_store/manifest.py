@@ -35,6 +35,7 @@ class Manifest:
     created_at: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     keyword: tuple[Segment, ...] = ()  # BM25 term-count segments (index/keyword.py)
+    ann: tuple[Segment, ...] = ()  # compressed IVF-PQ codes of large collections (compressed.py)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -45,6 +46,7 @@ class Manifest:
         raw["spec"] = IndexSpec(**raw["spec"])
         raw["segments"] = tuple(Segment(**s) for s in raw["segments"])
         raw["keyword"] = tuple(Segment(**s) for s in raw.get("keyword", ()))
+        raw["ann"] = tuple(Segment(**s) for s in raw.get("ann", ()))  # older manifests have none
         return cls(**raw)
 
 

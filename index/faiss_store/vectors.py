@@ -23,10 +23,16 @@ class AnnPolicy:
     Below `min_vectors` every search is exact. Above it an IVF index (sqrt(n) lists, 8-bit
     scalar-quantized codes) is built in a background thread at the first search; exact search
     answers until it is ready. At least `nprobe` lists (and an eighth of them) are scanned.
+
+    A collection committed with compressed codes (index/faiss_store/compressed.py) scans a
+    `probe_share` of its lists instead and re-ranks `rerank` x k candidates exactly.
     """
 
     min_vectors: int = 50_000
     nprobe: int = 24
+    rerank: int = 2
+    probe_share: float = 0.33
+    codes: bool = True  # large collections keep compressed codes (False: all in memory)
 
 
 _policy = AnnPolicy()
@@ -39,6 +45,10 @@ def set_ann_policy(policy: AnnPolicy) -> None:
     """The policy for indexes made from now on (the app sets it from RAGD_ANN_* settings)."""
     global _policy
     _policy = policy
+
+
+def current_policy() -> AnnPolicy:
+    return _policy
 
 
 class VectorIndex:

@@ -14,9 +14,18 @@ from filelock import FileLock, Timeout
 
 from index.errors import DocumentNotFound, ModelMismatch, WriterBusy, write_failed
 from index.faiss_store.collection import LOCK, Collection
+from index.faiss_store.compressed import (
+    ANN_SUFFIX,
+    SegmentFile,
+    new_ann,
+    read_ann,
+    stale,
+    update_ann,
+    write_ann,
+)
 from index.faiss_store.keyword import KEYWORD_SUFFIX, keyword_from_store, keyword_segments
 from index.faiss_store.manifest import PREVIOUS, Manifest, Segment, read_manifest, write_manifest
-from index.faiss_store.vectors import load_segments, write_segment
+from index.faiss_store.vectors import current_policy, load_segments, write_segment
 from index.types import DocumentRow, IndexSpec, NewChunk, keyword_text, mismatch_message
 
 log = logging.getLogger("ragd.index")
@@ -49,6 +58,7 @@ class Writer:
         self._wait = wait
         self._pending = _Pending()
         self.manifest = Manifest(generation=0, spec=spec)
+        self._opened: dict[Segment, SegmentFile] = {}
 
     def __enter__(self) -> Writer:
         self.collection.folder.mkdir(parents=True, exist_ok=True)
@@ -168,6 +178,7 @@ class Writer:
         texts = [keyword_text(c.text, c.heading) for _, chunks in pending.adds for c in chunks]
         compacted = list(manifest.segments) != segments
         manifest = replace(manifest, keyword=self._keyword(gen, ids, texts, compacted))
+        manifest = replace(manifest, ann=self._ann(gen, manifest, ids))
         write_manifest(self.collection.folder, manifest)
         return manifest
 
@@ -186,6 +197,29 @@ class Writer:
         current = () if self.rebuild else self.manifest.keyword
         live = store.live_ids(gen) if compacted else None
         return keyword_segments(folder, gen, current, (ids, texts), live)
+
+    def _ann(self, gen: int, manifest: Manifest, added: list[int]) -> tuple[Segment, ...]:
+        """Compressed codes once the collection is large: the last generation's, updated,
+        or new ones trained when there are none yet or they were sized for a quarter of it."""
+        policy = current_policy()
+        if manifest.rows < policy.min_vectors or not policy.codes:
+            return ()
+        folder, dimension = self.collection.folder, self.spec.dimension
+        live = self.collection.chunk_store.live_ids(gen)
+        parts = [self._segment_file(s) for s in manifest.segments]
+        current = () if self.rebuild else self.manifest.ann
+        ann = read_ann(folder, current[0]) if current else None
+        if ann is None or stale(ann, len(live)):
+            ann, added = new_ann(parts, live, dimension), live.tolist()
+        ann = update_ann(ann, parts, live, np.asarray(added, dtype=np.int64))
+        return (write_ann(folder, f"ann-{gen:08d}{ANN_SUFFIX}", ann),)
+
+    def _segment_file(self, segment: Segment) -> SegmentFile:
+        """A segment opened for reading, checksummed once per writer (a 1M one is 1.5 GB)."""
+        if segment not in self._opened:
+            folder, dimension = self.collection.folder, self.spec.dimension
+            self._opened[segment] = SegmentFile(folder, segment, dimension)
+        return self._opened[segment]
 
     def _manifest(self, gen: int, segments: list[Segment]) -> Manifest:
         documents, rows = self.collection.chunk_store.totals(gen)
@@ -224,7 +258,7 @@ class Writer:
         if previous is not None:
             kept |= _files(previous)
         for path in folder.iterdir():
-            ours = path.suffix in (".faiss", KEYWORD_SUFFIX)
+            ours = path.suffix in (".faiss", KEYWORD_SUFFIX, ANN_SUFFIX)
             stale_segment = ours and path.name not in kept
             if stale_segment or path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
@@ -232,4 +266,4 @@ class Writer:
 
 def _files(manifest: Manifest) -> set[str]:
     """Every data file a manifest refers to."""
-    return {s.file for s in (*manifest.segments, *manifest.keyword)}
+    return {s.file for s in (*manifest.segments, *manifest.keyword, *manifest.ann)}
