@@ -21,6 +21,7 @@ STANDALONE = {
     "delete": "bench.delete",  # delete cost on an N-chunk collection
     "embedding": "bench.embedding",  # SciFact nDCG@10 per embedding backend (whole corpus)
     "generation": "bench.generation",  # memory bandwidth and decode tokens/s
+    "milvus": "bench.milvus",  # a data folder's FAISS and Milvus side by side (real queries)
     "concurrency": "bench.concurrency",  # /api/search under load while answers generate
     "gpu": "bench.gpu",  # llama.cpp built with CUDA, torch CUDA embeddings, /health's device
 }

@@ -182,7 +182,7 @@ def scenarios(work: Path) -> list[Scenario]:
     ]
 
 
-MILVUS_WRITES = ("upsert", "insert", "delete", "create_collection", "drop_collection")
+MILVUS_WRITES = ("upsert", "insert", "delete", "create_collection", "drop_collection", "flush")
 
 
 class FaultyMilvus:

@@ -70,6 +70,7 @@ SUITE = [
         "Parsing: PDF pages/s, HTML MB/s against pypdf, BeautifulSoup, LangChain loaders",
     ),
     Bench("filtered", "bench.filtered", "Filtered search latency against selectivity"),
+    Bench("milvus", "bench.milvus", "milvus-lite against FAISS: latency per mode, top-10 overlap"),
 ]
 BY_NAME = {b.name: b for b in SUITE}
 

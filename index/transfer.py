@@ -94,16 +94,20 @@ def _exact(reader: Reader) -> Callable[[np.ndarray, int], list[Hit]]:
     return getattr(reader, "exact_search", reader.search)  # type: ignore[no-any-return]
 
 
-def same_results(a: Sequence[Hit], b: Sequence[Hit]) -> bool:
-    """The same scores, and the same chunks above the last score (chunks tied at the cut-off
-    may differ: which of equals makes the top k is the engine's choice)."""
+def same_results(a: Sequence[Hit], b: Sequence[Hit], tolerance: float = 1e-4) -> bool:
+    """The same scores (to float32 rounding: engines sum in different orders), and the same
+    chunks above the last score (chunks tied at the cut-off may differ: which of equals makes
+    the top k is the engine's choice)."""
     left, right = _results(a), _results(b)
-    if [r[0] for r in left] != [r[0] for r in right]:
+    if len(left) != len(right):
+        return False
+    if any(abs(x[0] - y[0]) > tolerance for x, y in zip(left, right, strict=True)):
         return False
     last = left[0][0] if left else 0.0
-    return [r for r in left if r[0] > last] == [r for r in right if r[0] > last]
+    above = [{r[1:] for r in side if r[0] > last + tolerance} for side in (left, right)]
+    return above[0] == above[1]
 
 
 def _results(hits: Sequence[Hit]) -> list[tuple[float, str, str, int]]:
     """Comparable whatever the chunk ids: score, text, source and order, worst first."""
-    return sorted((round(h.score, 4), h.chunk.text, h.chunk.source, h.chunk.ord) for h in hits)
+    return sorted((h.score, h.chunk.text, h.chunk.source, h.chunk.ord) for h in hits)

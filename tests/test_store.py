@@ -126,7 +126,8 @@ def test_a_second_writer_in_the_process_is_refused(store: VectorStore):
 
 
 def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_client):
-    from index.milvus_store.store import MilvusStore, chunk_id
+    from index.milvus_store.rows import chunk_id
+    from index.milvus_store.store import MilvusStore
 
     coll = MilvusStore(milvus_client, "idem_").collection("default")
     for _ in range(2):  # e.g. two replicas ingesting the same file: last writer wins
@@ -136,7 +137,7 @@ def test_milvus_chunk_ids_derive_from_content_so_upserts_are_idempotent(milvus_c
     assert (state.documents, state.rows, state.generation) == (1, 3, 2)
     row, chunks, _ = doc("a.md", 3)
     ids = {h.chunk.id for h in coll.snapshot().search(axis(0), 10)}
-    assert ids == {chunk_id(row.id, i, c) for i, c in enumerate(chunks)}
+    assert ids == {chunk_id("default", row.id, i, c) for i, c in enumerate(chunks)}
 
 
 def test_milvus_check_finds_what_a_writer_dying_mid_commit_leaves(milvus_client):
@@ -151,7 +152,8 @@ def test_milvus_check_finds_what_a_writer_dying_mid_commit_leaves(milvus_client)
     w.put(*doc("a.md", 3, axis=1))
     w.put(*doc("b.md", 1))
     pending = w._pending
-    rows = [r for _, staged in pending.adds.values() for r in staged]
+    bm25 = {"sparse": {1: 0.5}, "length": 1, "norm": 1.0}
+    rows = [{**r, **bm25} for _, staged in pending.adds.values() for r in staged]
     w._upsert(coll.chunks, rows)  # died after the chunks, before the rows and the stale deletes
     w.__exit__(None, None, None)
     problems = coll.check()

@@ -40,8 +40,14 @@ def add_index_parser(commands: Any) -> None:
     )
     restore.add_argument("src", type=Path)
     restore.add_argument("--collection", default=None, help="one collection (default: all)")
-    migrate = sub.add_parser("migrate", help="move collections to the other store, vectors and all")
-    migrate.add_argument("--to", choices=("faiss", "milvus"), required=True)
+    migrate = sub.add_parser(
+        "migrate",
+        help="move collections to the other store, vectors and all; or, with --layout, Milvus "
+        "collections of the earlier layout (two Milvus collections each) into the shared one",
+    )
+    how = migrate.add_mutually_exclusive_group(required=True)
+    how.add_argument("--to", choices=("faiss", "milvus"))
+    how.add_argument("--layout", action="store_true", help="Milvus: the shared layout")
     migrate.add_argument("--collection", default=None, help="one collection (default: all)")
     migrate.add_argument("--probes", type=int, default=20, help="searches compared afterwards")
 
@@ -111,6 +117,8 @@ def restore(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.layout:
+        return migrate_layout(settings)
     if args.to == settings.vector_store:
         raise SettingsError(f"the index is already in {args.to} (RAGD_VECTOR_STORE)")
     source = open_store(settings)
@@ -126,6 +134,20 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
     if not failed:
         print(f"done: set RAGD_VECTOR_STORE={args.to} to serve from it")
     return 1 if failed else 0
+
+
+def migrate_layout(settings: Settings) -> int:
+    """Move Milvus collections of the earlier layout into the shared one (a ragd opening the
+    store does the same on its own, with a log line): one JSON line per collection."""
+    if settings.vector_store != "milvus":
+        raise SettingsError("--layout moves Milvus collections: set RAGD_VECTOR_STORE=milvus")
+    with closing(open_store(settings)) as store:
+        reports = store.upgrade_layout()  # type: ignore[attr-defined]
+    for report in reports:
+        print(json.dumps(report))
+    if not reports:
+        print("nothing to move: every collection is in the shared layout")
+    return 0 if all(r["moved"] for r in reports) else 1
 
 
 def _names(store: VectorStore, only: str | None) -> list[str]:

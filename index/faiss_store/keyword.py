@@ -1,4 +1,4 @@
-"""The BM25 keyword index: immutable term-count segments beside the FAISS segments.
+"""The BM25 keyword index (index.bm25): immutable term-count segments beside the FAISS segments.
 
 Each commit that adds chunks writes one segment holding only the new chunks' term counts,
 tokenized by bm25s (lower case, English stop words, Snowball stems). Document frequencies, the
@@ -18,24 +18,23 @@ import weakref
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
+# The terms and parameters are index.bm25's, shared by both stores (re-exported here).
+from index.bm25 import K1 as K1
+from index.bm25 import MAX_QUERY_TERMS as MAX_QUERY_TERMS
+from index.bm25 import B as B
+from index.bm25 import idf, term_scores
+from index.bm25 import query_terms as query_terms
+from index.bm25 import tokenize as tokenize
 from index.errors import IndexCorrupt
 from index.faiss_store.manifest import Segment, atomic_write, sha256
 
 KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
 KEYWORD_SUFFIX = ".bm25"
-# BM25 k1 and b: Lucene's are 1.2 and 0.75; a grid on SciFact (chosen on half the queries,
-# checked on the other half) and the real manuals chose 0.9 and 0.4 (README, retrieval table):
-# less length normalization, so a short chunk (a title alone) no longer outranks the body.
-K1, B = 0.9, 0.4
-# Distinct query terms looked up at most (the first ones of the query): each costs a posting
-# scan, so a query's cost is bounded whatever its length. RAGD_MAX_QUERY_TERMS sets it.
-MAX_QUERY_TERMS = 64
 Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # segment rows, term counts, chunk lengths
 
 
@@ -88,34 +87,6 @@ class PostingsFile:
 
 _EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
 _NO_POSTINGS: Postings = (np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32))
-
-
-def tokenize(texts: Sequence[str]) -> tuple[list[list[int]], dict[str, int]]:
-    """Token ids per text and their vocabulary, the bm25s way."""
-    import bm25s
-
-    tokens = bm25s.tokenize(list(texts), stemmer=_stemmer(), show_progress=False)
-    return tokens.ids, tokens.vocab
-
-
-@cache
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def query_terms(text: str, limit: int = MAX_QUERY_TERMS) -> dict[str, int]:
-    """The first `limit` distinct terms of a query, each with how often it occurs: BM25's
-    query term frequency, so a repeated word weighs more but is looked up once."""
-    ids, vocab = tokenize([text])
-    names = {i: term for term, i in vocab.items()}
-    counts: dict[str, int] = {}
-    for i in ids[0]:
-        term = names[i]
-        if term in counts or len(counts) < limit:
-            counts[term] = counts.get(term, 0) + 1
-    return counts
 
 
 def count_terms(chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> TermCounts:
@@ -208,11 +179,7 @@ class KeywordIndex:
     def _term_score(self, found: list[Postings]) -> np.ndarray:
         counts = np.concatenate([f[1] for f in found]).astype(np.float64)
         lengths = np.concatenate([f[2] for f in found])
-        df = len(counts)
-        idf = float(np.log(1 + (self.live_count - df + 0.5) / (df + 0.5)))
-        norm = K1 * (1 - B + B * lengths / self._mean_length)
-        scores: np.ndarray = idf * counts / (counts + norm)
-        return scores
+        return term_scores(idf(self.live_count, len(counts)), counts, lengths, self._mean_length)
 
 
 def _best(

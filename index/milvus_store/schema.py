@@ -1,4 +1,11 @@
-"""The Milvus collections behind a ragd collection: their fields, indexes and BM25 analyzer."""
+"""The Milvus collections behind every ragd collection: fields, partition keys and indexes.
+
+One deployment (a prefix) is four Milvus collections shared by all its ragd collections, each
+row carrying its ragd collection's name in the partition key field `collection`:
+`<prefix>chunks` (text, metadata, dense vector, BM25 sparse vector), `<prefix>docs` (one row per
+document), `<prefix>terms` (how many chunks of a collection hold each term: BM25's document
+frequency) and `<prefix>collections` (spec, generation, chunk count and total length).
+"""
 
 from __future__ import annotations
 
@@ -6,77 +13,66 @@ from typing import Any
 
 from index.types import IndexSpec
 
-
-# The BM25 analyzer: standard tokenizer, lower case, bm25s' English stop words, Snowball stems:
-# the terms ragd's own BM25 makes. (milvus-lite has no `english` analyzer type, and ignores the
-# `_english_` stop word set: the list is spelled out.)
-def analyzer() -> dict[str, Any]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stop = {"type": "stop", "stop_words": sorted(STOPWORDS_EN)}
-    return {"tokenizer": "standard", "filter": ["lowercase", stop, _STEMMER]}
-
-
-_STEMMER = {"type": "stemmer", "language": "english"}
-
-
 # VARCHAR limits, in UTF-8 bytes: a row over one fails the whole upsert, so writers check first.
 MAX_TEXT_BYTES = 65535
 MAX_NAME_BYTES = 4096  # source and heading
+NAME_BYTES = 64  # a ragd collection name (index.types.valid_name)
+KEY_BYTES = 192  # `<collection>/<id>` primary keys
+# Below this many chunks exact search (FLAT) is fast enough; beyond, HNSW (as FAISS turns to IVF).
+HNSW_MIN_ROWS = 100_000
+HNSW_BUILD = {"M": 16, "efConstruction": 200}
 
 
-def chunk_schema(spec: IndexSpec) -> Any:
-    from pymilvus import DataType, Function, FunctionType, MilvusClient
+def _base(key: Any) -> Any:
+    from pymilvus import DataType, MilvusClient
 
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
-    schema.add_field("source", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
-    schema.add_field("ord", DataType.INT64)
-    schema.add_field(
-        "text",
-        DataType.VARCHAR,
-        max_length=MAX_TEXT_BYTES,
-        enable_analyzer=True,
-        analyzer_params=analyzer(),
-    )
-    schema.add_field("page", DataType.INT64)
-    schema.add_field("heading", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=spec.dimension)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(
-        Function(
-            name="text_bm25",
-            function_type=FunctionType.BM25,
-            input_field_names=["text"],
-            output_field_names=["sparse"],
-        )
-    )
+    if key == "int":
+        schema.add_field("id", DataType.INT64, is_primary=True)
+    else:
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=KEY_BYTES)
+    schema.add_field("collection", DataType.VARCHAR, max_length=NAME_BYTES, is_partition_key=True)
     return schema
 
 
-K1, B = 0.9, 0.4  # index.faiss_store.keyword's: a store never imports the other
+def chunk_schema(spec: IndexSpec) -> Any:
+    from pymilvus import DataType
+
+    schema = _base("int")
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=64)
+    schema.add_field("source", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
+    schema.add_field("ord", DataType.INT64)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+    schema.add_field("page", DataType.INT64)
+    schema.add_field("heading", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=spec.dimension)
+    # BM25 weights computed by ragd (index.bm25), not Milvus' analyzer: the same terms and scores
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("length", DataType.INT64)  # terms in the chunk (BM25's dl)
+    schema.add_field("norm", DataType.FLOAT)  # k1 (1 - b + b dl / avgdl) its weights used
+    return schema
 
 
-def chunk_index(client: Any) -> Any:
+def vector_index(rows: int) -> dict[str, Any]:
+    """FLAT (exact) for a small deployment, HNSW from HNSW_MIN_ROWS chunks."""
+    if rows < HNSW_MIN_ROWS:
+        return {"index_type": "FLAT", "metric_type": "IP", "params": {}}
+    return {"index_type": "HNSW", "metric_type": "IP", "params": HNSW_BUILD}
+
+
+def chunk_index(client: Any, rows: int = 0) -> Any:
     index = client.prepare_index_params()
-    # FLAT: exact inner product, as FAISS below its IVF threshold; a Milvus server picks an
-    # index of its own for AUTOINDEX, which a deployment can switch to at scale.
-    index.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
-    index.add_index(
-        field_name="sparse",
-        index_type="SPARSE_INVERTED_INDEX",
-        metric_type="BM25",
-        params={"bm25_k1": K1, "bm25_b": B},  # as ragd's own BM25 (a collection keeps its own)
-    )
+    index.add_index(field_name="vector", **vector_index(rows))
+    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    index.add_index(field_name="doc_id", index_type="INVERTED")
     return index
 
 
 def doc_schema() -> Any:
-    from pymilvus import DataType, MilvusClient
+    from pymilvus import DataType
 
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema = _base("key")
+    schema.add_field("id", DataType.VARCHAR, max_length=64)
     schema.add_field("source", DataType.VARCHAR, max_length=MAX_NAME_BYTES)
     schema.add_field("hash", DataType.VARCHAR, max_length=128)
     schema.add_field("pages", DataType.INT64)
@@ -91,17 +87,25 @@ def doc_schema() -> Any:
     return schema
 
 
-# Document metadata, added after the first release (older collections lack them).
-METADATA_FIELDS = ("file_type", "size", "modified", "title", "tags")
+def terms_schema() -> Any:
+    from pymilvus import DataType
+
+    schema = _base("key")
+    schema.add_field("df", DataType.INT64)
+    stub(schema)
+    return schema
 
 
-def meta_schema() -> Any:
+def collections_schema() -> Any:
     from pymilvus import DataType, MilvusClient
 
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
-    schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=NAME_BYTES)
     schema.add_field("spec", DataType.VARCHAR, max_length=4096)
     schema.add_field("generation", DataType.INT64)
+    schema.add_field("chunks", DataType.INT64)  # BM25's N
+    schema.add_field("length", DataType.INT64)  # terms in all chunks: the mean chunk length's sum
+    schema.add_field("writing", DataType.BOOL)  # a commit began and has not finished
     stub(schema)
     return schema
 
