@@ -53,7 +53,7 @@ def roster(rows: list[tuple[str, str]]) -> str:
 # file -> (a query, a phrase its top result must hold)
 QUERIES = {
     "manual.odt": ("how often is the zircon seal replaced", "900 hours"),
-    "fog.pptx": ("what was the weather during the census", "thick fog"),
+    "fog.pptx": ("remind the board about the weather during the census", "thick fog"),  # notes
     "census.xlsx": ("who is the warden", "Ines Okafor"),
     "boats.csv": ("which boat is moored at the south jetty", "Kingfisher"),
     "ferry.rtf": ("when does the ferry leave for the island", "quarter past seven"),

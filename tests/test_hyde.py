@@ -60,7 +60,9 @@ def test_write_asks_the_model_for_a_short_answer_to_the_question():
 def test_ask_writes_a_hypothesis_through_the_queue_only_with_hyde_on(settings, embedder, indexed):
     for mode, calls in (("off", 1), ("both", 2)):
         generator = FakeGenerator(answer=GUESS)
-        tuned = settings.model_copy(update={"hyde": mode, "answer_mode": "generative"})
+        tuned = settings.model_copy(
+            update={"hyde": mode, "answer_mode": "generative", "abstain_below": 0.0}
+        )
         answerer = Answerer(
             Services(tuned, embedder, generator, indexed), GenerationQueue(generator)
         )
