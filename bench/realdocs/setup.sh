@@ -17,16 +17,8 @@ CORPUS=${1:-data/realdocs/corpus}
 PACKAGES=(git-doc sqlite3-doc lua5.2-doc gnuplot-doc octave-doc poppler-utils)
 DOC=/usr/share/doc
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  echo "installing: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$(dirname "$0")/packages.sh"
+install_packages "${PACKAGES[@]}"
 
 GIT_HTML=(
   git git-add git-am git-apply git-archive git-bisect git-blame git-branch git-bundle git-cat-file

@@ -12,16 +12,8 @@ set -euo pipefail
 CORPUS=${1:-data/heldout/corpus}
 PACKAGES=(bash-doc diffutils-doc poppler-utils)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  echo "installing: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source "$(dirname "$0")/../packages.sh"
+install_packages "${PACKAGES[@]}"
 
 rm -rf "$CORPUS"
 mkdir -p "$CORPUS/bash" "$CORPUS/diffutils"
