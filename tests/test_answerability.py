@@ -129,6 +129,9 @@ def test_auto_replaces_a_supported_answer_that_names_nothing_asked_for():
 
 
 def test_auto_keeps_a_supported_answer_that_names_the_asked_kind():
-    ev = evidence("Which environment variable turns on the trace messages of git?", TRACE)
-    verdict = judge("Set GIT_TRACE to 1 to see them [1].", ev, Settings(_env_file=None))
+    # the name must stand in a sentence bearing on the question (checking._unanchored)
+    text = TRACE.replace("to see them", "to turn on the trace messages")
+    ev = evidence("Which environment variable turns on the trace messages of git?", text)
+    answer = "Set GIT_TRACE to 1 to turn on the trace messages [1]."
+    verdict = judge(answer, ev, Settings(_env_file=None))
     assert (verdict.mode, verdict.replaced) == ("generative", False)

@@ -11,7 +11,8 @@ from app.answering.evidence import stem, words
 _ASKS_NAME = re.compile(
     r"\b(which|what)\b.*\b(options?|variables?|functions?|commands?|pragmas?|hooks?|modules?|"
     r"settings?|flags?|metamethods?|clauses?|statements?|styles?|keywords?|parameters?|methods?|"
-    r"operators?|builtins?|files?|names?|extensions?|terminals?|programs?|tools?|macros?)\b|"
+    r"operators?|builtins?|files?|names?|extensions?|terminals?|programs?|tools?|macros?|"
+    r"fields?|targets?|modifiers?|tables?|classes|class|events?|types?)\b|"
     r"\bhow (do|can|would|should) (i|you|we)\b",
     re.IGNORECASE,
 )
@@ -41,10 +42,24 @@ def asked_kinds(question: str) -> set[str]:
 def holds_kind(sentence: str, question: str, kinds: set[str]) -> bool:
     """Whether `sentence` holds a name or number of an asked kind that the question lacks:
     the answer, rather than a restatement of the question."""
+    return bool(kind_tokens(sentence, question, kinds))
+
+
+def kind_tokens(sentence: str, question: str, kinds: set[str]) -> list[str]:
+    """The names or numbers of the asked kinds in `sentence` that the question lacks."""
     known = {stem(w) for w in words(question)}
     found = []
     if "name" in kinds:
         found += _NAME.findall(sentence)
     if "value" in kinds:
         found += _NUMBER.findall(sentence)
-    return any(stem(w) not in known for token in found for w in words(token) or [token])
+    return [t for t in found if any(stem(w) not in known for w in words(t) or [t])]
+
+
+# A call as manuals print a signature: "fzero (fun, x0)", "[tok, rem] = strtok (str)".
+_SIGNATURE = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*) ?\((?=[^)]*\))")
+
+
+def names_in(line: str) -> list[str]:
+    """The tokens of `line` spelled like code: flags, identifiers, signatures' names."""
+    return _NAME.findall(line) + _SIGNATURE.findall(line)

@@ -98,7 +98,7 @@ class OverlapChecker:
         0 when no window does: that part of the claim was invented."""
         wanted = {stem(w) for w in topic_words(claim)} - _META
         group = self.evidence.sentences[i]
-        exact = [_whole(t) for t in exact_tokens(claim)]
+        exact = [whole(t) for t in exact_tokens(claim)]
         windows = [" ".join(group[max(0, j - 1) : j + 2]) for j in range(len(group))]
         held = [t for t in windows if all(e.search(t) for e in exact)]
         if not wanted or not held:
@@ -106,7 +106,7 @@ class OverlapChecker:
         return max(len(wanted & {stem(w) for w in topic_words(t)}) / len(wanted) for t in held)
 
 
-def _whole(token: str) -> re.Pattern[str]:
+def whole(token: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(token)}(?![\w])", re.IGNORECASE)
 
 
