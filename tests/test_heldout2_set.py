@@ -6,11 +6,12 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 HELDOUT2 = Path(__file__).resolve().parents[1] / "bench" / "realdocs" / "heldout2"
 
 
-def _rows() -> list[dict]:
+def _rows() -> list[dict[str, Any]]:
     lines = (HELDOUT2 / "qa.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
@@ -40,7 +41,9 @@ def test_heldout2_pdf_questions_name_a_page_and_unanswerable_ones_name_absent_wo
             assert row["absent"], row
 
 
-def _detail(gold: list[str], answer: str, answerable: bool, cited_unsupported: bool) -> dict:
+def _detail(
+    gold: list[str], answer: str, answerable: bool, cited_unsupported: bool
+) -> dict[str, Any]:
     sentence = {"text": answer, "supported": not cited_unsupported, "citations": [1]}
     return {
         "gold": gold, "answer": answer, "answerable": answerable, "grounded": 1.0,

@@ -16,6 +16,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from app.evals.scoring import contains_answer, token_f1
 
@@ -23,15 +24,15 @@ MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")
 THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 
-def plain(row: dict) -> str:
+def plain(row: dict[str, Any]) -> str:
     return MARKERS.sub("", row["answer"]).strip()
 
 
-def mean(values: list[float]) -> float:
+def mean(values: list[float] | list[bool]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def curve(good: list[dict], bad: list[dict]) -> dict[str, tuple[float, float]]:
+def curve(good: list[dict[str, Any]], bad: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     """Answerable answered / unanswerable refused, had the threshold been t."""
     score = [r["answerability"] for r in good if r["answerability"] is not None]
     other = [r["answerability"] for r in bad if r["answerability"] is not None]
@@ -41,7 +42,7 @@ def curve(good: list[dict], bad: list[dict]) -> dict[str, tuple[float, float]]:
     }
 
 
-def merge(rows: list[dict]) -> dict:
+def merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
     good = [r for r in rows if r["gold"]]
     bad = [r for r in rows if not r["gold"]]
     given = [r for r in rows if r["answerable"]]
