@@ -88,14 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, help="write each question's features here")
     parser.add_argument("--threshold", type=float, help="default: the one the server uses")
     args = parser.parse_args(argv)
-    dump = args.dump.open("w") if args.dump else None
+    rows_of_all = []
     for spec in args.sets:
         rows, threshold = measure(spec, args.threshold)
         report(spec.split(":", 2)[1], rows, threshold)
-        for r in rows if dump else ():
-            dump.write(json.dumps({"set": spec, **r}) + "\n")
-    if dump:
-        dump.close()
+        rows_of_all += [{"set": spec, **r} for r in rows]
+    if args.dump:
+        args.dump.write_text("".join(json.dumps(r) + "\n" for r in rows_of_all))
     return 0
 
 
