@@ -5,19 +5,23 @@ the real Writer a million at a time: each commit holds only its own million vect
 and the compressed codes are updated from the segment files on disk, so the 15 GB of float
 vectors are never all in memory. `ragd serve` then answers /api/search over them; recall@10 is
 measured against exact search done in one streamed pass over the segment files.
-RAGD_SCALE_CHUNKS sets another size (a smaller trial on a small machine).
+RAGD_SCALE_CHUNKS sets another size (a smaller trial on a small machine). RAGD_SCALE_DIR keeps
+the built data dir there: built when absent, reused when a complete build of the same size and
+vocabulary is there (build.json, written last), and never deleted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 from bench.core import Context, figure, rss_mib, timer
 from bench.corpus import scifact_queries
 from bench.query import _latencies, recall
-from bench.synthetic import Server, build_collection, server_spec
+from bench.synthetic import Server, build_collection, server_spec, vocabulary
 
 CHUNKS = 10_000_000
 
@@ -26,13 +30,10 @@ def run(ctx: Context) -> dict[str, Any]:
     from config.settings import Settings
 
     n = int(os.environ.get("RAGD_SCALE_CHUNKS", CHUNKS))
-    settings = Settings()
     queries = list(scifact_queries()[0].values())
-    data = ctx.work / "scale"
-    ctx.log(f"   scale: building {n:,} chunks")
-    spec = server_spec(settings.embed_backend)
-    out: dict[str, Any] = {"build_s": build_collection(data / "index", "default", n, spec, 10**6)}
-    out["disk_gib"] = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 2**30
+    kept = os.environ.get("RAGD_SCALE_DIR")
+    data = Path(kept) if kept else ctx.work / "scale"
+    out = built(ctx, data, n, Settings().embed_backend)
     with Server(data) as server:
         with timer() as first:
             server.search(queries[0])
@@ -40,8 +41,27 @@ def run(ctx: Context) -> dict[str, Any]:
         out["p50"], out["p95"] = _latencies(ctx, server, queries)
         out["rss"] = rss_mib(server.proc.pid)
     out.update(recall(data, 100, {}, old=False))
-    shutil.rmtree(data, ignore_errors=True)
+    if not kept:
+        shutil.rmtree(data, ignore_errors=True)
     return _result(n, out)
+
+
+def built(ctx: Context, data: Path, n: int, backend: str) -> dict[str, Any]:
+    """Build time and disk of `n` chunks in `data`: read from its build.json when a complete
+    build of the same size and vocabulary is there, else built now (into an empty folder)."""
+    marker, want = data / "build.json", {"chunks": n, "vocab": vocabulary()}
+    if marker.is_file():
+        record = json.loads(marker.read_text())
+        if {key: record.get(key) for key in want} == want:
+            ctx.log(f"   scale: reusing the {n:,}-chunk build in {data}")
+            return {"build_s": record["build_s"], "disk_gib": record["disk_gib"]}
+    if data.exists() and any(data.iterdir()):
+        raise RuntimeError(f"{data} holds something other than a complete {want} build")
+    ctx.log(f"   scale: building {n:,} chunks ({want['vocab']} vocabulary) in {data}")
+    out = {"build_s": build_collection(data / "index", "default", n, server_spec(backend), 10**6)}
+    out["disk_gib"] = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 2**30
+    marker.write_text(json.dumps({**want, **out}))
+    return out
 
 
 def _result(n: int, r: dict[str, Any]) -> dict[str, Any]:
@@ -62,3 +82,11 @@ def _result(n: int, r: dict[str, Any]) -> dict[str, Any]:
         "ratios": [],
         "notes": [__doc__.split("\n\n")[1].replace("\n", " ")],
     }
+
+
+if __name__ == "__main__":  # build only: python -m bench.scale (RAGD_SCALE_DIR, _CHUNKS)
+    from config.settings import Settings
+
+    folder = Path(os.environ["RAGD_SCALE_DIR"])
+    scale = int(os.environ.get("RAGD_SCALE_CHUNKS", CHUNKS))
+    print(built(Context(quick=False, work=folder), folder, scale, Settings().embed_backend))

@@ -49,6 +49,11 @@ class TermCounts:
     rows: np.ndarray  # int32, the row of each count
     counts: np.ndarray  # float32
     file: PostingsFile | None = None  # where rows and counts lie on disk, once written
+    # per term, the largest count and the shortest chunk among its postings: together they
+    # bound the term's BM25 in this segment whatever the collection's mean length (None: a
+    # segment written before bounds were kept)
+    max_tf: np.ndarray | None = None
+    min_len: np.ndarray | None = None
 
     def postings(self, term: str, alive: np.ndarray | None) -> Postings:
         """The rows of the live chunks holding `term` (`alive` None: every row is), with
@@ -216,8 +221,22 @@ def to_bytes(segment: TermCounts) -> bytes:
         indptr=segment.indptr,
         rows=segment.rows,
         counts=segment.counts,
+        **term_bounds(segment),
     )
     return buffer.getvalue()
+
+
+def term_bounds(segment: TermCounts) -> dict[str, np.ndarray]:
+    """Each term's largest count and shortest chunk (0 and inf for a term with no postings)."""
+    sizes = np.diff(segment.indptr)
+    held = sizes > 0
+    max_tf = np.zeros(len(sizes), dtype=np.float32)
+    min_len = np.full(len(sizes), np.inf, dtype=np.float32)
+    if held.any():
+        starts = segment.indptr[:-1][held]
+        max_tf[held] = np.maximum.reduceat(segment.counts, starts)
+        min_len[held] = np.minimum.reduceat(segment.lengths[segment.rows], starts)
+    return {"max_tf": max_tf, "min_len": min_len}
 
 
 def from_bytes(data: bytes) -> TermCounts:
@@ -235,6 +254,8 @@ def _from_arrays(arrays: Mapping[str, np.ndarray]) -> TermCounts:
         indptr=arrays["indptr"],
         rows=arrays["rows"],
         counts=arrays["counts"],
+        max_tf=arrays.get("max_tf"),
+        min_len=arrays.get("min_len"),
     )
 
 
