@@ -1,0 +1,227 @@
+"""Exact top-k BM25 without summing every posting (MaxScore, term at a time).
+
+Each keyword segment keeps, per term, its largest count and its shortest chunk; with the
+collection's idf and mean length they bound what the term can add to any chunk's score. Terms
+are taken in order of that bound: the postings of the high-bound (rare) ones are read whole and
+give every chunk that can still reach the top k; once the bounds left sum to less than the
+k-th best partial score, no chunk outside those candidates can enter, and the low-bound (common)
+terms' postings are only probed for the candidates still in reach. The candidates' scores are
+then summed again in the query's term order, so ids, scores and ties match the exhaustive sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.bm25 import idf, term_scores
+
+# Bounds are made a little larger and thresholds a little smaller than computed: sums taken in
+# another order round differently, and float32 scores equal at the k-th place must all stay.
+_UP, _DOWN = 1 + 1e-9, 1 - 1e-6
+
+
+class Counts(Protocol):
+    """What this reads of a keyword segment (keyword.TermCounts)."""
+
+    @property
+    def chunk_ids(self) -> np.ndarray: ...
+    @property
+    def lengths(self) -> np.ndarray: ...
+    @property
+    def terms(self) -> dict[str, int]: ...
+    @property
+    def indptr(self) -> np.ndarray: ...
+    @property
+    def max_tf(self) -> np.ndarray | None: ...
+    @property
+    def min_len(self) -> np.ndarray | None: ...
+    def column(self, column: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def counts_at(self, column: int, at: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Part:
+    """One keyword segment as a query sees it: where its rows start in the global numbering,
+    and which rows are live (None: all)."""
+
+    counts: Counts
+    alive: np.ndarray | None
+    base: int
+
+
+@dataclass
+class _Term:
+    name: str
+    weight: int
+    spans: list[tuple[Part, int]]  # the parts holding it, and its column there
+    df: int = 0
+    idf: float = 0.0
+    bound: float = 0.0
+
+
+Scored = tuple[np.ndarray, np.ndarray]  # sorted global positions, their float64 scores
+
+
+class MaxScore:
+    """One query's exact top k over `parts`, given the collection's statistics."""
+
+    def __init__(self, parts: Sequence[Part], live_count: int, mean_length: float) -> None:
+        self.parts, self.live, self.mean = parts, live_count, mean_length
+        self.size = parts[-1].base + len(parts[-1].counts.chunk_ids) if parts else 0
+
+    def top(self, terms: Mapping[str, int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk ids, float32 scores) of the best `k`, ties to the smaller id."""
+        plan = [t for t in (self._plan(name, w) for name, w in terms.items()) if t.df]
+        order = sorted(plan, key=lambda t: -t.bound)
+        found: dict[str, Scored] = {}
+        taken, cand, partial = self._gather(order, k, found)
+        for i in range(taken, len(order)):
+            cand, partial = _prune(cand, partial, _rest(order, i), k)
+            pos, scores = self._probe(order[i], cand)
+            found[order[i].name] = pos, scores
+            partial[np.searchsorted(cand, pos)] += scores
+        return self._exact(cand, [found[t.name] for t in plan], k)
+
+    def _plan(self, name: str, weight: int) -> _Term:
+        term = _Term(name, weight, [])
+        for part in self.parts:
+            column = part.counts.terms.get(name)
+            if column is not None:
+                term.spans.append((part, column))
+                term.df += _live_postings(part, column)
+        if term.df:
+            term.idf = idf(self.live, term.df)
+            term.bound = max(self._bound(term, part, column) for part, column in term.spans)
+        return term
+
+    def _bound(self, term: _Term, part: Part, column: int) -> float:
+        assert part.counts.max_tf is not None and part.counts.min_len is not None
+        tf = np.array([part.counts.max_tf[column]], dtype=np.float64)
+        shortest = np.array([part.counts.min_len[column]], dtype=np.float32)
+        score = term.weight * term_scores(term.idf, tf, shortest, self.mean)
+        return float(score[0]) * _UP
+
+    def _gather(
+        self, order: list[_Term], k: int, found: dict[str, Scored]
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """Read whole the postings of the highest-bound terms until no chunk outside them can
+        reach the top k; returns how many terms that took, the candidates and partial sums.
+        Partial sums go to a dense array (zeroed lazily: only touched pages cost), and the
+        best k chunks so far are kept aside to bound the k-th best score from below."""
+        acc, best, theta = np.zeros(self.size), np.empty(0, np.int64), 0.0
+        for i, term in enumerate(order):
+            if theta > 0 and _rest(order, i) < theta * _DOWN:
+                return i, *_candidates(
+                    acc, [found[t.name][0] for t in order[:i]], _rest(order, i), theta
+                )
+            pos, scores = found[term.name] = self._read(term)
+            acc[pos] += scores  # a term's positions are unique
+            best, theta = _best_k(acc, best, pos, k)
+        return len(order), *_candidates(acc, [found[t.name][0] for t in order], 0.0, theta)
+
+    def _read(self, term: _Term) -> Scored:
+        """Every live posting of `term`, scored."""
+        positions, counts, lengths = [], [], []
+        for part, column in term.spans:
+            rows, tf = part.counts.column(column)
+            if part.alive is not None:
+                keep = part.alive[rows]
+                rows, tf = rows[keep], tf[keep]
+            positions.append(rows.astype(np.int64) + part.base)
+            counts.append(tf)
+            lengths.append(np.asarray(part.counts.lengths[rows]))
+        return np.concatenate(positions), self._scores(term, counts, lengths)
+
+    def _probe(self, term: _Term, cand: np.ndarray) -> Scored:
+        """`term`'s scores in those candidates that hold it."""
+        positions, counts, lengths = [], [], []
+        for part, column in term.spans:
+            lo, hi = np.searchsorted(cand, [part.base, part.base + len(part.counts.chunk_ids)])
+            if hi == lo:
+                continue
+            wanted = cand[lo:hi] - part.base
+            rows, _ = part.counts.column(column)  # 4 bytes a posting, not scored
+            at = np.minimum(np.searchsorted(rows, wanted), len(rows) - 1)
+            hit = rows[at] == wanted
+            positions.append(wanted[hit] + part.base)
+            counts.append(part.counts.counts_at(column, at[hit]))
+            lengths.append(np.asarray(part.counts.lengths[wanted[hit]]))
+        if not positions:
+            return np.empty(0, np.int64), np.empty(0)
+        return np.concatenate(positions), self._scores(term, counts, lengths)
+
+    def _scores(self, term: _Term, counts: list[np.ndarray], lengths: list[np.ndarray]) -> Any:
+        # the exhaustive scorer's expression and dtypes, element by element the same values
+        tf = np.concatenate(counts).astype(np.float64)
+        return term.weight * term_scores(term.idf, tf, np.concatenate(lengths), self.mean)
+
+    def _exact(self, cand: np.ndarray, per_term: list[Scored], k: int) -> tuple[Any, Any]:
+        """The candidates' scores summed in query term order, and the best `k` of them."""
+        total = np.zeros(len(cand))
+        for pos, scores in per_term:
+            at = np.minimum(np.searchsorted(pos, cand), max(len(pos) - 1, 0))
+            hit = pos[at] == cand if len(pos) else np.zeros(len(cand), bool)
+            total[hit] += scores[at[hit]]  # the same additions, in the same order
+        keep = total > 0
+        ids, sums = self._ids(cand[keep]), total[keep].astype(np.float32)
+        top = np.lexsort((ids, -sums))[:k]
+        return ids[top], sums[top]
+
+    def _ids(self, positions: np.ndarray) -> np.ndarray:
+        bases = np.array([p.base for p in self.parts], dtype=np.int64)
+        which = np.searchsorted(bases, positions, side="right") - 1
+        ids = np.empty(len(positions), dtype=np.int64)
+        for i, part in enumerate(self.parts):
+            mine = which == i
+            ids[mine] = part.counts.chunk_ids[positions[mine] - part.base]
+        return ids
+
+
+def _live_postings(part: Part, column: int) -> int:
+    if part.alive is None:
+        return int(part.counts.indptr[column + 1] - part.counts.indptr[column])
+    rows, _ = part.counts.column(column)
+    return int(part.alive[rows].sum())
+
+
+def _rest(order: list[_Term], start: int) -> float:
+    """The most the terms from `start` on can add to one chunk."""
+    return sum(t.bound for t in order[start:]) * _UP
+
+
+def _best_k(acc: np.ndarray, best: np.ndarray, pos: np.ndarray, k: int) -> tuple[Any, float]:
+    """The best k of the chunks kept so far and those at `pos` (each once), by partial sum, and
+    the k-th of their sums (0 while fewer than k): no more than the final k-th best score."""
+    if len(pos) and len(best):
+        at = np.minimum(np.searchsorted(pos, best), len(pos) - 1)
+        best = best[pos[at] != best]  # those not at `pos` already
+    chunks = np.concatenate([pos, best])
+    if len(chunks) < k:
+        return chunks, 0.0
+    sums = acc[chunks]
+    top = np.argpartition(sums, len(sums) - k)[len(sums) - k :]
+    return np.sort(chunks[top]), float(sums[top].min())
+
+
+def _candidates(acc: np.ndarray, read: list[np.ndarray], rest: float, theta: float) -> Scored:
+    """The chunks read so far whose partial sum plus `rest` can reach `theta`, and their sums."""
+    kept = [pos[acc[pos] + rest >= theta * _DOWN] for pos in read]
+    cand = np.sort(np.concatenate(kept)) if kept else np.empty(0, np.int64)
+    cand = cand[np.concatenate([[True], cand[1:] != cand[:-1]])] if len(cand) else cand
+    return cand, acc[cand]  # (np.unique hashes: several times slower than this sort)
+
+
+def _kth(values: np.ndarray, k: int) -> float:
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def _prune(cand: np.ndarray, partial: np.ndarray, rest: float, k: int) -> Scored:
+    """The candidates that can still reach the k-th best partial score."""
+    if len(cand) <= k:
+        return cand, partial
+    keep = partial + rest >= _kth(partial, k) * _DOWN
+    return cand[keep], partial[keep]
