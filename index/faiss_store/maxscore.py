@@ -22,6 +22,8 @@ from index.bm25 import idf, term_scores
 # Bounds are made a little larger and thresholds a little smaller than computed: sums taken in
 # another order round differently, and float32 scores equal at the k-th place must all stay.
 _UP, _DOWN = 1 + 1e-9, 1 - 1e-6
+# Chunks (per result asked) whose whole scores are taken early to bound the k-th best score.
+_POOL = 8
 
 
 class Counts(Protocol):
@@ -71,20 +73,33 @@ class MaxScore:
 
     def __init__(self, parts: Sequence[Part], live_count: int, mean_length: float) -> None:
         self.parts, self.live, self.mean = parts, live_count, mean_length
+        self._booted = False
+        self._rows: dict[tuple[int, int], np.ndarray] = {}  # postings rows read, this query
         self.size = parts[-1].base + len(parts[-1].counts.chunk_ids) if parts else 0
 
     def top(self, terms: Mapping[str, int], k: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunk ids, float32 scores) of the best `k`, ties to the smaller id."""
         plan = [t for t in (self._plan(name, w) for name, w in terms.items()) if t.df]
+        if not plan:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
         order = sorted(plan, key=lambda t: -t.bound)
-        found: dict[str, Scored] = {}
-        taken, cand, partial = self._gather(order, k, found)
-        for i in range(taken, len(order)):
-            cand, partial = _prune(cand, partial, _rest(order, i), k)
-            pos, scores = self._probe(order[i], cand)
-            found[order[i].name] = pos, scores
-            partial[np.searchsorted(cand, pos)] += scores
-        return self._exact(cand, [found[t.name] for t in plan], k)
+        acc, read = np.zeros(self.size), {}  # partial sums (calloc: pages zeroed when touched)
+        best, theta = np.empty(0, np.int64), 0.0
+        for i, term in enumerate(order):
+            rest = _rest(order, i)
+            if theta > 0 and rest < theta * _DOWN:  # no unseen chunk can reach the top k
+                self._add_within_reach(term, acc, rest, theta)
+                continue
+            pos, scores = read[term.name] = self._read(term)
+            acc[pos] += scores  # a term's positions are unique
+            best = _best_k(acc, best, pos, _POOL * k)
+            if len(best) >= k:
+                theta = max(
+                    theta, _kth(acc[best], k), self._whole_kth(order[i + 1 :], best, acc[best], k)
+                )
+        cand = _unique(np.concatenate([p[acc[p] >= theta * _DOWN] for p, _ in read.values()]))
+        per_term = [read.get(t.name) or self._probe(t, cand) for t in plan]
+        return self._exact(cand, per_term, k)
 
     def _plan(self, name: str, weight: int) -> _Term:
         term = _Term(name, weight, [])
@@ -105,23 +120,33 @@ class MaxScore:
         score = term.weight * term_scores(term.idf, tf, shortest, self.mean)
         return float(score[0]) * _UP
 
-    def _gather(
-        self, order: list[_Term], k: int, found: dict[str, Scored]
-    ) -> tuple[int, np.ndarray, np.ndarray]:
-        """Read whole the postings of the highest-bound terms until no chunk outside them can
-        reach the top k; returns how many terms that took, the candidates and partial sums.
-        Partial sums go to a dense array (zeroed lazily: only touched pages cost), and the
-        best k chunks so far are kept aside to bound the k-th best score from below."""
-        acc, best, theta = np.zeros(self.size), np.empty(0, np.int64), 0.0
-        for i, term in enumerate(order):
-            if theta > 0 and _rest(order, i) < theta * _DOWN:
-                return i, *_candidates(
-                    acc, [found[t.name][0] for t in order[:i]], _rest(order, i), theta
-                )
-            pos, scores = found[term.name] = self._read(term)
-            acc[pos] += scores  # a term's positions are unique
-            best, theta = _best_k(acc, best, pos, k)
-        return len(order), *_candidates(acc, [found[t.name][0] for t in order], 0.0, theta)
+    def _whole_kth(
+        self, others: list[_Term], chunks: np.ndarray, partial: np.ndarray, k: int
+    ) -> float:
+        """Once a query: the k-th best whole score of `chunks` (sorted), `others` probed. These
+        chunks lead on the terms read so far, so it is near the final k-th best score and far
+        above the k-th best partial sum."""
+        if self._booted or not others:
+            return 0.0
+        self._booted = True
+        whole = partial.copy()
+        for term in others:
+            pos, scores = self._probe(term, chunks)
+            whole[np.searchsorted(chunks, pos)] += scores
+        return _kth(whole, k)
+
+    def _add_within_reach(self, term: _Term, acc: np.ndarray, rest: float, theta: float) -> None:
+        """`term`'s scores added to the chunks that can still reach `theta` with it and the
+        terms after it (`rest`); its other postings are read (4 bytes each) but not scored."""
+        for part, column in term.spans:
+            rows = self._rows_of(part, column)
+            keep = acc[rows + part.base] + rest >= theta * _DOWN
+            if part.alive is not None:
+                keep &= part.alive[rows]
+            at = np.flatnonzero(keep)
+            counts = part.counts.counts_at(column, at)
+            lengths = np.asarray(part.counts.lengths[rows[at]])
+            acc[rows[at] + part.base] += self._scores(term, [counts], [lengths])
 
     def _read(self, term: _Term) -> Scored:
         """Every live posting of `term`, scored."""
@@ -144,7 +169,7 @@ class MaxScore:
             if hi == lo:
                 continue
             wanted = cand[lo:hi] - part.base
-            rows, _ = part.counts.column(column)  # 4 bytes a posting, not scored
+            rows = self._rows_of(part, column)
             at = np.minimum(np.searchsorted(rows, wanted), len(rows) - 1)
             hit = rows[at] == wanted
             positions.append(wanted[hit] + part.base)
@@ -153,6 +178,13 @@ class MaxScore:
         if not positions:
             return np.empty(0, np.int64), np.empty(0)
         return np.concatenate(positions), self._scores(term, counts, lengths)
+
+    def _rows_of(self, part: Part, column: int) -> np.ndarray:
+        """A term's rows in a part (4 bytes a posting, read once a query, never scored)."""
+        key = (part.base, column)
+        if key not in self._rows:
+            self._rows[key] = part.counts.column(column)[0]
+        return self._rows[key]
 
     def _scores(self, term: _Term, counts: list[np.ndarray], lengths: list[np.ndarray]) -> Any:
         # the exhaustive scorer's expression and dtypes, element by element the same values
@@ -193,35 +225,25 @@ def _rest(order: list[_Term], start: int) -> float:
     return sum(t.bound for t in order[start:]) * _UP
 
 
-def _best_k(acc: np.ndarray, best: np.ndarray, pos: np.ndarray, k: int) -> tuple[Any, float]:
-    """The best k of the chunks kept so far and those at `pos` (each once), by partial sum, and
-    the k-th of their sums (0 while fewer than k): no more than the final k-th best score."""
+def _best_k(acc: np.ndarray, best: np.ndarray, pos: np.ndarray, k: int) -> np.ndarray:
+    """The best k (sorted) of the chunks kept so far and those at `pos`, by partial sum: no
+    chunk outside them has a larger one (a sum changes only where a term is read)."""
     if len(pos) and len(best):
         at = np.minimum(np.searchsorted(pos, best), len(pos) - 1)
         best = best[pos[at] != best]  # those not at `pos` already
     chunks = np.concatenate([pos, best])
-    if len(chunks) < k:
-        return chunks, 0.0
+    if len(chunks) <= k:
+        return np.sort(chunks)
     sums = acc[chunks]
-    top = np.argpartition(sums, len(sums) - k)[len(sums) - k :]
-    return np.sort(chunks[top]), float(sums[top].min())
+    return np.sort(chunks[np.argpartition(sums, len(sums) - k)[len(sums) - k :]])
 
 
-def _candidates(acc: np.ndarray, read: list[np.ndarray], rest: float, theta: float) -> Scored:
-    """The chunks read so far whose partial sum plus `rest` can reach `theta`, and their sums."""
-    kept = [pos[acc[pos] + rest >= theta * _DOWN] for pos in read]
-    cand = np.sort(np.concatenate(kept)) if kept else np.empty(0, np.int64)
-    cand = cand[np.concatenate([[True], cand[1:] != cand[:-1]])] if len(cand) else cand
-    return cand, acc[cand]  # (np.unique hashes: several times slower than this sort)
+def _unique(positions: np.ndarray) -> np.ndarray:
+    """Sorted, each once (np.unique hashes: several times slower than this sort)."""
+    positions = np.sort(positions)
+    first: np.ndarray = positions[np.concatenate([[True], positions[1:] != positions[:-1]])]
+    return first
 
 
 def _kth(values: np.ndarray, k: int) -> float:
     return float(np.partition(values, len(values) - k)[len(values) - k])
-
-
-def _prune(cand: np.ndarray, partial: np.ndarray, rest: float, k: int) -> Scored:
-    """The candidates that can still reach the k-th best partial score."""
-    if len(cand) <= k:
-        return cand, partial
-    keep = partial + rest >= _kth(partial, k) * _DOWN
-    return cand[keep], partial[keep]
