@@ -24,7 +24,9 @@ from bench.query import _latencies, recall
 from bench.synthetic import Server, build_collection, server_spec, vocabulary
 
 CHUNKS = 10_000_000
-COMMIT_EVERY = 700_000  # 1M commits peaked at 8 GiB RSS; 15 segments stay under MAX_SEGMENTS (16: more compacts all into memory)
+# A 1M commit peaked at 8 GiB RSS; 700k makes 15 segments, under the writer's MAX_SEGMENTS (16,
+# beyond which a commit compacts every vector in memory). RAGD_SCALE_COMMIT sets another.
+COMMIT_EVERY = 700_000
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -59,11 +61,8 @@ def built(ctx: Context, data: Path, n: int, backend: str) -> dict[str, Any]:
     if data.exists() and any(data.iterdir()):
         raise RuntimeError(f"{data} holds something other than a complete {want} build")
     ctx.log(f"   scale: building {n:,} chunks ({want['vocab']} vocabulary) in {data}")
-    out = {
-        "build_s": build_collection(
-            data / "index", "default", n, server_spec(backend), COMMIT_EVERY
-        )
-    }
+    every = int(os.environ.get("RAGD_SCALE_COMMIT", COMMIT_EVERY))
+    out = {"build_s": build_collection(data / "index", "default", n, server_spec(backend), every)}
     out["disk_gib"] = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) / 2**30
     marker.write_text(json.dumps({**want, **out}))
     return out
