@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.core import Context, figure, rss_mib, timer
+from bench.core import ROOT, Context, figure, percentile, rss_mib, timer
 from bench.corpus import scifact_queries
 from bench.query import _latencies, recall
 from bench.synthetic import Server, build_collection, server_spec, vocabulary
@@ -88,9 +88,69 @@ def _result(n: int, r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # build only: python -m bench.scale (RAGD_SCALE_DIR, _CHUNKS)
+def compare(ctx: Context, data: Path, before: Path, repeats: int = 3) -> dict[str, Any]:
+    """The collection in `data` served by the checkout in `before` (an earlier ragd) and by
+    this one: start-up (each alone, alternating), then both up at once, every query asked of
+    both, which goes first alternating; p50/p95 per batch, their ratio, memory."""
+    queries = list(scifact_queries()[0].values())
+    roots, out = {"before": before, "after": ROOT}, {"load_start": os.getloadavg()[0]}
+    for tag in roots:
+        out[f"{tag}_start"] = []
+    for _ in range(2):
+        for tag, root in roots.items():
+            with Server(data, root=root) as server:
+                out[f"{tag}_start"].append(server.started_in)
+    with Server(data, root=before) as old, Server(data) as new:
+        servers = {"before": old, "after": new}
+        for tag, server in servers.items():
+            with timer() as first:
+                server.search(queries[0])
+            out[f"{tag}_first"] = first[0]
+        out.update(_alternate(servers, queries, repeats))
+        for tag, server in servers.items():
+            out[f"{tag}_rss"] = rss_mib(server.proc.pid)
+    out["load_end"] = os.getloadavg()[0]
+    return out
+
+
+def _alternate(servers: dict[str, Server], queries: list[str], repeats: int) -> dict[str, Any]:
+    out: dict[str, Any] = {f"{t}_{p}": [] for t in servers for p in ("p50", "p95")}
+    out["speedup"] = []
+    for repeat in range(repeats):
+        batch = queries[repeat * 40 : (repeat + 1) * 40]
+        times: dict[str, list[float]] = {tag: [] for tag in servers}
+        for i, query in enumerate(batch):
+            pair = list(servers.items())
+            for tag, server in pair if i % 2 == 0 else pair[::-1]:
+                times[tag].append(server.search(query) * 1000)
+        for tag, values in times.items():
+            out[f"{tag}_p50"].append(percentile(values, 0.5))
+            out[f"{tag}_p95"].append(percentile(values, 0.95))
+        out["speedup"].append(out["before_p50"][-1] / out["after_p50"][-1])
+    return out
+
+
+def _main() -> None:
+    """Build only (RAGD_SCALE_DIR, RAGD_SCALE_CHUNKS); with `serve`, serve it and print the
+    figures; with `ab BEFORE_CHECKOUT`, the side-by-side comparison (JSON)."""
+    import sys
+
     from config.settings import Settings
 
     folder = Path(os.environ["RAGD_SCALE_DIR"])
     scale = int(os.environ.get("RAGD_SCALE_CHUNKS", CHUNKS))
-    print(built(Context(quick=False, work=folder), folder, scale, Settings().embed_backend))
+    ctx = Context(quick=False, work=folder)
+    built_now = built(ctx, folder, scale, Settings().embed_backend)
+    if sys.argv[1:2] == ["ab"]:
+        result = {"chunks": scale, "vocab": vocabulary(), **built_now}
+        result.update(compare(ctx, folder, Path(sys.argv[2])))
+        result.update(recall(folder, 100, {}, old=False))
+        print(json.dumps(result))
+    elif sys.argv[1:2] == ["serve"]:
+        print(json.dumps(run(ctx)))
+    else:
+        print(built_now)
+
+
+if __name__ == "__main__":
+    _main()

@@ -106,13 +106,19 @@ def _put_batch(writer: Any, batch: np.ndarray, texts: list[str], doc: int) -> in
 class Server:
     """`ragd serve` on a free port over `data_dir`; times how long it takes to be healthy."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, root: Path = ROOT
+    ) -> None:
+        """`root`: the checkout whose code serves (another one: an earlier ragd, side by side)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "RAGD_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
         self.env.update(env or {})
+        self.root = root
+        if root != ROOT:
+            self.env["PYTHONPATH"] = str(root)
         self.started_in = 0.0
 
     def __enter__(self) -> Server:
@@ -120,7 +126,7 @@ class Server:
         started = time.perf_counter()
         self.log = tempfile.TemporaryFile()  # a pipe left unread could block the server
         self.proc = subprocess.Popen(
-            cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log
+            cmd, env=self.env, cwd=self.root, stdout=subprocess.DEVNULL, stderr=self.log
         )
         self._wait_healthy(started)
         self.started_in = time.perf_counter() - started
