@@ -31,7 +31,7 @@ from index.bm25 import query_terms as query_terms
 from index.bm25 import tokenize as tokenize
 from index.errors import IndexCorrupt
 from index.faiss_store.manifest import Segment, atomic_write, sha256
-from index.faiss_store.maxscore import MaxScore, Part
+from index.faiss_store.maxscore import MaxScore, Part, Sums
 from index.faiss_store.verified import check_file, remember_written
 
 KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
@@ -158,6 +158,7 @@ class KeywordIndex:
         self._pruning = [Part(s, a, int(b)) for (s, a), b in zip(self._parts, bases, strict=False)]
         # segments written before bounds were kept are searched exhaustively
         self.bounded = all(s.max_tf is not None for s, _ in self._parts)
+        self._sums = Sums(int(bases[-1]))
 
     def covers(self, live: np.ndarray) -> bool:
         """Whether every live chunk is in exactly one segment."""
@@ -175,7 +176,9 @@ class KeywordIndex:
             return _EMPTY
         terms = query_terms(text, max_terms)
         if among is None and self.bounded and self.live_count:
-            return MaxScore(self._pruning, self.live_count, self._mean_length).top(terms, k)
+            return MaxScore(self._pruning, self.live_count, self._mean_length, self._sums).top(
+                terms, k
+            )
         return self._exhaustive(terms, k, among)
 
     def search_exhaustive(
