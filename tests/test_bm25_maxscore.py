@@ -110,3 +110,18 @@ def _write_without_bounds(folder: Path, name: str, counts: object) -> object:
     )
     atomic_write(folder / name, buffer.getvalue())
     return Segment(name, sha256(buffer.getvalue()), len(counts.chunk_ids))  # type: ignore[attr-defined]
+
+
+def test_pruned_bm25_from_several_threads_at_once_matches_the_exhaustive_sum(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    index = _index(tmp_path, rng, segments=3)
+    queries = [_query(rng) for _ in range(60)]
+    want = [index.search_exhaustive(q, 10) for q in queries]
+    with ThreadPoolExecutor(4) as pool:  # partial-sum arrays are shared between queries
+        got = list(pool.map(lambda q: index.search(q, 10), queries))
+    for (got_ids, got_scores), (want_ids, want_scores) in zip(got, want, strict=True):
+        assert np.array_equal(got_ids, want_ids) and np.array_equal(got_scores, want_scores)
