@@ -87,8 +87,11 @@ class Sums:
         try:
             yield acc, written
         finally:
-            for positions in written:
-                acc[positions] = 0.0
+            if sum(len(p) for p in written) > self.size // 8:
+                acc.fill(0.0)  # one sequential pass beats scattered writes
+            else:
+                for positions in written:
+                    acc[positions] = 0.0
             with self._lock:
                 self._free.append(acc)
 
@@ -261,6 +264,8 @@ def _rest(order: list[_Term], start: int) -> float:
 def _best_k(acc: np.ndarray, best: np.ndarray, pos: np.ndarray, k: int) -> np.ndarray:
     """The best k (sorted) of the chunks kept so far and those at `pos`, by partial sum: no
     chunk outside them has a larger one (a sum changes only where a term is read)."""
+    if len(best) >= k:  # sums only grow: a newcomer must beat the old k-th
+        pos = pos[acc[pos] >= acc[best].min()]
     if len(pos) and len(best):
         at = np.minimum(np.searchsorted(pos, best), len(pos) - 1)
         best = best[pos[at] != best]  # those not at `pos` already
@@ -268,6 +273,10 @@ def _best_k(acc: np.ndarray, best: np.ndarray, pos: np.ndarray, k: int) -> np.nd
     if len(chunks) <= k:
         return np.sort(chunks)
     sums = acc[chunks]
+    if len(sums) > 16 * k:  # a sample's k-th best bounds the k-th best from below
+        sample = sums[::16]
+        keep = sums >= np.partition(sample, len(sample) - k)[len(sample) - k]
+        chunks, sums = chunks[keep], sums[keep]
     return np.sort(chunks[np.argpartition(sums, len(sums) - k)[len(sums) - k :]])
 
 
