@@ -7,6 +7,7 @@ import json
 import random
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def varied_texts(count: int = 400, seed: int = 19) -> list[str]:
         weights = [rng.random() for _ in POOLS]
         size = rng.choice([1, 5, 30, 120, 600, 1500])
         texts.append("".join(rng.choice(rng.choices(POOLS, weights)[0]) for _ in range(size)))
-    return texts
+    return texts[:count]
 
 
 def _lines(path: Path) -> list[str]:
@@ -111,12 +112,24 @@ def _windows(offsets: list[tuple[int, int]], size: int) -> list[list[tuple[int, 
 def test_vectors_equal_those_from_autotokenizer_ids_and_specials_and_padding_match(
     onnx: OnnxEmbedder, reference: Any
 ) -> None:
-    texts = varied_texts(200)
+    texts = varied_texts(60)  # the edge cases, long ones among them, and samples' lines
     old_ids = reference(texts, truncation=True, max_length=onnx.max_tokens)["input_ids"]
     assert np.array_equal(onnx.embed(texts), onnx._embed_rows(old_ids))
     assert onnx.special_tokens == len(reference("")["input_ids"])
     assert onnx._pad == reference.pad_token_id
     assert onnx.joins_exactly
+
+
+@pytest.mark.e2e
+def test_threads_sharing_the_tokenizer_get_what_one_thread_gets(onnx: OnnxEmbedder) -> None:
+    texts = varied_texts(400)
+    short = texts[:24]  # embedding is the slow part; the tokenizer gets all 400
+    alone_ids, alone_vectors = onnx.encode_tokens(texts), onnx.embed(short)
+    with ThreadPoolExecutor(4) as pool:  # queries and an ingest embed and count at once
+        ids = [pool.submit(onnx.encode_tokens, texts) for _ in range(4)]
+        vectors = [pool.submit(onnx.embed, short) for _ in range(3)]
+        assert all(f.result() == alone_ids for f in ids)
+        assert all(np.array_equal(f.result(), alone_vectors) for f in vectors)
 
 
 @pytest.mark.e2e
