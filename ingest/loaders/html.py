@@ -141,15 +141,19 @@ def _has_chrome_words(element: html.HtmlElement) -> bool:
 
 
 def _is_link_bar(element: html.HtmlElement) -> bool:
-    """Links with nothing but separators between them (breadcrumbs, menus, lists of bare
-    links), or links that mostly go to the page's other languages or to its neighbours."""
+    """Links with nothing but separators and titles between them (breadcrumbs, menus, boxes
+    of link lists), or links that mostly go to the page's other languages or neighbours."""
     links = [a for a in element.iter("a") if a.get("href") is not None]
-    if len(links) < (3 if element.tag in ("ul", "ol") else 2) or _has_heading(element):
-        return False  # a section with links in it, not a bar
+    titled = _has_heading(element)
+    if len(links) < (3 if titled or element.tag in ("ul", "ol") else 2):
+        return False
     rest = _text_outside_links(element)
-    if 2 * sum(1 for a in links if _is_moving_link(a)) >= len(links):
-        return len("".join(rest.split())) <= _BAR_LABELS
-    return _SEPARATORS.fullmatch(rest) is not None
+    if _SEPARATORS.fullmatch(rest) is not None:
+        return True
+    if titled:
+        return False  # a section with links in it
+    moving = sum(1 for a in links if _is_moving_link(a))
+    return 2 * moving >= len(links) and len("".join(rest.split())) <= _BAR_LABELS
 
 
 def _has_heading(element: html.HtmlElement) -> bool:
@@ -157,7 +161,8 @@ def _has_heading(element: html.HtmlElement) -> bool:
 
 
 def _text_outside_links(element: html.HtmlElement) -> str:
-    if element.tag == "a":
+    """The element's text but for its links and headings."""
+    if element.tag == "a" or element.tag in _HEADINGS:
         return ""
     inner = "".join(_text_outside_links(c) + (c.tail or "") for c in element)
     return (element.text or "") + inner
@@ -261,7 +266,8 @@ class _Walker:
         header = rows[0] if rows and table.find(".//th") is not None else None
         for row in rows[1:] if header else rows:
             if header and len(header) == len(row):
-                cells = [f"{h}: {c}" if h else c for h, c in zip(header, row, strict=True) if c]
+                named = zip((h.rstrip(":").rstrip() for h in header), row, strict=True)
+                cells = [f"{h}: {c}" if h else c for h, c in named if c]
             else:
                 cells = [c for c in row if c]
             yield self._block(" | ".join(cells))
