@@ -32,16 +32,21 @@ HTTP Server</a> &gt; <a href="https://httpd.apache.org/docs/">Documentation</a> 
 <a href="../../fr/mod/core.html" hreflang="fr" rel="alternate">&nbsp;fr&nbsp;</a></p></div>
 <p>These features are always available.</p></div>
 <div id="quickview"><h3 class="directives">Directives</h3>
-<ul id="toc"><li><a href="#keepalive">KeepAlive</a></li><li><a href="#timeout">TimeOut</a></li></ul>
-<h3>Bugfix checklist</h3><ul class="seealso"><li><a href="https://x.org/CHANGES">httpd changelog</a></li>
-<li><a href="https://x.org/known">Known issues</a></li><li><a href="https://x.org/bug">Report a bug</a></li>
+<ul id="toc"><li><a href="#keepalive">KeepAlive</a></li>
+<li><a href="#timeout">TimeOut</a></li></ul>
+<h3>Bugfix checklist</h3><ul class="seealso">
+<li><a href="https://x.org/CHANGES">httpd changelog</a></li>
+<li><a href="https://x.org/known">Known issues</a></li>
+<li><a href="https://x.org/bug">Report a bug</a></li>
 </ul></div>
 <div class="directive-section"><h2><a name="keepalive" id="keepalive">KeepAlive</a> Directive</h2>
 <table class="directive">
 <tr><th><a href="directive-dict.html#Description">Description:</a></th><td>Enables HTTP persistent
  connections</td></tr>
-<tr><th><a href="directive-dict.html#Syntax">Syntax:</a></th><td><code>KeepAlive On|Off</code></td></tr>
-<tr><th><a href="directive-dict.html#Default">Default:</a></th><td><code>KeepAlive On</code></td></tr>
+<tr><th><a href="directive-dict.html#Syntax">Syntax:</a></th>
+<td><code>KeepAlive On|Off</code></td></tr>
+<tr><th><a href="directive-dict.html#Default">Default:</a></th>
+<td><code>KeepAlive On</code></td></tr>
 <tr><th><a href="directive-dict.html#Module">Module:</a></th><td>core</td></tr>
 </table>
 <p>The Keep-Alive extension to HTTP/1.0 provides long-lived HTTP sessions.</p></div>
@@ -58,8 +63,10 @@ DOCBOOK_PAGE = b"""<html><head><title>3.2. Tables</title></head><body>
 <tr><th colspan="3" align="center">3.2. Tables</th></tr>
 <tr><td width="20%" align="left"><a accesskey="p" href="ch03.html">Prev</a> </td>
 <th width="60%" align="center">Chapter 3. Data Definition</th>
-<td width="20%" align="right"> <a accesskey="n" href="ch03s03.html">Next</a></td></tr></table><hr></div>
-<div class="sect1"><div class="titlepage"><div><div><h2 class="title">3.2. Tables</h2></div></div></div>
+<td width="20%" align="right"> <a accesskey="n" href="ch03s03.html">Next</a></td></tr>
+</table><hr></div>
+<div class="sect1">
+<div class="titlepage"><div><div><h2 class="title">3.2. Tables</h2></div></div></div>
 <p>A table in a relational database is much like a table on paper: it consists of rows and
 columns.</p></div>
 <div class="navfooter"><hr><table width="100%" summary="Navigation footer">
@@ -72,7 +79,8 @@ columns.</p></div>
 </body></html>"""
 
 # makeinfo's HTML (GNU manuals, R's manuals): a node line with rel links, a table of contents.
-TEXINFO_PAGE = b"""<html><head><title>Hunks (Comparing and Merging Files)</title></head><body lang="en">
+TEXINFO_PAGE = b"""<html><head><title>Hunks (Comparing and Merging Files)</title></head>
+<body lang="en">
 <div class="contents"><h2 class="contents-heading">Table of Contents</h2><ul class="no-bullet">
 <li><a id="toc-Overview" href="#Overview">1 Overview</a><ul class="no-bullet">
 <li><a id="toc-Hunks" href="#Hunks">1.1 Hunks</a></li>
@@ -107,12 +115,16 @@ def test_a_label_column_table_becomes_label_value_lines():
 def test_a_td_label_column_ending_with_colons_becomes_label_value_lines():
     page = b"<html><body><h1>Limits</h1><table><tr><td>Default:</td><td>8190</td></tr>"
     page += b"<tr><td>Context:</td><td>server config</td></tr></table></body></html>"
-    assert [b.text for b in load("limits.html", page)] == ["Default: 8190", "Context: server config"]
+    assert [b.text for b in load("limits.html", page)] == [
+        "Default: 8190",
+        "Context: server config",
+    ]
 
 
 def test_a_table_with_a_header_row_still_names_cells_by_column():
     page = b"<html><body><table><tr><th>Option</th><th>Meaning</th></tr>"
-    page += b"<tr><td>-q</td><td>quiet</td></tr><tr><td>-v</td><td>verbose</td></tr></table></body></html>"
+    page += b"<tr><td>-q</td><td>quiet</td></tr><tr><td>-v</td><td>verbose</td></tr>"
+    page += b"</table></body></html>"
     assert [b.text for b in load("opts.html", page)] == [
         "Option: -q | Meaning: quiet",
         "Option: -v | Meaning: verbose",
@@ -216,3 +228,16 @@ def test_pdf_body_lines_ending_in_a_number_are_kept(manual: list[Block]):
     text = texts(manual)
     assert "The widget reads its configuration file from WIDGET_HOME at start." in text
     assert "it listens on port 8080 and stops after 30 idle minutes." in text
+
+
+def test_header_cells_ending_with_a_colon_name_cells_once():
+    page = b"<html><body><table><tr><th>Variable Name:</th><th>Value Type:</th></tr>"
+    page += b"<tr><td>H2_STREAM_ID</td><td>number</td></tr></table></body></html>"
+    assert texts(load("vars.html", page)) == "Variable Name: H2_STREAM_ID | Value Type: number"
+
+
+def test_a_titled_box_of_link_lists_is_removed_and_the_text_beside_it_stays():
+    page = b"<html><body><div><h3>Topics</h3><ul><li><a href='#a'>Basic Usage</a></li>"
+    page += b"<li><a href='#b'>Examples</a></li><li><a href='#c'>Caveats</a></li></ul></div>"
+    page += b"<h2>Basic Usage</h2><p>Load the module first.</p></body></html>"
+    assert texts(load("mod.html", page)) == "Load the module first."
