@@ -20,6 +20,7 @@ from app.answering.evidence import Features, SentenceEvidence, agreement
 from app.answering.extractive import extract
 from app.answering.prompt import STOP, Budgeted, Passage, fit_context
 from app.answering.queue import GenerationQueue, Slot
+from app.answering.rarity import weighted_coverage
 from app.answering.retrieval import Mode, Retrieval, Retriever
 from app.answering.schemas import (
     AskResponse,
@@ -176,7 +177,9 @@ class Answerer:
         features = Features(
             dense=retrieval.evidence or 0.0,
             sentence=sentences.best_sentence_cosine(),
-            coverage=sentences.coverage(),
+            coverage=weighted_coverage(
+                query, [p.chunk.text for p in retrieval.passages], retrieval.frequency
+            ),
             agreement=agreement(retrieval.dense_docs, retrieval.keyword_docs),
             unknown=len(retrieval.unknown),
         )

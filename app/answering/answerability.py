@@ -36,6 +36,10 @@ PROBES = (
 )
 
 
+# How raw evidence is computed: a baseline stored by another method is probed again.
+METHOD = "rarity-weighted-coverage"
+
+
 class Baselines:
     """Per (collection, generation): the probes' mean raw score, computed at most once."""
 
@@ -64,13 +68,18 @@ class Baselines:
             return None
         if not isinstance(stored, dict) or stored.get("generation") != generation:
             return None  # the collection changed since: probe again
+        if stored.get("method") != METHOD:
+            return None  # an older ragd's raw evidence: not comparable
         value = stored.get("baseline")
         return float(value) if isinstance(value, int | float) and value > 0 else None
 
     def _probe(self, collection: str, generation: int, raw: Callable[[str], float]) -> float:
         scores = [raw(q) for q in PROBES]
         baseline = round(max(statistics.fmean(scores), 1e-3), 4)
-        self._write(collection, {"generation": generation, "baseline": baseline, "probes": scores})
+        self._write(
+            collection,
+            {"generation": generation, "method": METHOD, "baseline": baseline, "probes": scores},
+        )
         return baseline
 
     def _write(self, collection: str, record: dict[str, object]) -> None:

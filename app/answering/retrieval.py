@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -11,6 +12,7 @@ from app.answering import hyde
 from app.answering.evidence import topic_words
 from app.answering.neighbours import expand
 from app.answering.prompt import Passage
+from app.answering.rarity import frequencies
 from config.settings import Settings
 from index.errors import ModelMismatch
 from index.filters import Filter
@@ -33,6 +35,8 @@ class Retrieval:
     dense_docs: tuple[str, ...] = ()  # with evidence: the dense side's top documents, in order
     keyword_docs: tuple[str, ...] = ()  # with evidence: the keyword side's top documents
     unknown: tuple[str, ...] = ()  # with evidence: question words no chunk of the collection has
+    # with evidence: each topic word of the question -> chunks holding it (at most rarity.CAP)
+    frequency: Mapping[str, int] = field(default_factory=dict)
 
 
 class Retriever:
@@ -75,7 +79,8 @@ class Retriever:
         keyword = snapshot.keyword_search(query, 10)
         best = dense[0].score if dense else 0.0
         unknown = unknown_words(snapshot, query, self.embedder)
-        return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown)
+        counts = frequencies(query, lambda w, cap: len(snapshot.keyword_search(w, cap)))
+        return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown, counts)
 
     def _vector(self, query: str, hypothesis: str) -> np.ndarray:
         if hypothesis and self.settings.hyde in ("dense", "both"):
