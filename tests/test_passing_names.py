@@ -14,7 +14,7 @@ from index.types import ChunkRow, DocumentRow, Hit
 
 # Words the fake embedder's vocabulary holds whole; every other part splits into pieces.
 VOCABULARY = {"conf", "document", "root", "server", "setting", "sets", "weekly", "report"}
-VOCABULARY |= {"number", "processes", "worker"}
+VOCABULARY |= {"number", "processes", "worker", "two", "factor"}
 FILLER = "The server reads its document root from the main configuration file."
 
 
@@ -69,7 +69,8 @@ def test_only_rare_checkable_parts_are_looked_up():
     found = rare_parts(
         "Which lighttpd.conf setting sets the weekly report of nginx 1.25?", Embedder().count_tokens
     )
-    assert found == {"lighttpd.conf": ["lighttpd"], "nginx": ["nginx"]}  # conf: one token
+    # the whole dotted name, then its rare part ("conf" is one token, "1.25" a number)
+    assert found == {"lighttpd.conf": ["lighttpd.conf", "lighttpd"], "nginx": ["nginx"]}
 
 
 def test_a_dotted_name_whose_rare_part_no_chunk_holds_is_unknown():
@@ -99,6 +100,14 @@ def test_a_name_more_chunks_mention_is_not_passing():
 def test_on_a_small_collection_one_chunk_is_a_topic_not_a_passing_mention():
     reader = corpus(15, {"nginx": 1})
     assert judge(reader, "How do I set the number of nginx worker processes?", FILLER) == ((), ())
+
+
+def test_a_rare_compound_of_common_parts_no_chunk_holds_is_unknown_as_a_whole():
+    reader = corpus(20, {})
+    assert judge(reader, "How do I set up two-factor authentication?", FILLER)[0] == (
+        "authentication",
+        "two-factor",
+    )
 
 
 def test_a_common_word_missing_everywhere_is_neither_unknown_nor_passing():

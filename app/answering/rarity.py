@@ -69,10 +69,14 @@ def name_parts(word: str) -> list[str]:
 
 
 def rare_parts(question: str, count_tokens: TokenCounter) -> dict[str, list[str]]:
-    """Each topic word of the question holding rare parts -> those parts. Rare: the embedder's
-    vocabulary splits it into pieces (a product or identifier name, not "weekly"). Numbers and
-    short parts are left out: keyword tokenizers split them."""
-    parts = {w: [p for p in name_parts(w) if _checkable(p)] for w in sorted(topic_words(question))}
+    """Each topic word of the question -> its rare parts, the whole word first ("two-factor":
+    found wherever either part is), where it has any. Rare: the embedder's vocabulary splits it
+    into pieces (a product or identifier name, not "weekly"). Numbers and short parts are left
+    out: keyword tokenizers split them."""
+    parts = {
+        w: [p for p in dict.fromkeys([w, *name_parts(w)]) if _checkable(p)]
+        for w in sorted(topic_words(question))
+    }
     flat = sorted({p for group in parts.values() for p in group})
     if not flat:
         return {}
