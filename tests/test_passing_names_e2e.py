@@ -37,7 +37,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus = tmp_path_factory.mktemp("apache")
     for page in PAGES:
         shutil.copy(MANUAL / f"{page}.html", corpus)
-    data = corpus.parent / "data"
+    data = tmp_path_factory.mktemp("apache-data")  # its own: other modules share basetemp/data
     result = run([*INGEST, str(corpus)], env_for(data))
     assert result.returncode == 0, result.stderr
     return data
