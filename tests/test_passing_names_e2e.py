@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,23 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def answerer(data: Path) -> Iterator[Answerer]:
-    with Services.load(Settings(data_dir=data, llm_temperature=0)) as services:
-        yield Answerer(services, GenerationQueue(services.generator))
+def services(data: Path) -> Iterator[Services]:
+    with Services.load(Settings(data_dir=data, llm_temperature=0)) as loaded:
+        yield loaded
 
 
 @pytest.fixture(scope="module")
-def crowded(data: Path) -> Iterator[Answerer]:
+def answerer(services: Services) -> Answerer:
+    return Answerer(services, GenerationQueue(services.generator))
+
+
+@pytest.fixture(scope="module")
+def crowded(services: Services) -> Answerer:
     """Two passages per question: on four pages a passing mention still reaches the top six,
     as it does not among thousands of chunks (Apache's whole manual: nginx's one chunk is not
     retrieved for either nginx question)."""
-    with Services.load(Settings(data_dir=data, llm_temperature=0, top_k=2)) as services:
-        yield Answerer(services, GenerationQueue(services.generator))
+    fewer = replace(services, settings=services.settings.model_copy(update={"top_k": 2}))
+    return Answerer(fewer, GenerationQueue(services.generator))
 
 
 def prepare(answerer: Answerer, question: str) -> Prepared:
