@@ -241,3 +241,9 @@ def test_a_titled_box_of_link_lists_is_removed_and_the_text_beside_it_stays():
     page += b"<li><a href='#b'>Examples</a></li><li><a href='#c'>Caveats</a></li></ul></div>"
     page += b"<h2>Basic Usage</h2><p>Load the module first.</p></body></html>"
     assert texts(load("mod.html", page)) == "Load the module first."
+
+
+def test_a_label_table_with_an_empty_row_reads_label_value():
+    page = b"<html><body><table><tr><td></td></tr><tr><th>Default:</th><td>Off</td></tr>"
+    page += b"<tr><th>Context:</th><td>server config</td></tr></table></body></html>"
+    assert [b.text for b in load("d.html", page)] == ["Default: Off", "Context: server config"]

@@ -2,10 +2,10 @@
 
 Chrome is known by its tag or ARIA role, by class/id words (whole words: "nav-panel" and
 "navheader" are navigation, "no-sidebar" on a wrapper holding the page is not), and by its
-links: a run of links with only separators between them (breadcrumbs, menus), or links to the
-page's other languages or to its previous/next/up pages (language bars, DocBook and Texinfo
-navigation). Nothing holding most of the page's text is ever chrome, and a page that chrome
-removal would empty keeps its text.
+links: a run of links with only separators or titles between them (breadcrumbs, menus, boxes
+of link lists, in-page tables of contents), or links to the page's other languages or to its
+previous/next/up pages (language bars, DocBook and Texinfo navigation). Nothing holding most
+of the page's text is ever chrome, and a page that chrome removal would empty keeps its text.
 
 lxml's HTML parser (libxml2) reads the page: it never fetches anything, resolves no entities
 beyond HTML's own, and runs in the sandboxed parser pool like every loader.
@@ -47,9 +47,8 @@ _SEPARATORS = re.compile(r"[\s>|»›/·•\[\]()–—-]*")
 _BAR_LABELS = 200  # text beside a language or prev/next bar's links: labels and titles only
 _LABEL_CHARS = 40  # a row label ("Default:", "Context:") is short
 _NEVER_CHROME = {"html", "body", "main", "article"}
-_CHROME_SHARE = (
-    0.5  # an element holding this share of the page's text is content, whatever its class
-)
+# an element holding this share of the page's text is content, whatever its class
+_CHROME_SHARE = 0.5
 _MAIN_XPATHS = (
     "//main",
     "//*[@role='main']",
@@ -279,8 +278,8 @@ def _is_label_column(table: html.HtmlElement, rows: list[list[str]]) -> bool:
     if not rows or any(len(row) != 2 for row in rows):
         return False
     cells = [list(row.iterchildren("td", "th")) for row in table.iter("tr")]
-    firsts = [row[0] for row in cells if len(row) == 2]
-    if all(cell.tag == "th" for cell in firsts) and not any(r[1].tag == "th" for r in cells if r):
+    pairs = [row for row in cells if len(row) == 2]
+    if all(first.tag == "th" and second.tag != "th" for first, second in pairs):
         return True
     return all(len(label) <= _LABEL_CHARS and label.endswith(":") for label, _ in rows)
 
