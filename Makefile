@@ -61,12 +61,14 @@ ocr:
 	|| echo "ragd: install tesseract (with English data) for OCR; files that need it are skipped meanwhile"
 
 # The loader tests make their files with LibreOffice and poppler's pdftoppm; the abstention
-# transfer test reads Debian's diffutils manual.
+# transfer test reads Debian's diffutils manual, the passing-names test Apache's how-to pages.
 tools:
 	@{ command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } \
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer libreoffice-calc libreoffice-impress poppler-utils; }
 	@test -f /usr/share/doc/diffutils/Invoking-diff.html \
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends diffutils-doc; }
+	@test -f /usr/share/doc/apache2-doc/manual/en/howto/cgi.html \
+	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apache2-doc; }
 
 lint: install
 	$(VENV)/bin/ruff check app config ingest models index tests bench

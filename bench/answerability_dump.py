@@ -79,7 +79,14 @@ def report(name: str, rows: Sequence[dict[str, Any]], threshold: float) -> None:
         wrong = (r["score"] < threshold) == r["answerable"]
         if wrong:
             kind = "answerable refused" if r["answerable"] else "unanswerable answered"
-            print(f"    {kind}: {r['score']:.3f} {r['question']}")
+            print(f"    {kind}: {r['score']:.3f}{_names(r)} {r['question']}")
+
+
+def _names(row: dict[str, Any]) -> str:
+    """The rare-name halvings behind a score, when any: unknown and passing names."""
+    f = row["features"] or {}
+    found = [f"{k} {f[k]}" for k in ("unknown", "passing") if f.get(k)]
+    return f" ({', '.join(found)})" if found else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,31 @@ def synthetic_texts(count: int, seed: int = 0, words: int = 60) -> list[str]:
     picks = rng.integers(0, len(WORDS), size=(count, words))
     vocab = np.array(WORDS)
     return [" ".join(vocab[row]) + f" #{i}" for i, row in enumerate(picks)]
+
+
+class ZipfTexts:
+    """Chunk texts whose words are drawn from SciFact's own word frequencies (about 30k words,
+    stop words included, Zipf-like): a query term is as common in them as in real abstracts,
+    where the 38-word texts above put every term in ~80% of chunks."""
+
+    def __init__(self, seed: int = 0, words: int = 60) -> None:
+        counts: dict[str, int] = {}
+        for doc in scifact_docs():
+            for word in re.findall(r"[a-z][a-z0-9-]+", f"{doc['title']} {doc['text']}".lower()):
+                counts[word] = counts.get(word, 0) + 1
+        vocab = np.array(sorted(counts))
+        freq = np.array([counts[w] for w in vocab], dtype=np.float64)
+        # inverse CDF as a table of 2^24 slots: the rarest word (p ~ 7e-7) still gets its own
+        cells = (np.arange(_SLOTS) + 0.5) / _SLOTS
+        self.table = np.searchsorted(np.cumsum(freq / freq.sum()), cells).astype(np.int32)
+        self.table = np.minimum(self.table, len(vocab) - 1)
+        self.vocab = np.char.add(vocab, " ").astype(object)  # joined as they are
+        self.rng, self.words = np.random.default_rng(seed), words
+
+    def take(self, count: int) -> list[str]:
+        """The next `count` texts (each one distinct)."""
+        picks = self.table[self.rng.integers(0, _SLOTS, (count, self.words))]
+        return ["".join(row) for row in self.vocab[picks]]
+
+
+_SLOTS = 1 << 24

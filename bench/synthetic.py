@@ -1,7 +1,9 @@
 """Synthetic collections of any size, built through the real Writer, and a real server over them.
 
 Vectors are drawn around random topic centres (cosine about 0.7 to their centre), so that an
-approximate index faces clusters as it does with real embeddings; texts are random domain words.
+approximate index faces clusters as it does with real embeddings. Texts are words drawn from
+SciFact's own word frequencies (RAGD_SYNTH_VOCAB=zipf, the default), or the earlier 38 domain
+words (RAGD_SYNTH_VOCAB=38, where every term is in ~80% of chunks: kept to compare with).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import httpx
 import numpy as np
 
 from bench.core import ROOT
-from bench.corpus import synthetic_texts
+from bench.corpus import ZipfTexts, synthetic_texts
 
 DIMENSION = 384
 PER_DOC = 100
@@ -50,6 +52,14 @@ def server_spec(backend: str) -> Any:
     return IndexSpec(DEFAULT_EMBED_MODEL, DIMENSION, True, CHUNKER_VERSION, backend)
 
 
+def vocabulary() -> str:
+    """Which words synthetic texts use: "zipf" (SciFact's frequencies) or "38"."""
+    vocab = os.environ.get("RAGD_SYNTH_VOCAB", "zipf")
+    if vocab not in ("zipf", "38"):
+        raise ValueError(f"RAGD_SYNTH_VOCAB={vocab!r}: use zipf or 38")
+    return vocab
+
+
 def build_collection(
     index_dir: Path, name: str, chunks: int, spec: Any, commit_every: int = 200_000
 ) -> float:
@@ -57,35 +67,58 @@ def build_collection(
     seconds. Vectors are made a batch at a time, so no more than a commit's are ever held."""
     from index.faiss_store.store import FaissStore
     from index.faiss_store.writer import Writer
-    from index.types import DocumentRow, NewChunk
 
     started = time.perf_counter()
-    texts = synthetic_texts(PER_DOC * 50)
+    texts = _texts(vocabulary())
     with Writer(FaissStore(index_dir).collection(name), spec) as writer:
         doc = 0
         for batch in clustered_vectors(chunks, seed=1, topics=topics_for(chunks)):
-            for offset in range(0, len(batch), PER_DOC):
-                row = DocumentRow(f"doc{doc}", f"doc{doc}.txt", f"h{doc}", None, PER_DOC, "2026")
-                start = (doc % 50) * PER_DOC
-                chunk_rows = [NewChunk(t) for t in texts[start : start + PER_DOC]]
-                writer.put(row, chunk_rows, batch[offset : offset + PER_DOC])
-                doc += 1
+            doc = _put_batch(writer, batch, texts(doc, len(batch)), doc)
             if writer.staged_chunks >= commit_every:
                 writer.commit()
         writer.commit()
     return time.perf_counter() - started
 
 
+def _texts(vocab: str) -> Any:
+    """texts(first document, count) -> `count` chunk texts."""
+    if vocab == "38":
+        pool = synthetic_texts(PER_DOC * 50)  # 50 documents' texts, repeated
+        return lambda doc, n: [
+            pool[((doc + i // PER_DOC) % 50) * PER_DOC + i % PER_DOC] for i in range(n)
+        ]
+    zipf = ZipfTexts()
+    return lambda doc, n: zipf.take(n)
+
+
+def _put_batch(writer: Any, batch: np.ndarray, texts: list[str], doc: int) -> int:
+    """The batch as documents of 100 chunks from number `doc` on; returns the next number."""
+    from index.types import DocumentRow, NewChunk
+
+    for offset in range(0, len(batch), PER_DOC):
+        row = DocumentRow(f"doc{doc}", f"doc{doc}.txt", f"h{doc}", None, PER_DOC, "2026")
+        chunk_rows = [NewChunk(t) for t in texts[offset : offset + PER_DOC]]
+        writer.put(row, chunk_rows, batch[offset : offset + PER_DOC])
+        doc += 1
+    return doc
+
+
 class Server:
     """`ragd serve` on a free port over `data_dir`; times how long it takes to be healthy."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, root: Path = ROOT
+    ) -> None:
+        """`root`: the checkout whose code serves (another one: an earlier ragd, side by side)."""
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "RAGD_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
         self.env.update(env or {})
+        self.root = root
+        if root != ROOT:
+            self.env["PYTHONPATH"] = str(root)
         self.started_in = 0.0
 
     def __enter__(self) -> Server:
@@ -93,7 +126,7 @@ class Server:
         started = time.perf_counter()
         self.log = tempfile.TemporaryFile()  # a pipe left unread could block the server
         self.proc = subprocess.Popen(
-            cmd, env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log
+            cmd, env=self.env, cwd=self.root, stdout=subprocess.DEVNULL, stderr=self.log
         )
         self._wait_healthy(started)
         self.started_in = time.perf_counter() - started

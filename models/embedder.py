@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
@@ -12,6 +11,7 @@ from typing import Any, Literal, Protocol, get_args
 import numpy as np
 
 from models.device import torch_device
+from models.errors import ModelLoadError
 from models.resolve import resolve_embed_model
 
 # torch: sentence-transformers on torch (fp32). onnx / onnx-int8: the same model exported to ONNX
@@ -44,19 +44,21 @@ class Embedder(Protocol):
 
 
 class _Tokenizing:
-    """count_tokens / split_tokens over a Hugging Face fast tokenizer in `self._tokenizer`."""
+    """count_tokens / split_tokens over a `tokenizers.Tokenizer` in `self._tokens`.
 
-    _tokenizer: Any
+    It is the Rust tokenizer a Hugging Face fast tokenizer wraps, set up once with no
+    truncation and no padding: it never changes after, so threads may share it.
+    """
+
+    _tokens: Any
 
     @property
     def joins_exactly(self) -> bool:
         """Whether ids(a + whitespace + b) == ids(a) + ids(b): true of WordPiece behind BERT's
         pre-tokenizer (it splits at whitespace first and normalizes character by character),
         so the chunker can join its sentences' ids instead of tokenizing each chunk again."""
-        backend = getattr(self._tokenizer, "backend_tokenizer", None)
-        if backend is None:
-            return False
-        pre, model, norm = backend.pre_tokenizer, backend.model, backend.normalizer
+        tokens = self._tokens
+        pre, model, norm = tokens.pre_tokenizer, tokens.model, tokens.normalizer
         names = (type(pre).__name__, type(model).__name__, type(norm).__name__)
         return names[:2] == ("BertPreTokenizer", "WordPiece") and names[2] in (
             "BertNormalizer",
@@ -67,29 +69,27 @@ class _Tokenizing:
         """Token ids of each text, special tokens excluded."""
         if not texts:
             return []
-        # verbose=False: counting long text is the point, not the "indexing errors" it warns of
-        ids: list[list[int]] = self._tokenizer(
-            list(texts), add_special_tokens=False, truncation=False, verbose=False
-        )["input_ids"]
-        return ids
+        encoded = self._tokens.encode_batch(list(texts), add_special_tokens=False)
+        return [list(e.ids) for e in encoded]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(row) for row in self.encode_tokens(texts)]
 
     def split_tokens(self, text: str, max_tokens: int) -> list[str]:
-        enc = self._tokenizer(
-            text,
-            add_special_tokens=False,
-            truncation=False,
-            return_offsets_mapping=True,
-            verbose=False,
-        )
-        offsets = enc["offset_mapping"]
+        offsets = self._tokens.encode(text, add_special_tokens=False).offsets
         pieces = []
         for start in range(0, len(offsets), max_tokens):
             window = offsets[start : start + max_tokens]
             pieces.append(text[window[0][0] : window[-1][1]].strip())
         return [p for p in pieces if p]
+
+
+def unbounded(tokens: Any) -> Any:
+    """`tokens` with the truncation and padding its tokenizer.json may carry switched off:
+    counting needs every token, and padding is done per batch."""
+    tokens.no_truncation()
+    tokens.no_padding()
+    return tokens
 
 
 class SentenceTransformerEmbedder(_Tokenizing):
@@ -99,18 +99,20 @@ class SentenceTransformerEmbedder(_Tokenizing):
 
     def __init__(self, spec: str, device: str = "auto", batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
+        from tokenizers import Tokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # token-length warnings are expected: we split ourselves
         self.device: str = torch_device(device)
         self._model = SentenceTransformer(resolve_embed_model(spec), device=self.device)
-        # The chunker's counting gets its own copy: a fast tokenizer is not safe to call from
-        # two threads (its truncation setting is shared state), and ingest embeds on another.
-        self._tokenizer: Any = copy.deepcopy(self._model.tokenizer)
+        # The chunker's counting gets its own copy of the Rust tokenizer: the wrapper sets its
+        # truncation per call (shared state), and ingest embeds on another thread.
+        backend = self._model.tokenizer.backend_tokenizer
+        self._tokens: Any = unbounded(Tokenizer.from_str(backend.to_str()))
         self.name = spec
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 512)
-        self.special_tokens = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
+        self.special_tokens = len(self._tokens.encode("", add_special_tokens=True).ids)
         self.batch_size = batch_size
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -128,18 +130,19 @@ class OnnxEmbedder(_Tokenizing):
     """The same model exported to ONNX (models/export.py) and run by onnxruntime on the CPU.
 
     Texts are tokenized once, sorted by token length and batched, so padding stays small.
+    Tokenizing uses the export's tokenizer.json through `tokenizers` alone: transformers'
+    AutoTokenizer would import torch (its configuration module does), which costs start-up
+    time and memory, and crashed beside a CUDA llama.cpp in one process.
     """
 
     def __init__(self, spec: str, backend: str, cache: Path, batch_size: int = 64) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
         from models.export import ensure_export
 
         folder, info = ensure_export(spec, backend, cache)
-        self._tokenizer = AutoTokenizer.from_pretrained(folder)
-        self._batcher = copy.deepcopy(self._tokenizer)  # embed's own: see _Tokenizing
-        self._batching = threading.Lock()  # queries and an ingest may embed at once
+        self._tokens = unbounded(Tokenizer.from_file(str(tokenizer_file(folder))))
         self._session = ort.InferenceSession(
             str(folder / info["file"]), session_options(), providers=["CPUExecutionProvider"]
         )
@@ -147,19 +150,18 @@ class OnnxEmbedder(_Tokenizing):
         self.name, self.backend, self.device = spec, backend, "cpu"
         self.dimension = int(info["dimension"])
         self.max_tokens = int(info["max_tokens"])
-        self.special_tokens = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
+        self._wrap = _special_ids(self._tokens)
+        self.special_tokens = len(self._wrap[0]) + len(self._wrap[1])
         self.batch_size = batch_size
-        self._pad = int(self._tokenizer.pad_token_id or 0)
-        self._wrap = _special_ids(self._tokenizer)
+        self._pad = pad_id(self._tokens, folder)
         self.sort_by_length = True  # False: batches in input order (the benchmark's A/B)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._batching:
-            encoded = self._batcher(list(texts), truncation=True, max_length=self.max_tokens)
-        ids = encoded["input_ids"]
-        return self._embed_rows(ids)
+        # Truncating the ids as embed_ids does is what the tokenizer's own truncation does to
+        # one sequence: the text's tokens cut at max_tokens less the special tokens.
+        return self.embed_ids(self.encode_tokens(texts))
 
     def embed_ids(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
         """Vectors of texts given as token ids (no special tokens: added here, and the rows
@@ -209,10 +211,31 @@ def session_options() -> Any:
     return options
 
 
-def _special_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+def tokenizer_file(folder: Path) -> Path:
+    """The export's tokenizer.json (saved with the model by models/export.py)."""
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise ModelLoadError(f"{path} is missing: delete {folder} and the model is exported again")
+    return path
+
+
+def pad_id(tokens: Any, folder: Path) -> int:
+    """The id of the pad token tokenizer_config.json names ([PAD]), as transformers read it:
+    int8 activations are quantized over the whole batch, so even padding must not change."""
+    try:
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+    except (OSError, ValueError):
+        config = {}
+    name = config.get("pad_token")
+    name = name.get("content") if isinstance(name, dict) else name
+    found = tokens.token_to_id(name) if isinstance(name, str) else None
+    return int(found or 0)
+
+
+def _special_ids(tokens: Any) -> tuple[list[int], list[int]]:
     """The ids the tokenizer puts before and after a text's own ([CLS] and [SEP])."""
-    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
-    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    bare = tokens.encode("a", add_special_tokens=False).ids
+    full = tokens.encode("a", add_special_tokens=True).ids
     for start in range(len(full) - len(bare) + 1):
         if full[start : start + len(bare)] == bare:
             return list(full[:start]), list(full[start + len(bare) :])

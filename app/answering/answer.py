@@ -182,6 +182,7 @@ class Answerer:
             ),
             agreement=agreement(retrieval.dense_docs, retrieval.keyword_docs),
             unknown=len(retrieval.unknown),
+            passing=len(retrieval.passing),
         )
         return sentences, features
 

@@ -37,7 +37,7 @@ PROBES = (
 
 
 # How raw evidence is computed: a baseline stored by another method is probed again.
-METHOD = "rarity-weighted-coverage"
+METHOD = "rarity-weighted-coverage+passing-names"
 
 
 class Baselines:

@@ -61,12 +61,14 @@ class Features:
     agreement: float  # share of the dense top 3 documents that keyword search ranks top 10
     unknown: int = 0  # question words that no chunk of the collection contains
     baseline: float = 0.0  # the collection's off-topic probes' mean raw score (0: none)
+    passing: int = 0  # rare question words a chunk or two mention, no used passage among them
 
     def raw(self) -> float:
         """The nearest sentence's cosine, scaled by how much of the question the best passage
-        covers, and halved for each question word the collection never uses."""
+        covers, and halved for each rare question word the collection never uses or the
+        passages do not hold while it is mentioned only in passing."""
         base = 0.5 * self.sentence * (1 + self.coverage)
-        return round(base * 0.5**self.unknown, 4)
+        return round(base * 0.5 ** (self.unknown + self.passing), 4)
 
     def score(self) -> float:
         """One answerability number, 0..1; RAGD_ABSTAIN_BELOW (or the collection's) cuts it:

@@ -9,10 +9,9 @@ from typing import Literal
 import numpy as np
 
 from app.answering import hyde
-from app.answering.evidence import topic_words
 from app.answering.neighbours import expand
 from app.answering.prompt import Passage
-from app.answering.rarity import frequencies
+from app.answering.rarity import PASSING, frequencies, in_passing, rare_parts
 from config.settings import Settings
 from index.errors import ModelMismatch
 from index.filters import Filter
@@ -35,6 +34,8 @@ class Retrieval:
     dense_docs: tuple[str, ...] = ()  # with evidence: the dense side's top documents, in order
     keyword_docs: tuple[str, ...] = ()  # with evidence: the keyword side's top documents
     unknown: tuple[str, ...] = ()  # with evidence: question words no chunk of the collection has
+    # with evidence: rare question words a chunk or two mention, none of them among the passages
+    passing: tuple[str, ...] = ()
     # with evidence: each topic word of the question -> chunks holding it (at most rarity.CAP)
     frequency: Mapping[str, int] = field(default_factory=dict)
 
@@ -78,9 +79,11 @@ class Retriever:
         # which documents each side puts first: agreement is evidence the question is on topic
         keyword = snapshot.keyword_search(query, 10)
         best = dense[0].score if dense else 0.0
-        unknown = unknown_words(snapshot, query, self.embedder)
+        unknown, passing = absent_names(snapshot, query, self.embedder, passages)
         counts = frequencies(query, lambda w, cap: len(snapshot.keyword_search(w, cap)))
-        return Retrieval(passages, best, _documents(dense), _documents(keyword), unknown, counts)
+        return Retrieval(
+            passages, best, _documents(dense), _documents(keyword), unknown, passing, counts
+        )
 
     def _vector(self, query: str, hypothesis: str) -> np.ndarray:
         if hypothesis and self.settings.hyde in ("dense", "both"):
@@ -117,19 +120,37 @@ class Retriever:
         )
 
 
-def unknown_words(snapshot: Reader, query: str, embedder: Embedder) -> tuple[str, ...]:
-    """The query's rare words that no chunk contains: a question naming something the
-    documents never mention (Simulink, of Octave manuals) is not answered by them, however
-    close its other words come. Only rare words count, those the embedder's vocabulary splits
-    into pieces: a common word ("weekly") missing from a small collection says little.
-    Numbers and short words are left out: keyword tokenizers split them."""
-    checked = [w for w in sorted(topic_words(query)) if _checkable(w)]
-    rare = [w for w, n in zip(checked, embedder.count_tokens(checked), strict=True) if n > 1]
-    return tuple(w for w in rare if not snapshot.keyword_search(w, 1))
+def absent_names(
+    snapshot: Reader, query: str, embedder: Embedder, passages: list[Passage]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(unknown, passing): the query's rare words that no chunk contains, and those that a
+    chunk or two mention but no passage holds. A question naming something the documents never
+    mention (Simulink, of Octave manuals; "lighttpd.conf", of Apache's: each part is looked up)
+    or name only in passing (nginx, once in Apache's) is not answered by the passages, however
+    close its other words come. Only rare words count (rarity.rare_parts): a common word
+    ("weekly") missing from a small collection says little."""
+    hits = _part_hits(snapshot, query, embedder)
+    unknown = tuple(w for w, found in hits.items() if any(n == 0 for _, n in found))
+    text = " ".join(p.chunk.text for p in passages).lower()
+    unseen = {  # chunks holding each rare part that no passage holds
+        w: [n for part, n in found if part not in text]
+        for w, found in hits.items()
+        if w not in unknown
+    }
+    if not any(unseen.values()):
+        return unknown, ()
+    chunks = sum(d.chunks for d in snapshot.documents())  # only now: a query of its own
+    return unknown, tuple(w for w, ns in unseen.items() if any(in_passing(n, chunks) for n in ns))
 
 
-def _checkable(word: str) -> bool:
-    return sum(c.isalpha() for c in word) >= 3 and not any(c.isdigit() for c in word)
+def _part_hits(
+    snapshot: Reader, query: str, embedder: Embedder
+) -> dict[str, list[tuple[str, int]]]:
+    """Each rare word of the query -> (part, chunks holding it, counted up to PASSING + 1)."""
+    return {
+        word: [(part, len(snapshot.keyword_search(part, PASSING + 1))) for part in parts]
+        for word, parts in rare_parts(query, embedder.count_tokens).items()
+    }
 
 
 def _documents(hits: list[Hit], n: int = 10) -> tuple[str, ...]:

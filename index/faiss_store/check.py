@@ -62,7 +62,7 @@ def check_collection(collection: Collection, manifest: Manifest | None = None) -
     found = []
     for segment in manifest.segments:
         try:
-            ids, _ = read_segment(collection.folder, segment, manifest.spec.dimension)
+            ids, _ = read_segment(collection.folder, segment, manifest.spec.dimension, trust=False)
         except IndexCorrupt as exc:
             problems.append(str(exc))
             continue
@@ -98,7 +98,7 @@ def _keyword_problems(collection: Collection, manifest: Manifest, live: np.ndarr
     if not manifest.keyword:
         return ["no keyword index: run `ingest` once more to build it"] if len(live) else []
     try:
-        keyword = load_keyword(collection.folder, manifest.keyword, live, None)
+        keyword = load_keyword(collection.folder, manifest.keyword, live, None, trust=False)
     except IndexCorrupt as exc:
         return [str(exc)]
     if not keyword.covers(live):

@@ -12,6 +12,7 @@ from index.errors import EmptyCollection, IndexCorrupt
 from index.faiss_store.chunkstore import ChunkStore
 from index.faiss_store.compressed import CompressedIndex, SegmentFile, open_compressed
 from index.faiss_store.keyword import MAX_QUERY_TERMS, KeywordIndex, load_keyword
+from index.faiss_store.liveids import read_live, write_live
 from index.faiss_store.manifest import MANIFEST, PREVIOUS, Manifest, Segment, read_manifest
 from index.faiss_store.vectors import VectorIndex, current_policy, load_segments
 from index.filters import Filter
@@ -151,7 +152,7 @@ class Collection:
             return self._load_exact(previous)  # serve the last good generation meanwhile
 
     def _load_exact(self, manifest: Manifest) -> Snapshot:
-        live = self.chunk_store.live_ids(manifest.generation)
+        live = self._live_ids(manifest)
         vectors = self._vectors(manifest, live)
         if len(vectors) != manifest.vectors or len(live) != manifest.rows:
             raise IndexCorrupt(
@@ -161,6 +162,16 @@ class Collection:
             )
         keyword = self._keyword(manifest, live)
         return Snapshot(manifest, vectors, self.chunk_store, keyword, self.max_query_terms)
+
+    def _live_ids(self, manifest: Manifest) -> np.ndarray:
+        """The generation's live chunk ids: from live.ids when it is this manifest's, else from
+        SQLite (kept in live.ids for the next start when the collection is large)."""
+        live = read_live(self.folder, manifest)
+        if live is None:
+            live = self.chunk_store.live_ids(manifest.generation)
+            if manifest.ann:  # large enough to keep codes: seconds to read from SQLite
+                write_live(self.folder, manifest, live)
+        return live
 
     def _keyword(self, manifest: Manifest, live: np.ndarray) -> KeywordIndex:
         """The generation's BM25 index, reusing the segments already loaded.

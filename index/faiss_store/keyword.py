@@ -9,7 +9,6 @@ the published BEIR baselines.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -32,6 +31,8 @@ from index.bm25 import query_terms as query_terms
 from index.bm25 import tokenize as tokenize
 from index.errors import IndexCorrupt
 from index.faiss_store.manifest import Segment, atomic_write, sha256
+from index.faiss_store.maxscore import MaxScore, Part, Sums
+from index.faiss_store.verified import check_file, remember_written
 
 KEYWORD_FORMAT = "tf-csc-bm25s-en-snowball-v1"  # how terms were made; checked when loading
 KEYWORD_SUFFIX = ".bm25"
@@ -49,6 +50,11 @@ class TermCounts:
     rows: np.ndarray  # int32, the row of each count
     counts: np.ndarray  # float32
     file: PostingsFile | None = None  # where rows and counts lie on disk, once written
+    # per term, the largest count and the shortest chunk among its postings: together they
+    # bound the term's BM25 in this segment whatever the collection's mean length (None: a
+    # segment written before bounds were kept)
+    max_tf: np.ndarray | None = None
+    min_len: np.ndarray | None = None
 
     def postings(self, term: str, alive: np.ndarray | None) -> Postings:
         """The rows of the live chunks holding `term` (`alive` None: every row is), with
@@ -67,6 +73,24 @@ class TermCounts:
             rows, counts = rows[keep], counts[keep]
         return rows, counts, np.asarray(self.lengths[rows])
 
+    def column(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """A term's rows and counts, every posting (dead chunks too)."""
+        start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+        if self.file is not None:
+            return self.file.read(start, end)
+        return np.asarray(self.rows[start:end]), np.asarray(self.counts[start:end])
+
+    def counts_at(self, column: int, at: np.ndarray) -> np.ndarray:
+        """The counts of a term's postings number `at` (sorted): one read from the first to
+        the last."""
+        if not len(at):
+            return np.empty(0, np.float32)
+        start = int(self.indptr[column])
+        first, last = start + int(at[0]), start + int(at[-1]) + 1
+        span = self.file.counts(first, last) if self.file else np.asarray(self.counts[first:last])
+        picked: np.ndarray = span[at - at[0]]
+        return picked
+
 
 class PostingsFile:
     """A written segment's rows and counts arrays, read a term's slice at a time."""
@@ -84,6 +108,12 @@ class PostingsFile:
             raise IndexCorrupt("a keyword segment is shorter than its header says")
         return np.frombuffer(rows, np.int32), np.frombuffer(counts, np.float32)
 
+    def counts(self, start: int, end: int) -> np.ndarray:
+        data = os.pread(self._fd, 4 * (end - start), self.counts_at + 4 * start)
+        if len(data) != 4 * (end - start):
+            raise IndexCorrupt("a keyword segment is shorter than its header says")
+        return np.frombuffer(data, np.float32)
+
 
 _EMPTY = (np.empty(0, np.int64), np.empty(0, np.float32))
 _NO_POSTINGS: Postings = (np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32))
@@ -94,9 +124,11 @@ def count_terms(chunk_ids: Sequence[int] | np.ndarray, texts: Sequence[str]) -> 
     from scipy.sparse import csc_matrix
 
     ids, vocab = tokenize(texts) if len(texts) else ([], {})
-    lengths = np.array([len(row) for row in ids], dtype=np.float32)
-    cols = np.fromiter((t for row in ids for t in row), dtype=np.int32, count=int(lengths.sum()))
-    rows = np.repeat(np.arange(len(ids), dtype=np.int32), lengths.astype(np.int64))
+    sizes = np.array([len(row) for row in ids], dtype=np.int64)
+    lengths = sizes.astype(np.float32)
+    # counted in integers: a float32 sum is off by some once past 2^24 terms (~400k chunks)
+    cols = np.fromiter((t for row in ids for t in row), dtype=np.int32, count=int(sizes.sum()))
+    rows = np.repeat(np.arange(len(ids), dtype=np.int32), sizes)
     ones = np.ones(len(cols), dtype=np.float32)
     matrix = csc_matrix((ones, (rows, cols)), shape=(len(ids), len(vocab)), dtype=np.float32)
     matrix.sum_duplicates()
@@ -122,6 +154,11 @@ class KeywordIndex:
         # a segment whose chunks all live needs no mask per posting (the common case)
         self._parts = [(s, None if alive.all() else alive) for s, alive in masks]
         self._masks = masks
+        bases = np.cumsum([0] + [len(s.chunk_ids) for s, _ in self._parts])
+        self._pruning = [Part(s, a, int(b)) for (s, a), b in zip(self._parts, bases, strict=False)]
+        # segments written before bounds were kept are searched exhaustively
+        self.bounded = all(s.max_tf is not None for s, _ in self._parts)
+        self._sums = Sums(int(bases[-1]))
 
     def covers(self, live: np.ndarray) -> bool:
         """Whether every live chunk is in exactly one segment."""
@@ -137,7 +174,23 @@ class KeywordIndex:
         Ties go to the older chunk (the smaller id)."""
         if k <= 0:
             return _EMPTY
-        totals = self._totals(query_terms(text, max_terms))
+        terms = query_terms(text, max_terms)
+        if among is None and self.bounded and self.live_count:
+            return MaxScore(self._pruning, self.live_count, self._mean_length, self._sums).top(
+                terms, k
+            )
+        return self._exhaustive(terms, k, among)
+
+    def search_exhaustive(
+        self, text: str, k: int, max_terms: int = MAX_QUERY_TERMS
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`search` summing every posting of every term (what the pruned search must equal)."""
+        return self._exhaustive(query_terms(text, max_terms), k, None) if k > 0 else _EMPTY
+
+    def _exhaustive(
+        self, terms: Mapping[str, int], k: int, among: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        totals = self._totals(terms)
         found = [
             _best(segment.chunk_ids, total.astype(np.float32), k, among)
             for (segment, _), total in zip(self._parts, totals, strict=True)
@@ -208,6 +261,7 @@ def _kth_largest(scores: np.ndarray, k: int, stride: int = 16) -> float:
 def to_bytes(segment: TermCounts) -> bytes:
     buffer = io.BytesIO()
     header = {"format": KEYWORD_FORMAT, "terms": segment.terms}
+    bounds = term_bounds(segment)
     np.savez(
         buffer,
         header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -216,8 +270,23 @@ def to_bytes(segment: TermCounts) -> bytes:
         indptr=segment.indptr,
         rows=segment.rows,
         counts=segment.counts,
+        max_tf=bounds["max_tf"],
+        min_len=bounds["min_len"],
     )
     return buffer.getvalue()
+
+
+def term_bounds(segment: TermCounts) -> dict[str, np.ndarray]:
+    """Each term's largest count and shortest chunk (0 and inf for a term with no postings)."""
+    sizes = np.diff(segment.indptr)
+    held = sizes > 0
+    max_tf = np.zeros(len(sizes), dtype=np.float32)
+    min_len = np.full(len(sizes), np.inf, dtype=np.float32)
+    if held.any():
+        starts = segment.indptr[:-1][held]
+        max_tf[held] = np.maximum.reduceat(segment.counts, starts)
+        min_len[held] = np.minimum.reduceat(segment.lengths[segment.rows], starts)
+    return {"max_tf": max_tf, "min_len": min_len}
 
 
 def from_bytes(data: bytes) -> TermCounts:
@@ -235,6 +304,8 @@ def _from_arrays(arrays: Mapping[str, np.ndarray]) -> TermCounts:
         indptr=arrays["indptr"],
         rows=arrays["rows"],
         counts=arrays["counts"],
+        max_tf=arrays.get("max_tf"),
+        min_len=arrays.get("min_len"),
     )
 
 
@@ -242,23 +313,20 @@ def write_keyword(folder: Path, name: str, segment: TermCounts) -> Segment:
     """Write one term-count segment durably and return its manifest entry."""
     data = to_bytes(segment)
     atomic_write(folder / name, data)
-    return Segment(file=name, sha256=sha256(data), count=len(segment.chunk_ids))
+    written = Segment(file=name, sha256=sha256(data), count=len(segment.chunk_ids))
+    remember_written(folder, written)  # hashed as written: no re-hash at load
+    return written
 
 
-def read_keyword(folder: Path, segment: Segment) -> TermCounts:
-    """A term-count segment, memory-mapped, after checking its checksum (streamed) and size.
+def read_keyword(folder: Path, segment: Segment, trust: bool = True) -> TermCounts:
+    """A term-count segment, memory-mapped, after checking its checksum (streamed, once per
+    version of the file unless `trust` is off: verified.py) and size.
 
     The file is an uncompressed .npz, so each array lies whole inside it: mapping them keeps
     the postings on disk (and in the page cache), not in the process's own memory.
     """
     path = folder / segment.file
-    try:
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as exc:
-        raise IndexCorrupt(f"keyword segment {segment.file} cannot be read: {exc}") from exc
-    if digest != segment.sha256:
-        raise IndexCorrupt(f"keyword segment {segment.file} fails its checksum (truncated?)")
+    check_file(folder, segment, "keyword segment", trust)
     try:
         arrays, offsets = map_npz(path)
         counts = _with_file(_from_arrays(arrays), path, offsets)
@@ -312,11 +380,16 @@ def _map_npy(path: Path, handle: BinaryIO) -> tuple[np.ndarray, int]:
 
 
 def load_keyword(
-    folder: Path, segments: Sequence[Segment], live: np.ndarray, loaded: KeywordIndex | None
+    folder: Path,
+    segments: Sequence[Segment],
+    live: np.ndarray,
+    loaded: KeywordIndex | None,
+    trust: bool = True,
 ) -> KeywordIndex:
     """The generation's keyword index, reusing segments `loaded` already holds."""
     known = loaded.segments if loaded else {}
-    return KeywordIndex({s: known.get(s) or read_keyword(folder, s) for s in segments}, live)
+    read = {s: known.get(s) or read_keyword(folder, s, trust) for s in segments}
+    return KeywordIndex(read, live)
 
 
 def merge_counts(parts: Sequence[tuple[TermCounts, np.ndarray]]) -> TermCounts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ import numpy as np
 
 from index.errors import IndexCorrupt
 from index.faiss_store.manifest import Segment, atomic_write, sha256
+from index.faiss_store.verified import check_file, remember_written
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,9 @@ def write_segment(
     index.add(np.asarray(ids, dtype=np.int64), vectors)
     data = faiss.serialize_index(index._index).tobytes()
     atomic_write(folder / name, data)
-    return Segment(file=name, sha256=sha256(data), count=len(ids))
+    segment = Segment(file=name, sha256=sha256(data), count=len(ids))
+    remember_written(folder, segment)  # its bytes were hashed as written: no re-hash at load
+    return segment
 
 
 def load_segments(
@@ -280,27 +282,24 @@ def load_segments(
     return merged
 
 
-def read_segment(folder: Path, segment: Segment, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+def read_segment(
+    folder: Path, segment: Segment, dimension: int, trust: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """A segment's ids and vectors, after checking size, checksum and shape."""
-    index = open_segment(folder, segment, dimension)
+    index = open_segment(folder, segment, dimension, trust)
     return _ids(index), np.asarray(index.index.reconstruct_n(0, index.ntotal), dtype=np.float32)
 
 
-def open_segment(folder: Path, segment: Segment, dimension: int) -> Any:
+def open_segment(folder: Path, segment: Segment, dimension: int, trust: bool = True) -> Any:
     """The segment's FAISS index, memory-mapped, once its checksum and shape check out.
 
-    The checksum is computed by streaming the file (a 1M-vector segment is 1.5 GB).
+    The checksum is computed by streaming the file (a 1M-vector segment is 1.5 GB), once per
+    version of the file unless `trust` is off (verified.py).
     """
     import faiss
 
     path = folder / segment.file
-    try:
-        with open(path, "rb") as handle:
-            digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError as exc:
-        raise IndexCorrupt(f"segment {segment.file} cannot be read: {exc}") from exc
-    if digest != segment.sha256:
-        raise IndexCorrupt(f"segment {segment.file} fails its checksum (truncated or altered)")
+    check_file(folder, segment, "segment", trust)
     try:
         index: Any = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
     except RuntimeError as exc:

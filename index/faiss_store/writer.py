@@ -24,6 +24,7 @@ from index.faiss_store.compressed import (
     write_ann,
 )
 from index.faiss_store.keyword import KEYWORD_SUFFIX, keyword_from_store, keyword_segments
+from index.faiss_store.liveids import write_live
 from index.faiss_store.manifest import PREVIOUS, Manifest, Segment, read_manifest, write_manifest
 from index.faiss_store.vectors import current_policy, load_segments, write_segment
 from index.types import DocumentRow, IndexSpec, NewChunk, keyword_text, mismatch_message
@@ -59,6 +60,7 @@ class Writer:
         self._pending = _Pending()
         self.manifest = Manifest(generation=0, spec=spec)
         self._opened: dict[Segment, SegmentFile] = {}
+        self._live: tuple[int, np.ndarray] | None = None  # a large generation's live ids
 
     def __enter__(self) -> Writer:
         self.collection.folder.mkdir(parents=True, exist_ok=True)
@@ -168,6 +170,7 @@ class Writer:
         return write_failed(exc, self.collection.name, doing, serving)
 
     def _write_generation(self, gen: int, pending: _Pending) -> Manifest:
+        self._live = None  # never a failed attempt's ids
         ids = self.collection.chunk_store.apply(gen, pending.deletes, pending.adds)
         segments = list(self.manifest.segments)
         if ids:
@@ -206,6 +209,7 @@ class Writer:
             return ()
         folder, dimension = self.collection.folder, self.spec.dimension
         live = self.collection.chunk_store.live_ids(gen)
+        self._live = gen, live  # kept in live.ids once the generation is in
         parts = [self._segment_file(s) for s in manifest.segments]
         current = () if self.rebuild else self.manifest.ann
         ann = read_ann(folder, current[0]) if current else None
@@ -247,6 +251,9 @@ class Writer:
             previous = read_manifest(self.collection.folder, PREVIOUS)
             self.collection.chunk_store.purge_through(previous.generation if previous else 0)
             self._remove_unreferenced()
+            if self._live and self._live[0] == self.manifest.generation:
+                write_live(self.collection.folder, self.manifest, self._live[1])
+            self._live = None
         except IO_ERRORS as exc:
             log.warning("collection %s: clean-up deferred (%s)", self.collection.name, exc)
 

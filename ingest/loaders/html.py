@@ -1,11 +1,19 @@
 """HTML: the main content as text blocks with heading paths; navigation and page chrome dropped.
 
+Chrome is known by its tag or ARIA role, by class/id words (whole words: "nav-panel" and
+"navheader" are navigation, "no-sidebar" on a wrapper holding the page is not), and by its
+links: a run of links with only separators or titles between them (breadcrumbs, menus, boxes
+of link lists, in-page tables of contents), or links to the page's other languages or to its
+previous/next/up pages (language bars, DocBook and Texinfo navigation). Nothing holding most
+of the page's text is ever chrome, and a page that chrome removal would empty keeps its text.
+
 lxml's HTML parser (libxml2) reads the page: it never fetches anything, resolves no entities
 beyond HTML's own, and runs in the sandboxed parser pool like every loader.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 
@@ -29,6 +37,18 @@ _CHROME_WORDS = re.compile(
     r"sidebar-.*|.*-sidebar|navbar-.*|.*-navbar|.*-nav|nav-.*|site-(header|footer)|"
     r"page-(header|footer)|doc-(header|footer))$"
 )
+# words inside class/id words ("nav-panel", "navheader", "toplang"): navigation wherever used
+_CHROME_PARTS = re.compile(
+    r"^(top|bottom|page|site)?(nav|navigation|navbar|breadcrumbs?|toplang|bottomlang|langbar)$|"
+    r"^nav(header|footer|panel|bar|links?)$"
+)
+_NAV_RELS = {"next", "prev", "previous", "up", "contents", "index", "start", "home", "top"}
+_SEPARATORS = re.compile(r"[\s>|»›/·•\[\]()–—-]*")
+_BAR_LABELS = 200  # text beside a language or prev/next bar's links: labels and titles only
+_LABEL_CHARS = 40  # a row label ("Default:", "Context:") is short
+_NEVER_CHROME = {"html", "body", "main", "article"}
+# an element holding this share of the page's text is content, whatever its class
+_CHROME_SHARE = 0.5
 _MAIN_XPATHS = (
     "//main",
     "//*[@role='main']",
@@ -55,8 +75,15 @@ def load_html(data: bytes) -> Iterator[Block]:
     if root is None:
         return
     title = _title(root)
-    _drop_chrome(root)
-    yield from _Walker(title).blocks(_main(root))
+    _drop_never_content(root)
+    for links in (True, False):  # a page of nothing but links keeps them rather than go empty
+        trimmed = copy.deepcopy(root)
+        _drop_chrome(trimmed, links)
+        blocks = list(_Walker(title).blocks(_main(trimmed)))
+        if blocks:
+            yield from blocks
+            return
+    yield from _Walker(title).blocks(_main(root))  # the page's own text, whatever its classes
 
 
 def _parse(data: bytes) -> html.HtmlElement | None:
@@ -75,26 +102,75 @@ def _title(root: html.HtmlElement) -> str | None:
     return " ".join(clean(title).split()) or None if title else None
 
 
-def _drop_chrome(root: html.HtmlElement) -> None:
-    """Remove what is never content, then navigation, headers, footers and sidebars."""
+def _drop_never_content(root: html.HtmlElement) -> None:
     for br in root.iter("br"):
         br.tail = "\n" + (br.tail or "")
     etree.strip_elements(root, *_DROP_TAGS, with_tail=False)
+
+
+def _drop_chrome(root: html.HtmlElement, links: bool) -> None:
+    """Remove navigation, headers, footers and sidebars, never the bulk of the page."""
+    most = _CHROME_SHARE * _text_length(root)
     for element in list(root.iter(etree.Element)):
-        if element.getparent() is not None and _is_chrome(element):
+        if element.getparent() is None or element.tag in _NEVER_CHROME:
+            continue
+        if _is_chrome(element, links) and not (most and _text_length(element) >= most):
             element.drop_tree()
 
 
-def _is_chrome(element: html.HtmlElement) -> bool:
+def _text_length(element: html.HtmlElement) -> int:
+    return len("".join(element.text_content().split()))
+
+
+def _is_chrome(element: html.HtmlElement, links: bool) -> bool:
     tag = element.tag
     if tag in _CHROME_TAGS:
-        return not any(h.tag in _HEADINGS for h in element.iter(*_HEADINGS))
+        return not _has_heading(element)
     if element.get("role", "") in _CHROME_ROLES or element.get("aria-hidden") == "true":
         return True
     if tag not in _BLOCK_TAGS and tag != "a":
         return False
+    return _has_chrome_words(element) or (links and _is_link_bar(element))
+
+
+def _has_chrome_words(element: html.HtmlElement) -> bool:
     words = f"{element.get('class', '')} {element.get('id', '')}".lower().split()
-    return any(_CHROME_WORDS.match(word) for word in words)
+    parts = (part for word in words for part in re.split(r"[-_]", word))
+    return any(_CHROME_WORDS.match(w) for w in words) or any(_CHROME_PARTS.match(p) for p in parts)
+
+
+def _is_link_bar(element: html.HtmlElement) -> bool:
+    """Links with nothing but separators and titles between them (breadcrumbs, menus, boxes
+    of link lists), or links that mostly go to the page's other languages or neighbours."""
+    links = [a for a in element.iter("a") if a.get("href") is not None]
+    titled = _has_heading(element)
+    if len(links) < (3 if titled or element.tag in ("ul", "ol") else 2):
+        return False
+    rest = _text_outside_links(element)
+    if _SEPARATORS.fullmatch(rest) is not None:
+        return True
+    if titled:
+        return False  # a section with links in it
+    moving = sum(1 for a in links if _is_moving_link(a))
+    return 2 * moving >= len(links) and len("".join(rest.split())) <= _BAR_LABELS
+
+
+def _has_heading(element: html.HtmlElement) -> bool:
+    return any(True for _ in element.iter(*_HEADINGS))
+
+
+def _text_outside_links(element: html.HtmlElement) -> str:
+    """The element's text but for its links and headings."""
+    if element.tag == "a" or element.tag in _HEADINGS:
+        return ""
+    inner = "".join(_text_outside_links(c) + (c.tail or "") for c in element)
+    return (element.text or "") + inner
+
+
+def _is_moving_link(link: html.HtmlElement) -> bool:
+    """A link to this page in another language, or to its neighbours in a manual."""
+    rels = set((link.get("rel") or "").lower().split())
+    return bool(link.get("hreflang") or link.get("accesskey") or rels & _NAV_RELS)
 
 
 def _main(root: html.HtmlElement) -> html.HtmlElement:
@@ -182,13 +258,30 @@ class _Walker:
             [_inline(cell) for cell in row.iterchildren("td", "th")] for row in table.iter("tr")
         ]
         rows = [row for row in rows if any(row)]
+        if _is_label_column(table, rows):
+            for label, value in rows:
+                yield self._block(f"{label.rstrip(':').rstrip()}: {value}" if label else value)
+            return
         header = rows[0] if rows and table.find(".//th") is not None else None
         for row in rows[1:] if header else rows:
             if header and len(header) == len(row):
-                cells = [f"{h}: {c}" if h else c for h, c in zip(header, row, strict=True) if c]
+                named = zip((h.rstrip(":").rstrip() for h in header), row, strict=True)
+                cells = [f"{h}: {c}" if h else c for h, c in named if c]
             else:
                 cells = [c for c in row if c]
             yield self._block(" | ".join(cells))
+
+
+def _is_label_column(table: html.HtmlElement, rows: list[list[str]]) -> bool:
+    """A two-column key/value table: its first column labels each row (row header cells, or
+    short cells ending with ':'), so a row reads "Label: value", not as the first row's data."""
+    if not rows or any(len(row) != 2 for row in rows):
+        return False
+    cells = [list(row.iterchildren("td", "th")) for row in table.iter("tr")]
+    pairs = [row for row in cells if len(row) == 2]
+    if all(first.tag == "th" and second.tag != "th" for first, second in pairs):
+        return True
+    return all(len(label) <= _LABEL_CHARS and label.endswith(":") for label, _ in rows)
 
 
 def _inline(element: html.HtmlElement) -> str:

@@ -33,6 +33,10 @@ PARAGRAPH_GAP = 1.4  # a line pitch this much above the page's usual one starts 
 MAX_HEADING_CHARS = 150
 _NUMBERED = re.compile(r"^(\d+(\.\d+)*|[A-Z](\.\d+)+)\.?\s+\S")
 _PAGE_NUMBER = re.compile(r"^((page\s+)?\d+(\s+of\s+\d+)?|[ivxlcdm]+)$", re.IGNORECASE)
+# a contents or index entry: its title or term, dot leaders, a page number (or several)
+_LEADER_ENTRY = re.compile(r"\S.*?(\s?\.){4,}\s*([0-9]+|[ivxlcdm]+)(,\s*[0-9]+)*$", re.IGNORECASE)
+_NUMBERED_ENTRY = re.compile(r"\S.*\D\s+[0-9]+(,\s*[0-9]+)*$")  # "Index term 12, 34"
+CONTENTS_SHARE = 0.5  # a page with this share of entry lines is a contents or index page
 _MONO = re.compile(r"mono|courier|consol|cmtt|sfmono|menlo|code|typewriter", re.IGNORECASE)
 _BOLD = re.compile(r"bold|black|heavy|semibold|cmbx|cmb\d", re.IGNORECASE)
 _STREAM = re.compile(rb"stream\r?\n")
@@ -70,6 +74,7 @@ def load_pdf(data: bytes) -> Iterator[Block]:
     pages, title = _read(data)
     scanned = _ocr_texts(data, pages)
     _drop_running_lines(pages)
+    _drop_contents_and_index(pages)
     body = _body_size(pages)
     headings = Headings(title)
     for page in pages:
@@ -245,6 +250,24 @@ def _drop_running_lines(pages: list[_Page]) -> None:
             if seen[_edge_key(page, line)] >= need or _is_page_number(page, line.text)
         }
         page.lines = [line for line in page.lines if line not in running]
+
+
+def _drop_contents_and_index(pages: list[_Page]) -> None:
+    """Drop the table of contents and the index: dot-leader entries wherever they are, and
+    whole pages that are mostly entries. They name every topic, so they would be retrieved for
+    questions they cannot answer."""
+    for page in pages:
+        prose = [line for line in page.lines if not line.mono]
+        leaders = sum(1 for line in prose if _LEADER_ENTRY.match(line.text))
+        entries = sum(1 for line in prose if _NUMBERED_ENTRY.match(line.text))
+        if leaders >= 3 and max(leaders, entries) >= CONTENTS_SHARE * len(prose):
+            page.lines = [line for line in page.lines if line.mono]
+        else:
+            page.lines = [line for line in page.lines if not _is_leader_entry(line)]
+
+
+def _is_leader_entry(line: _Line) -> bool:
+    return not line.mono and _LEADER_ENTRY.match(line.text) is not None
 
 
 def _is_page_number(page: _Page, text: str) -> bool:
