@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,6 +50,19 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
     return root
+
+
+def ingest_manual_pages(factory: Any, manual: Path, pages: list[str], name: str) -> Path:
+    """A data folder of its own holding `pages` (NAME.html) of an installed manual, ingested
+    by the real `ingest` command; `factory` is pytest's tmp_path_factory."""
+    assert (manual / f"{pages[0]}.html").is_file(), f"missing {manual}: run `make tools`"
+    corpus = factory.mktemp(name)
+    for page in pages:
+        shutil.copy(manual / f"{page}.html", corpus)
+    data: Path = factory.mktemp(f"{name}-data")
+    result = run([*INGEST, str(corpus)], env_for(data))
+    assert result.returncode == 0, result.stderr
+    return data
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ where it would have been answered."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,7 @@ from app.answering.answer import Answerer, Prepared
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
 from config.settings import Settings
-from tests.support import INGEST, env_for, run
+from tests.support import ingest_manual_pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tools]
 MANUAL = Path("/usr/share/doc/apache2-doc/manual/en/howto")  # Debian's apache2-doc
@@ -34,14 +33,7 @@ ANSWERABLE = [
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    assert (MANUAL / "cgi.html").is_file(), "missing apache2-doc: run `make tools`"
-    corpus = tmp_path_factory.mktemp("apache")
-    for page in PAGES:
-        shutil.copy(MANUAL / f"{page}.html", corpus)
-    data = tmp_path_factory.mktemp("apache-data")  # its own: other modules share basetemp/data
-    result = run([*INGEST, str(corpus)], env_for(data))
-    assert result.returncode == 0, result.stderr
-    return data
+    return ingest_manual_pages(tmp_path_factory, MANUAL, PAGES, "apache")
 
 
 @pytest.fixture(scope="module")

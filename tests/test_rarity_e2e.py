@@ -5,7 +5,6 @@ and is refused at the default threshold; the manual's own questions are answered
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from app.answering.queue import GenerationQueue
 from app.answering.rarity import weighted_coverage
 from app.answering.services import Services
 from config.settings import Settings
-from tests.support import INGEST, env_for, run
+from tests.support import ingest_manual_pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.tools]
 MANUAL = Path("/usr/share/doc/diffutils")  # Debian's diffutils-doc
@@ -30,13 +29,7 @@ ANSWERABLE = [
 
 @pytest.fixture(scope="module")
 def answerer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
-    assert (MANUAL / "Invoking-diff.html").is_file(), "missing diffutils-doc: run `make tools`"
-    corpus = tmp_path_factory.mktemp("diffutils")
-    for page in PAGES:
-        shutil.copy(MANUAL / f"{page}.html", corpus)
-    data = corpus.parent / "data"
-    result = run([*INGEST, str(corpus)], env_for(data))
-    assert result.returncode == 0, result.stderr
+    data = ingest_manual_pages(tmp_path_factory, MANUAL, PAGES, "diffutils")
     with Services.load(Settings(data_dir=data, llm_temperature=0)) as services:
         yield Answerer(services, GenerationQueue(services.generator))
 
