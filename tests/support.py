@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def ingest_manual_pages(factory: Any, manual: Path, pages: list[str], name: str)
     result = run([*INGEST, str(corpus)], env_for(data))
     assert result.returncode == 0, result.stderr
     return data
+
+
+def default_sigint() -> None:
+    """For Popen's preexec_fn: Ctrl-C back to its default in the child, for tests that send it;
+    a runner started in the background (`cmd &`, nohup) passes SIGINT on ignored, and Python
+    then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:
