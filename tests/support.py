@@ -66,11 +66,19 @@ def ingest_manual_pages(factory: Any, manual: Path, pages: list[str], name: str)
     return data
 
 
-def default_sigint() -> None:
-    """For Popen's preexec_fn: Ctrl-C back to its default in the child, for tests that send it;
-    a runner started in the background (`cmd &`, nohup) passes SIGINT on ignored, and Python
-    then installs no KeyboardInterrupt handler."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+def start_interruptible(command: list[str], data: Path, log: IO[str]) -> subprocess.Popen[str]:
+    """`command` started for a test that will Ctrl-C it, with SIGINT at its default in the
+    child: a runner started in the background (`cmd &`, nohup) passes SIGINT on ignored, and
+    Python then installs no KeyboardInterrupt handler."""
+    return subprocess.Popen(
+        command,
+        env=env_for(data),
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def free_port() -> int:

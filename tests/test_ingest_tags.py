@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import tempfile
 
 import pytest
@@ -14,7 +13,7 @@ from index.faiss_store.store import FaissStore
 from index.filters import parse
 from ingest.pipeline import Ingestor, discover
 from tests.fakes import FakeEmbedder
-from tests.support import INGEST, ROOT, default_sigint, env_for, run, write_files
+from tests.support import INGEST, env_for, run, start_interruptible, write_files
 from tests.test_watch import eventually
 
 NOTES = {"a.md": "Alpha is the first letter.", "b.txt": "Beta follows alpha."}
@@ -75,14 +74,7 @@ def test_ingest_watch_passes_its_tags_to_every_file_it_syncs(tmp_path):
     command = [*INGEST, str(folder), "--watch", "--tag", "team=blue", "--tag", "year=2025"]
     expected = {"team": "blue", "year": "2025"}
     with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(
-            command,
-            env=env_for(data),
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-            preexec_fn=default_sigint,
-        )
+        proc = start_interruptible(command, data, log)
         try:
             eventually(lambda: collection.exists() and tags(collection) == {"a.md": expected}, 120)
             write_files(folder, {"b.txt": NOTES["b.txt"]})

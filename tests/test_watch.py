@@ -20,9 +20,9 @@ from ingest.watch import Background, FolderWatch
 from tests.support import (
     RAGD,
     ROOT,
-    default_sigint,
     env_for,
     free_port,
+    start_interruptible,
     wait_healthy,
     write_files,
 )
@@ -167,14 +167,7 @@ def test_ingest_watch_command_follows_a_folder_and_stops_cleanly_on_ctrl_c(tmp_p
     collection = FaissStore(data / "index").collection("notes")
     command = [*RAGD[:-1], "app.cli.ingest", str(folder), "--watch", "--collection", "notes"]
     with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen(
-            command,
-            env=env_for(data),
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-            preexec_fn=default_sigint,
-        )
+        proc = start_interruptible(command, data, log)
         try:
             names = lambda: {d.source for d in collection.snapshot().documents()}  # noqa: E731
             eventually(lambda: collection.exists() and names() == {"a.md"}, 120)
