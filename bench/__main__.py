@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only a,b] [--out DIR]` runs the suite and writes the report;
+"""`python -m bench [--quick] [--only a,b] [--merge] [--out DIR]` runs the suite, writes the report;
 `python -m bench NAME [options]` runs one benchmark on its own (its own command line)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.core import ROOT
 from bench.report import print_summary, write_report
-from bench.suite import BY_NAME, run_suite
+from bench.suite import BY_NAME, merge_results, run_suite
 
 # Benchmarks with a command line of their own (`python -m bench NAME --help`).
 STANDALONE = {
@@ -37,6 +37,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes (under 3 minutes)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of {list(BY_NAME)}")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results[/quick])")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the benchmarks run in the folder's latest.json, keep the others",
+    )
     return parser.parse_args(argv)
 
 
@@ -51,12 +56,20 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s) {unknown}; choose from {list(BY_NAME)}", file=sys.stderr)
         return 2
     out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    latest = out / "latest.json"
+    previous = json.loads(latest.read_text()) if args.merge and latest.is_file() else None
+    mode = "quick" if args.quick else "full"
+    if previous and previous.get("mode") != mode:
+        print(f"{latest} holds a {previous.get('mode')} run: no {mode} merge", file=sys.stderr)
+        return 2
     results = run_suite(args.quick, only, out)
-    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    failed = [n for n, r in results["benchmarks"].items() if r.get("error")]
+    if previous:
+        results = merge_results(previous, results)
+    latest.write_text(json.dumps(results, indent=2))
     report = write_report(results, out)
     print_summary(results)
-    print(f"\nreport: {report}\nresults: {out / 'latest.json'}")
-    failed = [n for n, r in results["benchmarks"].items() if r.get("error")]
+    print(f"\nreport: {report}\nresults: {latest}")
     return 1 if failed else 0
 
 

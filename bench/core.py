@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import statistics
@@ -85,11 +86,24 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gib": round(_mem_total_kib() / 2**20, 1),
         "gpu": "none",
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": load_average(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "commit": _git_commit(),
+        "commit": git_commit(),
     }
+
+
+def run_facts() -> dict[str, Any]:
+    """When, on which commit and at what load a benchmark starts (each entry carries its own)."""
+    return {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "load_average": load_average(),
+    }
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _cpu_model() -> str:
@@ -112,14 +126,21 @@ def _mem_total_kib() -> int:
     return 0
 
 
-def _git_commit() -> str:
+RESULTS_ASIDE = ":!bench/results"  # results written by a run do not make its commit dirty
+
+
+def git_commit() -> str:
+    """HEAD's short hash, with "-dirty" when tracked code (results aside) differs from it."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD").strip()
+        changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", RESULTS_ASIDE)
     except OSError:
         return ""
+    return f"{head}-dirty" if head and changed.strip() else head
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
 
 
 def rss_mib(pid: int) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 
 def write_report(results: dict[str, Any], out: Path) -> Path:
     """REPORT.md in `out`, with one PNG per plot the modules asked for."""
-    lines = _header(results) + _ratio_table(results)
+    lines = _header(results) + _runs_table(results) + _ratio_table(results)
     for name, result in results["benchmarks"].items():
         lines += _section(name, result, out)
     path = out / "REPORT.md"
@@ -18,40 +18,89 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
 
 def machine_line(results: dict[str, Any]) -> str:
     m = results["machine"]
-    load = ", ".join(f"{x:g}" for x in m["load_average"])
-    end = ", ".join(f"{x:g}" for x in results.get("load_average_at_end", []))
-    return (
-        f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, no GPU; "
-        f"load average {load} at the start, {end} at the end"
-    )
+    box = f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, no GPU"
+    if results.get("merged"):
+        return f"{box}; the load each benchmark ran at is in the runs table"
+    load = _loads(m["load_average"])
+    end = _loads(results.get("load_average_at_end", []))
+    return f"{box}; load average {load} at the start, {end} at the end"
+
+
+def _loads(values: list[float]) -> str:
+    return ", ".join(f"{x:g}" for x in values)
 
 
 def _header(results: dict[str, Any]) -> list[str]:
+    if results.get("merged"):
+        run = (
+            f"- Mode: {results['mode']}; assembled from the runs below (`python -m bench --only "
+            f"NAMES --merge` replaces the entries it runs); newest commit {newest_commit(results)}."
+        )
+    else:
+        run = (
+            f"- Mode: {results['mode']}; started {results['started_at']}; "
+            f"took {results.get('seconds', 0):g} s; commit {results['machine'].get('commit', '')}."
+        )
     return [
         "# ragd benchmarks",
         "",
         f"- Machine: {machine_line(results)}.",
-        f"- Mode: {results['mode']}; started {results['started_at']}; "
-        f"took {results.get('seconds', 0):g} s; commit {results['machine'].get('commit', '')}.",
+        run,
         "- Every figure is the median of repeated runs, with min and max; every ratio is "
         "measured side by side in each repeat, in the same run on the same machine.",
         "",
     ]
 
 
+def newest_commit(results: dict[str, Any]) -> str:
+    """The commit of the benchmark that started last: entries on another commit are older."""
+    entries = [e for e in results["benchmarks"].values() if e.get("started_at")]
+    if not entries:
+        return str(results["machine"].get("commit", ""))
+    return str(max(entries, key=lambda e: e["started_at"]).get("commit", ""))
+
+
+def run_status(entry: dict[str, Any], newest: str) -> str:
+    """ "ok", the failure, and whether the entry was measured on an older commit."""
+    status = f"**failed: {entry['error']}**" if entry.get("error") else "ok"
+    if entry.get("commit") and entry["commit"] != newest:
+        status += f"; **older commit** than {newest}"
+    return status
+
+
+def _runs_table(results: dict[str, Any]) -> list[str]:
+    newest = newest_commit(results)
+    lines = [
+        "## Runs",
+        "",
+        "| benchmark | started (UTC) | commit | seconds | load average: start | end | status |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, e in results["benchmarks"].items():
+        lines.append(
+            f"| {name} | {e.get('started_at', '')} | {e.get('commit', '')} | "
+            f"{e.get('seconds', 0):g} | {_loads(e.get('load_average', []))} | "
+            f"{_loads(e.get('load_average_at_end', []))} | {run_status(e, newest)} |"
+        )
+    return [*lines, ""]
+
+
 def _ratio_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "## Ratios against targets",
         "",
-        "| ratio | median | min | max | target | met | what limits it |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| ratio | median | min | max | target | met | what limits it | run |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for result in results["benchmarks"].values():
+    newest = newest_commit(results)
+    for name, result in results["benchmarks"].items():
+        older = result.get("commit") and result["commit"] != newest
+        run = f"{name} ({result.get('commit', '')}, older)" if older else name
         for r in result.get("ratios", []):
             met = "yes" if r["met"] else "**no**"
             lines.append(
                 f"| {r['name']} | {r['median']:g} | {r['min']:g} | {r['max']:g} | "
-                f"{r['target']} | {met} | {r.get('limit', '')} |"
+                f"{r['target']} | {met} | {r.get('limit', '')} | {run} |"
             )
     return [*lines, ""]
 

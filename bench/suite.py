@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.core import ROOT, Context, machine
+from bench.core import ROOT, Context, load_average, machine, run_facts
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,42 @@ def run_suite(quick: bool, only: list[str], out: Path) -> dict[str, Any]:
         results["benchmarks"][bench.name] = _run_one_process(bench, quick, out)
         _print_ratios(results["benchmarks"][bench.name])
     results["seconds"] = round(time.perf_counter() - started, 1)
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["load_average_at_end"] = load_average()
     return results
+
+
+# What each benchmark entry records about its own run (`merge_results` keeps them per entry).
+RUN_FACTS = ("mode", "started_at", "commit", "seconds", "load_average", "load_average_at_end")
+
+
+def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """`new`'s benchmarks replace `old`'s of the same name; the others stay, each with the facts
+    of the run that measured it (taken from `old`'s header where an entry predates them)."""
+    if old.get("mode") != new["mode"]:
+        raise ValueError(f"cannot merge a {new['mode']} run into {old.get('mode')} results")
+    entries = {name: _with_run_facts(entry, old) for name, entry in old["benchmarks"].items()}
+    entries.update(new["benchmarks"])
+    order = {name: i for i, name in enumerate(BY_NAME)}
+    ranked = sorted(entries, key=lambda name: order.get(name, len(order)))
+    merged = {k: v for k, v in new.items() if k not in ("started_at", "seconds")}
+    return {**merged, "merged": True, "benchmarks": {name: entries[name] for name in ranked}}
+
+
+def _with_run_facts(entry: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """An entry written before entries carried their own run facts gets its run's."""
+    inherited = {
+        "mode": run.get("mode"),
+        "started_at": run.get("started_at"),
+        "commit": run.get("machine", {}).get("commit", ""),
+        "load_average": run.get("machine", {}).get("load_average", []),
+        "load_average_at_end": run.get("load_average_at_end", []),
+    }
+    return {**inherited, **entry}
 
 
 def _run_one_process(bench: Bench, quick: bool, out: Path) -> dict[str, Any]:
     timeout = bench.quick_timeout_s if quick else bench.full_timeout_s
+    facts = {"mode": "quick" if quick else "full", **run_facts()}
     with tempfile.TemporaryDirectory(prefix=f"ragd-bench-{bench.name}-") as tmp:
         result_file = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "bench.suite", bench.name, "--json", str(result_file)]
@@ -109,7 +139,8 @@ def _run_one_process(bench: Bench, quick: bool, out: Path) -> dict[str, Any]:
             result = {"figures": {}, "ratios": [], "plots": [], "notes": []}
     if failure:
         result["error"] = failure
-    return {"title": bench.title, "seconds": seconds, **result}
+    ended = {"seconds": seconds, "load_average_at_end": load_average()}
+    return {"title": bench.title, **result, **facts, **ended}
 
 
 def _run_in_group(cmd: list[str], timeout: int) -> str:
