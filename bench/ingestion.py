@@ -121,7 +121,7 @@ class RagdPipeline:
 
         files = [i for i in discover([folder])][:2]
         build_ingestor(self.settings, self.embedder, self.store, "warm-up").ingest(files)
-        shutil.rmtree(self.settings.index_dir / "warm-up")
+        self._remove("warm-up")
 
     def chunk_texts(self, folder: Path) -> list[str]:
         """What the ingest embeds (each chunk's heading path and text), chunked in process."""
@@ -154,8 +154,14 @@ class RagdPipeline:
             summary = ingestor.ingest(discover([folder]))
         assert summary.ok, summary.as_dict()
         chunks = _stored_count(self.settings.index_dir / name / "chunks.sqlite")
-        shutil.rmtree(self.settings.index_dir / name)
+        self._remove(name)
         return took[0], chunks, ingestor.stages.as_dict()
+
+    def _remove(self, name: str) -> None:
+        """Delete a collection's folder, the store's open handle first: the next corpus reuses
+        the name, and a cached collection whose folder is gone would write nowhere."""
+        self.store.close()
+        shutil.rmtree(self.settings.index_dir / name)
 
     def embed_only(self, texts: list[str]) -> float:
         """The embedder alone on the same chunks, in one call (the embedding-bound limit)."""

@@ -68,6 +68,7 @@ SUITE = [
         "parsing",
         "bench.parsing",
         "Parsing: PDF pages/s, HTML MB/s against pypdf, BeautifulSoup, LangChain loaders",
+        full_timeout_s=1200,  # 400 real PDF pages through pure-Python pypdf twice, 3 repeats
     ),
     Bench("filtered", "bench.filtered", "Filtered search latency against selectivity"),
     Bench("milvus", "bench.milvus", "milvus-lite against FAISS: latency per mode, top-10 overlap"),
