@@ -130,9 +130,10 @@ RESULTS_ASIDE = ":!bench/results"  # results written by a run do not make its co
 
 
 def git_commit() -> str:
-    """HEAD's short hash, with "-dirty" when tracked code (results aside) differs from it."""
+    """The newest commit of the code (commits of results alone do not count), with "-dirty"
+    when tracked files (results aside) differ from it."""
     try:
-        head = _git("rev-parse", "--short", "HEAD").strip()
+        head = _git("log", "-1", "--format=%h", "--", ".", RESULTS_ASIDE).strip()
         changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", RESULTS_ASIDE)
     except OSError:
         return ""
