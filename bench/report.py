@@ -63,6 +63,9 @@ def newest_commit(results: dict[str, Any]) -> str:
 def run_status(entry: dict[str, Any], newest: str) -> str:
     """ "ok", the failure, and whether the entry was measured on an older commit."""
     status = f"**failed: {entry['error']}**" if entry.get("error") else "ok"
+    if entry.get("failed_rerun"):
+        run = entry["failed_rerun"]
+        status += f"; a re-run at {run['started_at']} ({run['commit']}) failed: {run['error']}"
     if entry.get("commit") and entry["commit"] != newest:
         status += f"; **older commit** than {newest}"
     return status

@@ -35,7 +35,12 @@ class Bench:
 
 
 SUITE = [
-    Bench("ingestion", "bench.ingestion", "Ingestion: ragd against bare encode and LangChain"),
+    Bench(
+        "ingestion",
+        "bench.ingestion",
+        "Ingestion: ragd against bare encode and LangChain",
+        full_timeout_s=1800,  # two corpora, three ingest variants, LangChain: 17 min at load 8
+    ),
     Bench("embedding", "bench.embedding", "Embedding backends: speed and SciFact nDCG@10"),
     Bench(
         "query",
@@ -106,11 +111,20 @@ def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     if old.get("mode") != new["mode"]:
         raise ValueError(f"cannot merge a {new['mode']} run into {old.get('mode')} results")
     entries = {name: _with_run_facts(entry, old) for name, entry in old["benchmarks"].items()}
-    entries.update(new["benchmarks"])
+    for name, entry in new["benchmarks"].items():
+        entries[name] = _kept_if_rerun_failed(entries.get(name), entry)
     order = {name: i for i, name in enumerate(BY_NAME)}
     ranked = sorted(entries, key=lambda name: order.get(name, len(order)))
     merged = {k: v for k, v in new.items() if k not in ("started_at", "seconds")}
     return {**merged, "merged": True, "benchmarks": {name: entries[name] for name in ranked}}
+
+
+def _kept_if_rerun_failed(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A re-run that failed without a figure leaves the measured entry, noting the failure."""
+    if old is None or old.get("error") or not new.get("error") or new.get("figures"):
+        return new
+    attempt = {k: new.get(k) for k in ("started_at", "commit", "seconds", "error")}
+    return {**old, "failed_rerun": attempt}
 
 
 def _with_run_facts(entry: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:

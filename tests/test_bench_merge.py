@@ -102,3 +102,17 @@ def test_merge_into_results_of_the_other_mode_stops_before_running(tmp_path: Pat
     (tmp_path / "latest.json").write_text(json.dumps({**old_results(), "mode": "quick"}))
     assert main(["--only", "delete", "--merge", "--out", str(tmp_path)]) == 2
     assert json.loads((tmp_path / "latest.json").read_text())["mode"] == "quick"
+
+
+def test_a_rerun_that_failed_without_figures_keeps_the_measured_entry_and_says_so(
+    tmp_path: Path,
+) -> None:
+    failed = new_results()
+    attempt = {**failed["benchmarks"]["ingestion"], "figures": {}, "ratios": []}
+    failed["benchmarks"] = {"ingestion": {**attempt, "error": "timed out after 600 s"}}
+    merged = merge_results(old_results(), failed)
+    kept = merged["benchmarks"]["ingestion"]
+    assert kept["title"] == "old ingest" and kept["figures"]
+    assert kept["failed_rerun"]["error"] == "timed out after 600 s"
+    report = write_report(merged, tmp_path).read_text()
+    assert "ok; a re-run at 2026-12-01T01:00:00+00:00 (abc1234) failed: timed out" in report
