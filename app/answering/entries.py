@@ -85,8 +85,12 @@ def _joins(previous: list[str], paragraph: list[str]) -> bool:
 
 
 def _is_row(paragraph: list[str]) -> bool:
-    line = paragraph[0]
-    return len(paragraph) == 1 and bool(_ROW.match(line)) and len(words(line)) <= ROW_WORDS
+    return len(paragraph) == 1 and is_row(paragraph[0])
+
+
+def is_row(line: str) -> bool:
+    """Whether `line` is a label/value row ("Default: LimitRequestBody 1073741824")."""
+    return bool(_ROW.match(line)) and len(words(line)) <= ROW_WORDS
 
 
 def _is_term(paragraph: list[str]) -> bool:

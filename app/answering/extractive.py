@@ -8,12 +8,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.answering.answertype import asked_kinds, asks_default, default_rank, holds_kind, names_in
-from app.answering.entries import TERM_WORDS, Entry, entries
+from app.answering.entries import TERM_WORDS, Entry, entries, is_row
 from app.answering.evidence import SentenceEvidence, stem, topic_words, words
 from app.answering.support import Checked
 
 # A line that ends like prose is a sentence, not the term a description follows.
 _PROSE_END = re.compile(r"[.!?,;]$")
+# A label/value row giving a default: "Default: FileETag MTime Size", "Default settings: ...".
+_DEFAULT_ROW = re.compile(r"default\b[\w ]*: ", re.IGNORECASE)
 # Weight of the rarity-weighted share of question words beside the cosine. On the real-document
 # set the gold answer is in the two quotes for 32 of 70 answered questions at the sentence
 # ranking's 0.8 without rarity, 37 at 2, 41 at 4, 40 from 5 to 100 (the cosine breaking ties);
@@ -47,15 +49,22 @@ def _typed(evidence: SentenceEvidence, top: list[Candidate]) -> list[Candidate]:
     """The sentences holding a name or number of the asked kind, best first, each scored with
     the words of its entry's lead: the "Default:" row on those of its "Description:" row."""
     question, kinds = evidence.question, asked_kinds(evidence.question)
+    default = asks_default(question)
     first = {(c.i, c.j) for c in top}
     typed = [
         c
         for c in candidates(evidence, in_entry=True)
-        if (c.i, c.j) not in first and holds_kind(quoted_text(evidence, c), question, kinds)
+        if (c.i, c.j) not in first and _gives(quoted_text(evidence, c), question, kinds, default)
     ]
-    if asks_default(question):  # stable: the score orders each rank
+    if default:  # stable: the score orders each rank
         typed.sort(key=lambda c: default_rank(quoted_text(evidence, c)))
     return typed
+
+
+def _gives(text: str, question: str, kinds: set[str], default: bool) -> bool:
+    """Whether `text` gives what is asked: a name or number of the asked kind, or, asked for
+    a default, a row labelled so, whatever its value looks like ("Default: FileETag MTime")."""
+    return holds_kind(text, question, kinds) or (default and _DEFAULT_ROW.match(text) is not None)
 
 
 def candidates(evidence: SentenceEvidence, in_entry: bool = False) -> list[Candidate]:
@@ -113,7 +122,7 @@ def _head(group: list[str], j: int) -> int | None:
     if j == 0 or not _quotable(group[j]):
         return None
     line = group[j - 1]
-    if _PROSE_END.search(line) or len(words(line)) > 30:
+    if _PROSE_END.search(line) or len(words(line)) > 30 or is_row(line):
         return None
     continued = len(words(line)) <= TERM_WORDS and group[j][:1].islower()
     return j - 1 if names_in(line) or continued else None
@@ -124,8 +133,10 @@ def _stems(text: str) -> set[str]:
 
 
 def _quotable(sentence: str) -> bool:
-    """A sentence worth quoting: a few words, not a question, a bare heading or a fragment."""
-    return len(words(sentence)) >= 4 and not sentence.endswith("?")
+    """A sentence worth quoting: a few words, not a question, a bare heading or a fragment; a
+    label/value row says something in fewer ("Default: LimitRequestBody 1073741824")."""
+    least = 2 if is_row(sentence) else 4
+    return len(words(sentence)) >= least and not sentence.endswith("?")
 
 
 def quoted_text(evidence: SentenceEvidence, c: Candidate) -> str:
