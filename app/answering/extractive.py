@@ -67,6 +67,24 @@ def _gives(text: str, question: str, kinds: set[str], default: bool) -> bool:
     return holds_kind(text, question, kinds) or (default and _DEFAULT_ROW.match(text) is not None)
 
 
+def given_rows(evidence: SentenceEvidence, i: int, keep: int) -> set[int]:
+    """The rows of passage i's label/value records that give what the question asks, in the
+    records whose sentences the compressed context keeps: "Default: LimitRequestFieldSize
+    8190" two rows under its kept "Description:" row, which a one-sentence window would cut."""
+    question, kinds = evidence.question, asked_kinds(evidence.question)
+    default = asks_default(question)
+    if not kinds and not default:
+        return set()
+    group, found = evidence.sentences[i], entries(evidence.passages[i].chunk.text)
+    records = {found[j] for j in evidence.best(i, keep) if is_row(group[found[j].lead[0]])}
+    return {
+        k
+        for record in records
+        for k in record.members
+        if is_row(group[k]) and _gives(group[k], question, kinds, default)
+    }
+
+
 def candidates(evidence: SentenceEvidence, in_entry: bool = False) -> list[Candidate]:
     """Every quotable sentence, scored by its cosine to the question plus the share of the
     question's words it holds, each word weighted by how rare it is among the retrieved
