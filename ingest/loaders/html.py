@@ -6,6 +6,9 @@ links: a run of links with only separators or titles between them (breadcrumbs, 
 of link lists, in-page tables of contents), or links to the page's other languages or to its
 previous/next/up pages (language bars, DocBook and Texinfo navigation). Nothing holding most
 of the page's text is ever chrome, and a page that chrome removal would empty keeps its text.
+A page that only sends the reader elsewhere (a `<meta http-equiv="refresh">` to another URL over
+a line or two of text, as Texinfo writes for every node it does not split out) is skipped with
+the target named: its text is at the target, and its own line would only crowd search results.
 
 lxml's HTML parser (libxml2) reads the page: it never fetches anything, resolves no entities
 beyond HTML's own, and runs in the sandboxed parser pool like every loader.
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 
 from lxml import etree, html
 
+from ingest.errors import EmptyDocument
 from ingest.loaders.blocks import Block, Headings
 from ingest.normalize import clean, clean_code, refuse_binary
 
@@ -69,12 +73,25 @@ _BLOCK_TAGS = {
 _CODE_CLASSES = re.compile(r"\b(highlight|codehilite|listingblock|literal-block|sourceCode)\b")
 
 
-def load_html(data: bytes) -> Iterator[Block]:
+# A redirect stub says "the node you are looking for is at X"; a page of its own says more.
+_REDIRECT_WORDS = 40
+_REFRESH_URL = re.compile(r"url\s*=\s*(\S[^;]*)", re.IGNORECASE)
+
+
+def load_html_page(data: bytes) -> Iterator[Block]:
+    """An HTML file's blocks; EmptyDocument for a redirect stub (a part of an e-mail or an
+    EPUB is read by `load_html`: a refresh there sends no reader anywhere)."""
+    return load_html(data, page=True)
+
+
+def load_html(data: bytes, page: bool = False) -> Iterator[Block]:
     refuse_binary(data)
     root = _parse(data)
     if root is None:
         return
     title = _title(root)
+    if page:
+        _refuse_redirect(root)
     _drop_never_content(root)
     for links in (True, False):  # a page of nothing but links keeps them rather than go empty
         trimmed = copy.deepcopy(root)
@@ -95,6 +112,24 @@ def _parse(data: bytes) -> html.HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None  # nothing but whitespace or comments
     return root
+
+
+def _refuse_redirect(root: html.HtmlElement) -> None:
+    """EmptyDocument for a page whose text is at most a line pointing where a refresh goes."""
+    target = _refresh_target(root)
+    body = root.find("body")
+    words = len(body.text_content().split()) if body is not None else 0
+    if target and words <= _REDIRECT_WORDS:
+        raise EmptyDocument(f"a redirect page (its text is at {target})")
+
+
+def _refresh_target(root: html.HtmlElement) -> str:
+    for meta in root.iter("meta"):
+        if (meta.get("http-equiv") or "").strip().lower() == "refresh":
+            found = _REFRESH_URL.search(meta.get("content") or "")
+            if found:
+                return found.group(1).strip().strip("'\"")
+    return ""
 
 
 def _title(root: html.HtmlElement) -> str | None:
