@@ -61,7 +61,8 @@ ocr:
 	|| echo "ragd: install tesseract (with English data) for OCR; files that need it are skipped meanwhile"
 
 # The loader tests make their files with LibreOffice and poppler's pdftoppm; the abstention
-# transfer test reads Debian's diffutils manual, the passing-names test Apache's how-to pages.
+# transfer test reads Debian's diffutils manual, the passing-names test Apache's how-to pages,
+# the wrapped-prose test HAProxy's configuration manual.
 tools:
 	@{ command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } \
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer libreoffice-calc libreoffice-impress poppler-utils; }
@@ -69,6 +70,8 @@ tools:
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends diffutils-doc; }
 	@test -f /usr/share/doc/apache2-doc/manual/en/howto/cgi.html \
 	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apache2-doc; }
+	@test -f /usr/share/doc/haproxy/html/configuration.html \
+	|| { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy-doc; }
 
 lint: install
 	$(VENV)/bin/ruff check app config ingest models index tests bench

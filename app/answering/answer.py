@@ -17,7 +17,7 @@ from app.answering.citations import best_quote, citing_sentences
 from app.answering.conversation import standalone_query
 from app.answering.errors import ROOTS
 from app.answering.evidence import Features, SentenceEvidence, agreement
-from app.answering.extractive import extract
+from app.answering.extractive import extract, given_rows
 from app.answering.prompt import STOP, Budgeted, Passage, fit_context
 from app.answering.queue import GenerationQueue, Slot
 from app.answering.rarity import weighted_coverage
@@ -191,7 +191,7 @@ class Answerer:
         if not keep:
             return sentences.passages
         return [
-            replace(p, context=sentences.compressed(i, keep))
+            replace(p, context=sentences.compressed(i, keep, also=given_rows(sentences, i, keep)))
             for i, p in enumerate(sentences.passages)
         ]
 

@@ -7,9 +7,10 @@ import re
 from app.answering.evidence import stem, words
 
 # "Which option / variable / function ...", "How do I ...": the answer is a name the manual
-# spells exactly (--flag, ENV_VAR, func_name, table.concat, .import, PRAGMA x).
+# spells exactly (--flag, ENV_VAR, func_name, table.concat, .import, PRAGMA x). "Which" asks to
+# pick a named thing whatever the noun after it ("which directive", "which handler").
 _ASKS_NAME = re.compile(
-    r"\b(which|what)\b.*\b(options?|variables?|functions?|commands?|pragmas?|hooks?|modules?|"
+    r"\bwhich\b|\bwhat\b.*\b(options?|variables?|functions?|commands?|pragmas?|hooks?|modules?|"
     r"settings?|flags?|metamethods?|clauses?|statements?|styles?|keywords?|parameters?|methods?|"
     r"operators?|builtins?|files?|names?|extensions?|terminals?|programs?|tools?|macros?|"
     r"fields?|targets?|modifiers?|tables?|classes|class|events?|types?)\b|"
@@ -54,6 +55,33 @@ def kind_tokens(sentence: str, question: str, kinds: set[str]) -> list[str]:
     if "value" in kinds:
         found += _NUMBER.findall(sentence)
     return [t for t in found if any(stem(w) not in known for w in words(t) or [t])]
+
+
+# "What is the default ...", "... unless told otherwise", "... if I don't configure it": the
+# answer is what holds when nothing is set.
+_ASKS_DEFAULT = re.compile(
+    r"\b(default|unless|otherwise|if (i|you|we) (do not|don't)|not (given|set|configured|"
+    r"specified))\b",
+    re.IGNORECASE,
+)
+# A sentence stating a default: a "Default:" row, "defaults to", "by default", "the default
+# ... is"; weaker, one that only mentions a default ("change the default limit (1e-5)").
+_STATES_DEFAULT = re.compile(
+    r"^default\b|\bdefaults to\b|\bby default\b|\bthe default\b[^.;,]*\bis\b", re.IGNORECASE
+)
+_MENTIONS_DEFAULT = re.compile(r"\bdefault", re.IGNORECASE)
+
+
+def asks_default(question: str) -> bool:
+    """Whether the question asks what holds when nothing is configured."""
+    return bool(_ASKS_DEFAULT.search(question))
+
+
+def default_rank(sentence: str) -> int:
+    """0: the sentence states a default; 1: it mentions one; 2: neither."""
+    if _STATES_DEFAULT.search(sentence):
+        return 0
+    return 1 if _MENTIONS_DEFAULT.search(sentence) else 2
 
 
 # A call as manuals print a signature: "fzero (fun, x0)", "[tok, rem] = strtok (str)".

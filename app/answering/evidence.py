@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,16 +135,19 @@ class SentenceEvidence:
         held = [{stem(w) for w in topic_words(p.chunk.text)} for p in self.passages]
         return max((_share(asked, h) for h in held), default=0.0)
 
-    def compressed(self, i: int, keep: int, window: int = 1) -> str:
+    def best(self, i: int, keep: int) -> list[int]:
+        """The `keep` sentences of passage i bearing most on the question."""
+        return sorted(range(len(self.sentences[i])), key=lambda j: -self.relevance[i][j])[:keep]
+
+    def compressed(self, i: int, keep: int, window: int = 1, also: Collection[int] = ()) -> str:
         """Passage i cut to its `keep` most relevant sentences and `window` neighbours each,
-        in document order; skipped stretches are marked with an ellipsis."""
-        group, scores = self.sentences[i], self.relevance[i]
+        plus the sentences `also` names, in document order; skipped stretches are marked with
+        an ellipsis."""
+        group = self.sentences[i]
         if len(group) <= keep + 2 * window:
             return self.passages[i].chunk.text
-        best = sorted(range(len(group)), key=lambda j: -scores[j])[:keep]
-        chosen = sorted(
-            {k for j in best for k in range(j - window, j + window + 1)} & set(range(len(group)))
-        )
+        near = {k for j in self.best(i, keep) for k in range(j - window, j + window + 1)}
+        chosen = sorted((near | set(also)) & set(range(len(group))))
         pieces, last = [], -1
         for j in chosen:
             pieces.append(("… " if j != last + 1 else "") + group[j])

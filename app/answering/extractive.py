@@ -7,12 +7,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from app.answering.answertype import asked_kinds, holds_kind, names_in
+from app.answering.answertype import asked_kinds, asks_default, default_rank, holds_kind, names_in
+from app.answering.entries import TERM_WORDS, Entry, entries, is_row
 from app.answering.evidence import SentenceEvidence, stem, topic_words, words
 from app.answering.support import Checked
 
 # A line that ends like prose is a sentence, not the term a description follows.
 _PROSE_END = re.compile(r"[.!?,;]$")
+# A label/value row giving a default: "Default: FileETag MTime Size", "Default settings: ...".
+_DEFAULT_ROW = re.compile(r"default\b[\w ]*: ", re.IGNORECASE)
 # Weight of the rarity-weighted share of question words beside the cosine. On the real-document
 # set the gold answer is in the two quotes for 32 of 70 answered questions at the sentence
 # ranking's 0.8 without rarity, 37 at 2, 41 at 4, 40 from 5 to 100 (the cosine breaking ties);
@@ -32,37 +35,94 @@ class Candidate:
 
 def extract(evidence: SentenceEvidence, most: int = 2) -> list[Checked]:
     """The most relevant sentence, then the most relevant one holding a name or number of the
-    kind the question asks for ("which option..." -> a --flag), else the next most relevant;
-    each quoted exactly as the passage has it and cited, after the term line it describes
-    when it is the description of a manual entry (an option, a function's signature)."""
+    kind the question asks for ("which option..." -> a --flag), read with its manual entry's
+    lead and, for "what is the default ...", stating a default first; else the next most
+    relevant; each quoted exactly as the passage has it and cited, after the term line it
+    describes when it is the description of a manual entry (an option, a function's signature)."""
     ranked = candidates(evidence)
-    question, kinds = evidence.question, asked_kinds(evidence.question)
     rest = ranked[1:]
-    typed = [c for c in rest if holds_kind(quoted_text(evidence, c), question, kinds)]
-    picked = _unique(evidence, ranked[:1] + (typed or rest)[:1] + rest)[:most]
-    return [quote for c in picked for quote in _quotes(evidence, c)]
+    picked = _unique(evidence, ranked[:1] + (_typed(evidence, ranked[:1]) or rest)[:1] + rest)
+    return [quote for c in picked[:most] for quote in _quotes(evidence, c)]
 
 
-def candidates(evidence: SentenceEvidence) -> list[Candidate]:
+def _typed(evidence: SentenceEvidence, top: list[Candidate]) -> list[Candidate]:
+    """The sentences holding a name or number of the asked kind, best first, each scored with
+    the words of its entry's lead: the "Default:" row on those of its "Description:" row."""
+    question, kinds = evidence.question, asked_kinds(evidence.question)
+    default = asks_default(question)
+    first = {(c.i, c.j) for c in top}
+    typed = [
+        c
+        for c in candidates(evidence, in_entry=True)
+        if (c.i, c.j) not in first and _gives(quoted_text(evidence, c), question, kinds, default)
+    ]
+    if default:  # stable: the score orders each rank
+        typed.sort(key=lambda c: default_rank(quoted_text(evidence, c)))
+    return typed
+
+
+def _gives(text: str, question: str, kinds: set[str], default: bool) -> bool:
+    """Whether `text` gives what is asked: a name or number of the asked kind, or, asked for
+    a default, a row labelled so, whatever its value looks like ("Default: FileETag MTime")."""
+    return holds_kind(text, question, kinds) or (default and _DEFAULT_ROW.match(text) is not None)
+
+
+def given_rows(evidence: SentenceEvidence, i: int, keep: int) -> set[int]:
+    """The rows of passage i's label/value records that give what the question asks, in the
+    records whose sentences the compressed context keeps: "Default: LimitRequestFieldSize
+    8190" two rows under its kept "Description:" row, which a one-sentence window would cut."""
+    question, kinds = evidence.question, asked_kinds(evidence.question)
+    default = asks_default(question)
+    if not kinds and not default:
+        return set()
+    group, found = evidence.sentences[i], entries(evidence.passages[i].chunk.text)
+    records = {found[j] for j in evidence.best(i, keep) if is_row(group[found[j].lead[0]])}
+    return {
+        k
+        for record in records
+        for k in record.members
+        if is_row(group[k]) and _gives(group[k], question, kinds, default)
+    }
+
+
+def candidates(evidence: SentenceEvidence, in_entry: bool = False) -> list[Candidate]:
     """Every quotable sentence, scored by its cosine to the question plus the share of the
     question's words it holds, each word weighted by how rare it is among the retrieved
-    sentences: "introductory" and "series" tell the answer's sentence apart, "patch" does not."""
+    sentences: "introductory" and "series" tell the answer's sentence apart, "patch" does not.
+    `in_entry`: a sentence of a manual entry holds the words of the entry's lead as well."""
     weights = _rarity(evidence)
-    rows = [
-        _candidate(evidence, weights, i, j)
-        for i, group in enumerate(evidence.sentences)
-        for j in range(len(group))
-        if _quotable(group[j])
-    ]
+    rows = []
+    for i, group in enumerate(evidence.sentences):
+        found = entries(evidence.passages[i].chunk.text) if in_entry else []
+        rows += [
+            _candidate(evidence, weights, i, j, found[j] if found else None)
+            for j in range(len(group))
+            if _quotable(group[j])
+        ]
     return sorted(rows, key=lambda c: -c.score)
 
 
-def _candidate(evidence: SentenceEvidence, weights: dict[str, float], i: int, j: int) -> Candidate:
-    head = _head(evidence.sentences[i], j)
-    held = _stems(" ".join(evidence.sentences[i][k] for k in (head, j) if k is not None))
-    share = sum(w for s, w in weights.items() if s in held) / (sum(weights.values()) or 1.0)
+def _candidate(
+    evidence: SentenceEvidence, weights: dict[str, float], i: int, j: int, entry: Entry | None
+) -> Candidate:
+    group = evidence.sentences[i]
+    head = _head(group, j)
+    share = _share(_stems(" ".join(group[k] for k in (head, j) if k is not None)), weights)
+    if entry is not None and entry.termed:
+        share = max(share, _share(_stems(" ".join(group[k] for k in _reading(entry, j))), weights))
     cosine = float(evidence.vectors[i][j] @ evidence.question_vector)
     return Candidate(cosine + WORDS * share, i, j, head)
+
+
+def _reading(entry: Entry, j: int) -> tuple[int, ...]:
+    """The sentences sentence j is read with: its entry's lead; the lead itself, which names
+    what the entry describes, with the whole entry ("‘-i’ instructs ... The case of letters
+    ... will be ignored")."""
+    return entry.members if j in entry.lead else (*entry.lead, j)
+
+
+def _share(held: set[str], weights: dict[str, float]) -> float:
+    return sum(w for s, w in weights.items() if s in held) / (sum(weights.values()) or 1.0)
 
 
 def _rarity(evidence: SentenceEvidence) -> dict[str, float]:
@@ -75,13 +135,15 @@ def _rarity(evidence: SentenceEvidence) -> dict[str, float]:
 
 def _head(group: list[str], j: int) -> int | None:
     """The line above sentence j when it is a manual entry's term: no sentence ending, and a
-    name spelled like code (an option, a signature) that the description itself lacks."""
+    name spelled like code (an option, a signature), or a short line whose description goes
+    on in lower case ("int yyleng" above "holds the length of the current token.")."""
     if j == 0 or not _quotable(group[j]):
         return None
     line = group[j - 1]
-    if _PROSE_END.search(line) or len(words(line)) > 30 or not names_in(line):
+    if _PROSE_END.search(line) or len(words(line)) > 30 or is_row(line):
         return None
-    return j - 1
+    continued = len(words(line)) <= TERM_WORDS and group[j][:1].islower()
+    return j - 1 if names_in(line) or continued else None
 
 
 def _stems(text: str) -> set[str]:
@@ -89,8 +151,10 @@ def _stems(text: str) -> set[str]:
 
 
 def _quotable(sentence: str) -> bool:
-    """A sentence worth quoting: a few words, not a question, a bare heading or a fragment."""
-    return len(words(sentence)) >= 4 and not sentence.endswith("?")
+    """A sentence worth quoting: a few words, not a question, a bare heading or a fragment; a
+    label/value row says something in fewer ("Default: LimitRequestBody 1073741824")."""
+    least = 2 if is_row(sentence) else 4
+    return len(words(sentence)) >= least and not sentence.endswith("?")
 
 
 def quoted_text(evidence: SentenceEvidence, c: Candidate) -> str:

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import pickle
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,6 +29,8 @@ from app.answering.support import MARKER
 from app.evals.qa import load_qa
 from app.evals.scoring import contains_answer, token_f1
 from config.settings import Settings
+
+_MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")  # as app.evals.qa strips them
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,10 +120,15 @@ def _replay(
     }
 
 
+def _plain(answer: str) -> str:
+    return _MARKERS.sub("", answer).strip()
+
+
 def _report(rows: list[dict[str, Any]]) -> None:
     answerable = [r for r in rows if r["gold"]]
-    hits = sum(contains_answer(r["answer"], r["gold"]) for r in answerable)
-    f1 = sum(token_f1(r["answer"], r["gold"]) for r in answerable) / max(1, len(answerable))
+    # scored as `ragd eval` scores: citation markers out, so a gold "2" is not found in "[2]"
+    hits = sum(contains_answer(_plain(r["answer"]), r["gold"]) for r in answerable)
+    f1 = sum(token_f1(_plain(r["answer"]), r["gold"]) for r in answerable) / max(1, len(answerable))
     bad = sum(r["unsupported_cited"] for r in rows)
     modes = Counter(r["mode"] for r in rows)
     share = 100 * hits / max(1, len(answerable))

@@ -8,7 +8,7 @@ from ingest.errors import EmptyDocument, UnsupportedFile
 from ingest.loaders.blocks import Block
 from ingest.loaders.context import Loaded, LoadOptions, loading
 from ingest.loaders.epub import load_epub
-from ingest.loaders.html import load_html
+from ingest.loaders.html import load_html_page
 from ingest.loaders.mail import load_eml
 from ingest.loaders.ocr import load_image
 from ingest.loaders.office import load_docx
@@ -30,8 +30,8 @@ LOADERS: dict[str, Callable[[bytes], Iterator[Block]]] = {
     ".markdown": load_markdown,
     ".pdf": load_pdf,
     ".docx": load_docx,
-    ".html": load_html,
-    ".htm": load_html,
+    ".html": load_html_page,
+    ".htm": load_html_page,
     ".pptx": load_pptx,
     ".xlsx": load_xlsx,
     ".csv": load_csv,

@@ -6,6 +6,11 @@ links: a run of links with only separators or titles between them (breadcrumbs, 
 of link lists, in-page tables of contents), or links to the page's other languages or to its
 previous/next/up pages (language bars, DocBook and Texinfo navigation). Nothing holding most
 of the page's text is ever chrome, and a page that chrome removal would empty keeps its text.
+A `<pre>` is code, kept line by line, unless it holds hard-wrapped prose (a manual converted
+from plain text): then its prose paragraphs are joined into sentences.
+A page that only sends the reader elsewhere (a `<meta http-equiv="refresh">` to another URL over
+a line or two of text, as Texinfo writes for every node it does not split out) is skipped with
+the target named: its text is at the target, and its own line would only crowd search results.
 
 lxml's HTML parser (libxml2) reads the page: it never fetches anything, resolves no entities
 beyond HTML's own, and runs in the sandboxed parser pool like every loader.
@@ -14,11 +19,13 @@ beyond HTML's own, and runs in the sandboxed parser pool like every loader.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Iterator
 
 from lxml import etree, html
 
+from ingest.errors import EmptyDocument
 from ingest.loaders.blocks import Block, Headings
 from ingest.normalize import clean, clean_code, refuse_binary
 
@@ -29,12 +36,13 @@ _DROP_TAGS = (
 )  # fmt: skip
 _CHROME_TAGS = ("header", "footer")
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "menu"}
-# class or id words of page chrome (Sphinx, MkDocs, asciidoc, Doxygen, Javadoc, blogs)
+# class or id words of page chrome (Sphinx, MkDocs, asciidoc, Doxygen, Javadoc, blogs; a
+# Bootstrap "dropdown-menu" is a popup list, hidden until its toggle is clicked)
 _CHROME_WORDS = re.compile(
     r"^(nav|navbar|navigation|menu|mainmenu|submenu|searchmenu|sidebar|sphinxsidebar|related|"
     r"breadcrumbs?|footer|header|masthead|toc|tagline|nosearch|noprint|skip-?link|cookies?|"
     r"share|social|pager|pagination|prev-?next|rellinks|footnav|topnav|bottomnav|headerlink|"
-    r"sidebar-.*|.*-sidebar|navbar-.*|.*-navbar|.*-nav|nav-.*|site-(header|footer)|"
+    r"sidebar-.*|.*-sidebar|navbar-.*|.*-navbar|.*-nav|nav-.*|.*-menu|site-(header|footer)|"
     r"page-(header|footer)|doc-(header|footer))$"
 )
 # words inside class/id words ("nav-panel", "navheader", "toplang"): navigation wherever used
@@ -66,15 +74,38 @@ _BLOCK_TAGS = {
     "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
     "tr", "ul", *_HEADINGS,
 }  # fmt: skip
+# Hard-wrapped prose in <pre>: most of the text in paragraphs filled to a margin of 60+
+# columns (3 of 4 breaks where the next word would pass it, give or take 8), lines averaging
+# 6+ tokens, 85% of them words (letters with at most quotes and punctuation around), no line
+# ending like code does.
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_MARGIN, _SLACK, _FILLED_SHARE = 60, 8, 0.75
+_PROSE_SHARE, _PROSE_WORDS, _WORD_SHARE = 0.6, 6, 0.85
+_WORD = re.compile(r"[\"'(‘“]?[A-Za-z][A-Za-z'’-]*[\"')’”]?[.,;:!?]?[\"')’”]?")
+_SENTENCE_END = re.compile(r"[A-Za-z0-9)\"'’”][.!?:][\"'’”)]?\s*$")
+_CODE_ENDINGS = re.compile(r"[{};\\]\s*$|^\s*[#$>]\s", re.MULTILINE)
 _CODE_CLASSES = re.compile(r"\b(highlight|codehilite|listingblock|literal-block|sourceCode)\b")
 
 
-def load_html(data: bytes) -> Iterator[Block]:
+# A redirect stub says "the node you are looking for is at X"; a page of its own says more.
+_REDIRECT_WORDS = 40
+_REFRESH_URL = re.compile(r"url\s*=\s*(\S[^;]*)", re.IGNORECASE)
+
+
+def load_html_page(data: bytes) -> Iterator[Block]:
+    """An HTML file's blocks; EmptyDocument for a redirect stub (a part of an e-mail or an
+    EPUB is read by `load_html`: a refresh there sends no reader anywhere)."""
+    return load_html(data, page=True)
+
+
+def load_html(data: bytes, page: bool = False) -> Iterator[Block]:
     refuse_binary(data)
     root = _parse(data)
     if root is None:
         return
     title = _title(root)
+    if page:
+        _refuse_redirect(root)
     _drop_never_content(root)
     for links in (True, False):  # a page of nothing but links keeps them rather than go empty
         trimmed = copy.deepcopy(root)
@@ -95,6 +126,24 @@ def _parse(data: bytes) -> html.HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None  # nothing but whitespace or comments
     return root
+
+
+def _refuse_redirect(root: html.HtmlElement) -> None:
+    """EmptyDocument for a page whose text is at most a line pointing where a refresh goes."""
+    target = _refresh_target(root)
+    body = root.find("body")
+    words = len(body.text_content().split()) if body is not None else 0
+    if target and words <= _REDIRECT_WORDS:
+        raise EmptyDocument(f"a redirect page (its text is at {target})")
+
+
+def _refresh_target(root: html.HtmlElement) -> str:
+    for meta in root.iter("meta"):
+        if (meta.get("http-equiv") or "").strip().lower() == "refresh":
+            found = _REFRESH_URL.search(meta.get("content") or "")
+            if found:
+                return found.group(1).strip().strip("'\"")
+    return ""
 
 
 def _title(root: html.HtmlElement) -> str | None:
@@ -247,10 +296,24 @@ class _Walker:
         code = clean_code(element.text_content())
         if not code:
             return
+        if _is_wrapped_prose(code):  # a plain-text manual in <pre>: its paragraphs are prose
+            width = max(len(line) for line in code.split("\n"))
+            for paragraph in _PARAGRAPH_BREAK.split(code):
+                yield from self._paragraph(paragraph, width)
+            return
         if self.terms:  # a term's description that is code: the term keeps its own block
             yield Block(", ".join(self.terms), heading=self.headings.path)
             self.terms = []
         yield Block(code, heading=self.headings.path)
+
+    def _paragraph(self, text: str, width: int) -> Iterator[Block]:
+        """A paragraph of a wrapped-prose <pre>: prose lines joined; an indented example or a
+        listing keeps its lines."""
+        lines = [line for line in text.split("\n") if line.strip()]
+        if lines and _is_prose(lines, width):
+            yield from self._text([" ".join(line.strip() for line in lines)])
+        elif lines:
+            yield Block("\n".join(lines), heading=self.headings.path)
 
     def _table(self, table: html.HtmlElement) -> Iterator[Block]:
         """One block per row, each cell named by its column's header where there is one."""
@@ -270,6 +333,41 @@ class _Walker:
             else:
                 cells = [c for c in row if c]
             yield self._block(" | ".join(cells))
+
+
+def _is_wrapped_prose(text: str) -> bool:
+    """Whether a <pre> holds hard-wrapped prose (most of its text in filled paragraphs), as
+    pages converted from plain-text manuals do, rather than code, output or a listing."""
+    width = max(len(line.rstrip()) for line in text.split("\n"))
+    paragraphs = [p.split("\n") for p in _PARAGRAPH_BREAK.split(text)]
+    prose = sum(len("".join(p)) for p in paragraphs if len(p) > 1 and _is_prose(p, width))
+    return width >= _MARGIN and prose >= _PROSE_SHARE * len(text.replace("\n", ""))
+
+
+def _is_prose(lines: list[str], width: int) -> bool:
+    """Sentences filled to a margin: each line broken only where the next word would not fit,
+    none indented past the first, words rather than code, the last line ending a sentence."""
+    words = " ".join(lines).split()
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    return (
+        len(words) >= _PROSE_WORDS * len(lines)
+        and all(len(line) - len(line.lstrip()) <= indent for line in lines[1:])
+        and _filled(lines, width)
+        and sum(map(_is_word, words)) >= _WORD_SHARE * len(words)
+        and not _CODE_ENDINGS.search("\n".join(lines))
+        and _SENTENCE_END.search(lines[-1]) is not None
+    )
+
+
+def _filled(lines: list[str], width: int) -> bool:
+    """Whether (nearly) every line break is where the next word would pass the margin."""
+    breaks = [(a, b) for a, b in itertools.pairwise(lines) if b.split()]
+    full = sum(len(a.rstrip()) + 1 + len(b.split()[0]) > width - _SLACK for a, b in breaks)
+    return full >= _FILLED_SHARE * len(breaks)
+
+
+def _is_word(token: str) -> bool:
+    return _WORD.fullmatch(token) is not None
 
 
 def _is_label_column(table: html.HtmlElement, rows: list[list[str]]) -> bool:
