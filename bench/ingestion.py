@@ -12,8 +12,6 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ STAGES = (
     *("embed", "embed_wait", "write", "commit", "total"),
 )
 VARIANTS = ("now", "before")  # before: embedding in line, chunks re-tokenized (the A/B)
-OLD_BATCH = 64  # the ONNX embedder's batch until it became 16: the full run's A/B of that change
 
 
 @dataclass(frozen=True)
@@ -58,20 +55,18 @@ def trial(
 ) -> dict[str, Any]:
     ragd.warm_up(corpus.folder)
     texts = ragd.chunk_texts(corpus.folder)  # the chunks ragd embeds, made outside timing
-    variants = ctx.pick(VARIANTS[:1], (*VARIANTS, "batch64"))  # the A/Bs in the full run only
-    limits = ctx.pick(("limit",), ("limit", "limit64"))
-    rows: dict[str, list[float]] = {k: [] for k in (*variants, *limits, "torch", "langchain")}
-    stages: dict[str, list[dict[str, float]]] = {v: [] for v in variants if v in VARIANTS}
+    variants = ctx.pick(VARIANTS[:1], VARIANTS)  # the A/B in the full run only
+    rows: dict[str, list[float]] = {k: [] for k in (*variants, "limit", "torch", "langchain")}
+    stages: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
     counts = {"chunks": 0, "langchain": 0}
     for repeat in range(ctx.repeats):
         ctx.log(f"   ingestion {corpus.name} repeat {repeat + 1}/{ctx.repeats}")
         for variant in variants if repeat % 2 == 0 else variants[::-1]:
             seconds, chunks, spent = ragd.ingest(corpus.folder, variant, repeat)
             rows[variant].append(seconds)
-            stages.get(variant, []).append(spent)
+            stages[variant].append(spent)
             counts["chunks"] = chunks
-        for limit in limits if repeat % 2 == 0 else limits[::-1]:
-            rows[limit].append(ragd.embed_only(texts, OLD_BATCH if limit == "limit64" else None))
+        rows["limit"].append(ragd.embed_only(texts))
         if corpus.name == "SciFact":
             rows["torch"].append(ragd.torch_encode(texts))
         lc_seconds, counts["langchain"] = langchain.ingest(corpus, repeat)
@@ -155,8 +150,7 @@ class RagdPipeline:
             s = self.settings
             ingestor.chunker = Chunker(self.embedder, s.chunk_tokens, s.chunk_overlap, False)
             ingestor.overlap = False
-        batch = OLD_BATCH if variant == "batch64" else None
-        with self.batch(batch), timer() as took:
+        with timer() as took:
             summary = ingestor.ingest(discover([folder]))
         assert summary.ok, summary.as_dict()
         chunks = _stored_count(self.settings.index_dir / name / "chunks.sqlite")
@@ -169,23 +163,11 @@ class RagdPipeline:
         self.store.close()
         shutil.rmtree(self.settings.index_dir / name)
 
-    def embed_only(self, texts: list[str], batch: int | None = None) -> float:
+    def embed_only(self, texts: list[str]) -> float:
         """The embedder alone on the same chunks, in one call (the embedding-bound limit)."""
-        with self.batch(batch), timer() as took:
+        with timer() as took:
             self.embedder.embed(texts)
         return took[0]
-
-    @contextmanager
-    def batch(self, size: int | None) -> Iterator[None]:
-        """The embedder's rows per run set to `size` for a while (None: as it is)."""
-        kept = getattr(self.embedder, "batch_size", None)
-        if size is not None:
-            self.embedder.batch_size = size
-        try:
-            yield
-        finally:
-            if kept is not None:
-                self.embedder.batch_size = kept
 
     def torch_encode(self, texts: list[str]) -> float:
         """Bare `SentenceTransformer.encode` (fp32 torch) on the same chunks, for reference."""
@@ -286,11 +268,6 @@ def _result(
     if "before" in rate:
         label = f"{name}: ragd ingest as before (in line, re-tokenized)"
         figures[f"{key}_before_chunks_per_s"] = figure(rate["before"], "chunks/s", label, 1)
-    if "batch64" in rate:
-        label = f"{name}: ragd ingest, embedder batches of {OLD_BATCH} (as before)"
-        figures[f"{key}_batch64_chunks_per_s"] = figure(rate["batch64"], "chunks/s", label, 1)
-        label = f"{name}: embedder alone, batches of {OLD_BATCH} (as before)"
-        figures[f"{key}_limit64_chunks_per_s"] = figure(rate["limit64"], "chunks/s", label, 1)
     if "torch" in rate:
         figures[f"{key}_torch_chunks_per_s"] = figure(
             rate["torch"], "chunks/s", f"{name}: bare SentenceTransformer.encode (torch fp32)", 1
@@ -329,8 +306,6 @@ def _ratios(
             "makes (LangChain's overlapping 1000-char chunks against ragd's token budget)",
         ),
     ]
-    if "batch64" in rate:
-        rows += _batch_ratios(name, rate, docs_rate, per_repeat)
     if "before" not in rate:
         return rows
     return [
@@ -346,37 +321,6 @@ def _ratios(
             per_repeat(docs_rate["now"], docs_rate["before"]),
             1.0,
             limit="the overlap hides the stages beside embedding; embedding itself is unchanged",
-        ),
-    ]
-
-
-def _batch_ratios(
-    name: str,
-    rate: dict[str, list[float]],
-    docs_rate: dict[str, list[float]],
-    per_repeat: Any,
-) -> list[dict[str, Any]]:
-    """The embedder's batch of 16 against the 64 it had, on the same chunks in the same run."""
-    padding = "padding: a batch is padded to its longest row; rows sorted by length"
-    return [
-        ratio(
-            f"embedder alone, batches of 16 / of {OLD_BATCH} ({name}, same chunks)",
-            per_repeat(rate["limit"], rate["limit64"]),
-            1.0,
-            limit=padding,
-        ),
-        ratio(
-            f"ingest chunks/s / embedder alone, both with batches of {OLD_BATCH} ({name})",
-            per_repeat(rate["batch64"], rate["limit64"]),
-            0.95,
-            limit=f"{padding}: each submission of the ingest is sorted on its own, and the "
-            "first, small one is a single batch of every length",
-        ),
-        ratio(
-            f"ingest docs/s now / with batches of {OLD_BATCH} ({name}, same run)",
-            per_repeat(docs_rate["now"], docs_rate["batch64"]),
-            1.0,
-            limit=padding,
         ),
     ]
 
