@@ -126,13 +126,6 @@ class SentenceTransformerEmbedder(_Tokenizing):
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
 
 
-# Rows per ONNX run. A batch is padded to its longest row: with 64, a batch of sorted chunks still
-# spans a wide range of lengths (and an ingest's first, small submission is one batch of all
-# lengths); 16 measured 1.04-1.09x (SciFact) and 1.35-1.45x (real manuals) the speed of 64 on the
-# same chunks, on 2 cores, and the ingest's split into submissions no longer costs padding.
-BATCH = 16
-
-
 class OnnxEmbedder(_Tokenizing):
     """The same model exported to ONNX (models/export.py) and run by onnxruntime on the CPU.
 
@@ -142,7 +135,7 @@ class OnnxEmbedder(_Tokenizing):
     time and memory, and crashed beside a CUDA llama.cpp in one process.
     """
 
-    def __init__(self, spec: str, backend: str, cache: Path, batch_size: int = BATCH) -> None:
+    def __init__(self, spec: str, backend: str, cache: Path, batch_size: int = 64) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
