@@ -22,6 +22,8 @@ import httpx
 if TYPE_CHECKING:  # playwright loads only in the browser tests
     from playwright.sync_api import Browser, BrowserContext, Page
 
+    from app.answering.evidence import SentenceEvidence
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 # `python -m` runs this checkout's code, whichever checkout the virtualenv was installed from.
@@ -282,3 +284,15 @@ def record_console(watched: Watched, kind: str, text: str) -> None:
     watched.console.append(f"{kind}: {text}")
     if "Content Security Policy" in text:
         watched.csp_violations.append(text)
+
+
+def evidence(question: str, *texts: str) -> SentenceEvidence:
+    """The SentenceEvidence of `texts` as the passages retrieved for `question` (one chunk of
+    its own document each, in order), over the shared FakeEmbedder."""
+    from app.answering.evidence import SentenceEvidence
+    from app.answering.prompt import Passage
+    from index.types import ChunkRow
+    from tests.fakes import FakeEmbedder
+
+    rows = [ChunkRow(i, f"d{i}", f"doc{i}.txt", 0, t, None, None) for i, t in enumerate(texts)]
+    return SentenceEvidence(FakeEmbedder(), question, [Passage(r, 1.0) for r in rows])

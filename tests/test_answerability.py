@@ -9,12 +9,10 @@ from app.answering.answerability import PROBES, Baselines
 from app.answering.answertype import asked_kinds, holds_kind
 from app.answering.calibration import calibration_path, collection_threshold, write_threshold
 from app.answering.checking import judge
-from app.answering.evidence import Features, SentenceEvidence
+from app.answering.evidence import Features
 from app.answering.extractive import extract
-from app.answering.prompt import Passage
 from config.settings import Settings
-from index.types import ChunkRow
-from tests.fakes import FakeEmbedder
+from tests.support import evidence
 
 
 class Counting:
@@ -82,11 +80,6 @@ def test_only_a_name_the_question_lacks_counts_as_an_answer():
     assert not holds_kind("The commit message of the last commit can be fixed.", question, {"name"})
     assert not holds_kind("The default value is 6700.", question, {"name"})
     assert holds_kind("The default value is 6700.", "How many objects?", {"value"})
-
-
-def evidence(question: str, *texts: str) -> SentenceEvidence:
-    rows = [ChunkRow(i, f"d{i}", f"doc{i}.txt", 0, t, None, None) for i, t in enumerate(texts)]
-    return SentenceEvidence(FakeEmbedder(), question, [Passage(r, 1.0) for r in rows])
 
 
 def test_the_second_quote_holds_a_name_of_the_asked_kind_when_one_is_retrieved():

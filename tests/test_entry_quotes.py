@@ -7,9 +7,7 @@ from app.answering.answertype import asked_kinds, asks_default, default_rank
 from app.answering.entries import entries
 from app.answering.evidence import SentenceEvidence, sentences_of
 from app.answering.extractive import candidates, extract, given_rows
-from app.answering.prompt import Passage
-from index.types import ChunkRow
-from tests.fakes import FakeEmbedder
+from tests.support import evidence
 
 # The shapes below are the loaders' renderings of real manuals: an HTML definition list
 # (PostgreSQL's configuration parameters: "<dt>work_mem (integer)</dt><dd>..."), Apache's
@@ -63,11 +61,6 @@ FLEX_VALUES = (
     "FILE *yyin\n\n"
     "is the file which by default flex reads from."
 )
-
-
-def evidence(question: str, *texts: str) -> SentenceEvidence:
-    rows = [ChunkRow(i, f"d{i}", f"doc{i}.txt", 0, t, None, None) for i, t in enumerate(texts)]
-    return SentenceEvidence(FakeEmbedder(), question, [Passage(r, 1.0) for r in rows])
 
 
 def quoted(question: str, *texts: str) -> str:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from app.answering.answertype import asked_kinds, names_in
 from app.answering.checking import judge
-from app.answering.evidence import SentenceEvidence
 from app.answering.extractive import candidates, extract
-from app.answering.prompt import Passage
 from config.settings import Settings
-from index.types import ChunkRow
-from tests.fakes import FakeEmbedder
+from tests.support import evidence
 
 OPTIONS = (
     "Octave reads its startup files when it starts.\n"
@@ -31,11 +28,6 @@ JSON = (
     "Malformed JSON raises an error in every JSON function. "
     "The json_tree() function walks the JSON document recursively, one row for each element."
 )
-
-
-def evidence(question: str, *texts: str) -> SentenceEvidence:
-    rows = [ChunkRow(i, f"d{i}", f"doc{i}.txt", 0, t, None, None) for i, t in enumerate(texts)]
-    return SentenceEvidence(FakeEmbedder(), question, [Passage(r, 1.0) for r in rows])
 
 
 def test_an_option_description_is_quoted_after_its_term_line_verbatim():

@@ -10,18 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.answering.calibration import calibration_path, collection_threshold, write_threshold
-from app.answering.evidence import SentenceEvidence
 from app.answering.extractive import extract
-from app.answering.prompt import Passage
 from app.answering.services import Services
 from app.answering.support import OverlapChecker, check, exact_tokens, grounded
 from app.evals.calibrate import abstention_curve
 from app.server.main import create_app
 from config.settings import Settings
-from index.types import ChunkRow
 from ingest.pipeline import build_ingestor, discover
-from tests.fakes import FakeEmbedder, FakeGenerator
-from tests.support import write_files
+from tests.fakes import FakeGenerator
+from tests.support import evidence, write_files
 
 HTTPD = (
     "R can serve its help pages through a built-in web server. The server is disabled by "
@@ -30,11 +27,6 @@ HTTPD = (
 )
 THRESHOLD = Settings.model_fields["support_threshold"].default
 TOKYO = "Tokyo is the capital of Japan. It is a very large city on the island of Honshu."
-
-
-def evidence(question: str, *texts: str) -> SentenceEvidence:
-    rows = [ChunkRow(i, f"d{i}", f"doc{i}.txt", 0, t, None, None) for i, t in enumerate(texts)]
-    return SentenceEvidence(FakeEmbedder(), question, [Passage(r, 1.0) for r in rows])
 
 
 def test_an_invented_identifier_is_flagged_and_loses_its_citation():

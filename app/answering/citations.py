@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ingest.chunker import split_sentences
 
-_MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
     """a an and are as at be by can do does for from has have how i in is it its of on or that
@@ -36,7 +36,7 @@ def filter_citations(answer: str, sources: int) -> Cited:
         lead = match.group(0)[: len(match.group(0)) - len(match.group(0).lstrip())]
         return lead + "".join(f"[{n}]" for n in valid) if valid else ""
 
-    return Cited(_MARKER.sub(keep, answer).strip(), cited, removed)
+    return Cited(MARKER.sub(keep, answer).strip(), cited, removed)
 
 
 def content_words(text: str) -> set[str]:
@@ -80,7 +80,7 @@ def attribute(answer: str, passages: list[str], min_share: float = 0.5) -> tuple
 
 def _supporting(sentence: str, vocab: list[set[str]], min_share: float) -> int:
     words = content_words(sentence)
-    if _MARKER.search(sentence) or len(words) < 3 or not vocab:
+    if MARKER.search(sentence) or len(words) < 3 or not vocab:
         return 0
     shares = [len(words & v) / len(words) for v in vocab]
     best = max(range(len(shares)), key=shares.__getitem__)

@@ -16,9 +16,9 @@ from typing import Protocol
 
 import numpy as np
 
+from app.answering.citations import MARKER
 from app.answering.evidence import SentenceEvidence, stem, topic_words
 
-MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 # A token that must appear as such in the passage: numbers, snake_case, --flags, CamelCase, x.y
 _EXACT = re.compile(r"\d|_|^-|[a-z][A-Z]|\w\.\w")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import time
 from collections import Counter
@@ -12,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from app.answering.answer import Answerer
+from app.answering.citations import MARKER
 from app.answering.evidence import SentenceEvidence
 from app.answering.schemas import AskResponse
 from app.evals.beir import read_jsonl
@@ -19,8 +19,6 @@ from app.evals.calibrate import Curve, SupportCalibration, abstention_curve, sup
 from app.evals.errors import InvalidDataset
 from app.evals.evaluate import Abstention, Tick, calibrate
 from app.evals.scoring import contains_answer, exact_match, percentile, token_f1
-
-_MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 @dataclass(frozen=True)
@@ -159,7 +157,7 @@ def _abstention(
 
 
 def _plain(outcome: _Outcome) -> str:
-    return _MARKERS.sub("", outcome.response.answer).strip()
+    return MARKER.sub("", outcome.response.answer).strip()
 
 
 def _holds_answer(item: QAItem, source: str, text: str) -> bool:

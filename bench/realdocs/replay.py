@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import pickle
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -22,15 +21,13 @@ from typing import Any
 
 from app.answering.answer import Answerer
 from app.answering.checking import judge
+from app.answering.citations import MARKER
 from app.answering.evidence import SentenceEvidence, sentences_of
 from app.answering.queue import GenerationQueue
 from app.answering.services import Services
-from app.answering.support import MARKER
 from app.evals.qa import load_qa
 from app.evals.scoring import contains_answer, token_f1
 from config.settings import Settings
-
-_MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")  # as app.evals.qa strips them
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,15 +117,10 @@ def _replay(
     }
 
 
-def _plain(answer: str) -> str:
-    return _MARKERS.sub("", answer).strip()
-
-
 def _report(rows: list[dict[str, Any]]) -> None:
     answerable = [r for r in rows if r["gold"]]
-    # scored as `ragd eval` scores: citation markers out, so a gold "2" is not found in "[2]"
-    hits = sum(contains_answer(_plain(r["answer"]), r["gold"]) for r in answerable)
-    f1 = sum(token_f1(_plain(r["answer"]), r["gold"]) for r in answerable) / max(1, len(answerable))
+    hits = sum(contains_answer(r["answer"], r["gold"]) for r in answerable)
+    f1 = sum(token_f1(r["answer"], r["gold"]) for r in answerable) / max(1, len(answerable))
     bad = sum(r["unsupported_cited"] for r in rows)
     modes = Counter(r["mode"] for r in rows)
     share = 100 * hits / max(1, len(answerable))

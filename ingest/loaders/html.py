@@ -296,8 +296,8 @@ class _Walker:
         code = clean_code(element.text_content())
         if not code:
             return
-        if _is_wrapped_prose(code):  # a plain-text manual in <pre>: its paragraphs are prose
-            width = max(len(line) for line in code.split("\n"))
+        width = _prose_margin(code)
+        if width:  # a plain-text manual in <pre>: its paragraphs are prose
             for paragraph in _PARAGRAPH_BREAK.split(code):
                 yield from self._paragraph(paragraph, width)
             return
@@ -335,13 +335,15 @@ class _Walker:
             yield self._block(" | ".join(cells))
 
 
-def _is_wrapped_prose(text: str) -> bool:
-    """Whether a <pre> holds hard-wrapped prose (most of its text in filled paragraphs), as
-    pages converted from plain-text manuals do, rather than code, output or a listing."""
-    width = max(len(line.rstrip()) for line in text.split("\n"))
+def _prose_margin(text: str) -> int:
+    """The margin a <pre> of hard-wrapped prose is filled to (most of its text in filled
+    paragraphs, as pages converted from plain-text manuals have); 0 for code, output or a
+    listing. `text` is clean_code's: no trailing spaces."""
+    width = max(len(line) for line in text.split("\n"))
     paragraphs = [p.split("\n") for p in _PARAGRAPH_BREAK.split(text)]
     prose = sum(len("".join(p)) for p in paragraphs if len(p) > 1 and _is_prose(p, width))
-    return width >= _MARGIN and prose >= _PROSE_SHARE * len(text.replace("\n", ""))
+    wrapped = width >= _MARGIN and prose >= _PROSE_SHARE * len(text.replace("\n", ""))
+    return width if wrapped else 0
 
 
 def _is_prose(lines: list[str], width: int) -> bool:

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from app.answering.citations import MARKER
 from app.evals.scoring import contains_answer, token_f1
 
-MARKERS = re.compile(r"\s?\[\d+(?:\s*[,;]\s*\d+)*\]")
 THRESHOLDS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 
 def plain(row: dict[str, Any]) -> str:
-    return MARKERS.sub("", row["answer"]).strip()
+    return MARKER.sub("", row["answer"]).strip()
 
 
 def mean(values: list[float] | list[bool]) -> float:
